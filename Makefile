@@ -1,0 +1,7 @@
+# The two commands a newcomer needs (see README.md); both work as root on a fresh Debian machine.
+.PHONY: demo test bench psql stop
+demo:   ; scripts/dev demo
+test:   ; scripts/dev test
+bench:  ; scripts/dev bench
+psql:   ; scripts/dev psql
+stop:   ; scripts/dev stop

@@ -1,0 +1,120 @@
+-- Privileges, cache invalidation triggers, pg_dump registration and function comments.
+-- Runs after pgrx has created every function.
+
+-- Catalogs: everyone may read (has_perm runs as the caller); only the owner and authz_admin write.
+REVOKE ALL ON ALL TABLES IN SCHEMA authz FROM PUBLIC;
+REVOKE CREATE ON SCHEMA authz FROM PUBLIC;
+GRANT USAGE ON SCHEMA authz TO PUBLIC;
+GRANT SELECT ON authz.content_types, authz.permissions, authz.groups, authz.group_permissions,
+                authz.users, authz.user_groups, authz.user_permissions, authz.object_permissions
+    TO PUBLIC;
+GRANT INSERT, UPDATE, DELETE
+    ON authz.content_types, authz.permissions, authz.groups, authz.group_permissions,
+       authz.users, authz.user_groups, authz.user_permissions, authz.object_permissions
+    TO authz_admin;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA authz TO authz_admin;
+GRANT SELECT ON authz.actions TO PUBLIC;
+-- Actions are written by sync_admin_actions, which authz_admin runs.
+GRANT INSERT, UPDATE, DELETE ON authz.actions TO authz_admin;
+-- The audit log is written by pg_authz itself (as the log's owner); auditors read it.
+REVOKE ALL ON authz.audit_log FROM PUBLIC;
+REVOKE ALL ON SEQUENCE authz.audit_log_id_seq FROM authz_admin;
+GRANT SELECT ON authz.audit_log TO authz_auditor;
+
+-- Append-only, for every role, the owner included.
+CREATE FUNCTION authz.audit_log_is_append_only() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    RAISE EXCEPTION 'authz.audit_log is append-only: % is not allowed', TG_OP
+        USING ERRCODE = '42501';
+END
+$fn$;
+CREATE TRIGGER append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON authz.audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION authz.audit_log_is_append_only();
+
+-- The procedure form of the actions sync, as DESIGN.md names it.
+CREATE PROCEDURE authz.sync_admin_actions(declarations jsonb, prune boolean DEFAULT false,
+                                          INOUT report jsonb DEFAULT NULL)
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $proc$
+BEGIN
+    report := authz.sync_admin_actions_report(declarations, prune);
+END
+$proc$;
+
+-- Any committed change to a catalog reaches every backend's permission cache.
+CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON authz.content_types
+    FOR EACH STATEMENT EXECUTE FUNCTION authz.catalog_changed();
+CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON authz.permissions
+    FOR EACH STATEMENT EXECUTE FUNCTION authz.catalog_changed();
+CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON authz.groups
+    FOR EACH STATEMENT EXECUTE FUNCTION authz.catalog_changed();
+CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON authz.group_permissions
+    FOR EACH STATEMENT EXECUTE FUNCTION authz.catalog_changed();
+CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON authz.users
+    FOR EACH STATEMENT EXECUTE FUNCTION authz.catalog_changed();
+CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON authz.user_groups
+    FOR EACH STATEMENT EXECUTE FUNCTION authz.catalog_changed();
+CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON authz.user_permissions
+    FOR EACH STATEMENT EXECUTE FUNCTION authz.catalog_changed();
+CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON authz.object_permissions
+    FOR EACH STATEMENT EXECUTE FUNCTION authz.catalog_changed();
+CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON authz.actions
+    FOR EACH STATEMENT EXECUTE FUNCTION authz.catalog_changed();
+
+-- pg_dump keeps the catalog rows (they are data, not part of the extension script).
+SELECT pg_catalog.pg_extension_config_dump('authz.content_types', '');
+SELECT pg_catalog.pg_extension_config_dump('authz.permissions', '');
+SELECT pg_catalog.pg_extension_config_dump('authz.groups', '');
+SELECT pg_catalog.pg_extension_config_dump('authz.group_permissions', '');
+SELECT pg_catalog.pg_extension_config_dump('authz.users', '');
+SELECT pg_catalog.pg_extension_config_dump('authz.user_groups', '');
+SELECT pg_catalog.pg_extension_config_dump('authz.user_permissions', '');
+SELECT pg_catalog.pg_extension_config_dump('authz.object_permissions', '');
+SELECT pg_catalog.pg_extension_config_dump('authz.content_types_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('authz.permissions_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('authz.groups_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('authz.object_permissions_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('authz.actions', '');
+SELECT pg_catalog.pg_extension_config_dump('authz.actions_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('authz.audit_log', '');
+SELECT pg_catalog.pg_extension_config_dump('authz.audit_log_id_seq', '');
+
+-- The SQL reference: one comment per public function (listed by tests/pg_regress/sql/01_api.sql).
+COMMENT ON FUNCTION authz.set_user(text, boolean) IS
+    'Act as app user user_id for the rest of the transaction (or the session when is_local is false); NULL acts as nobody.';
+COMMENT ON FUNCTION authz.current_user_id() IS
+    'The app user this session acts for: authz.user_id if set, else the sub claim of request.jwt.claims; NULL for nobody.';
+COMMENT ON FUNCTION authz.register_model(text, regclass) IS
+    'Register model ''app_label.ModelName'' (optionally backed by a relation): its content type and the add_/change_/delete_/view_ permissions. Idempotent; returns the content type id.';
+COMMENT ON FUNCTION authz.has_perm(text, text) IS
+    'Whether user_id holds permission ''app_label.codename'' (Django''s user.has_perm). NULL, unknown or malformed input gives false.';
+COMMENT ON FUNCTION authz.has_perm(text) IS
+    'Whether the current user holds permission ''app_label.codename''; false when nobody is set.';
+COMMENT ON FUNCTION authz.has_perm(text, text, text) IS
+    'Whether user_id holds the permission on the object with primary key object_pk (django-guardian semantics: active superusers, or a grant in authz.object_permissions to the user or a group).';
+COMMENT ON FUNCTION authz.has_perms(text, text[]) IS
+    'Whether user_id holds every listed permission; an empty list holds, as in Django.';
+COMMENT ON FUNCTION authz.has_module_perms(text, text) IS
+    'Whether user_id holds any permission of the app label (always, for an active superuser).';
+COMMENT ON FUNCTION authz.get_all_permissions(text) IS
+    'Every permission user_id holds, directly or through groups, sorted; all catalog permissions for an active superuser.';
+COMMENT ON FUNCTION authz.get_user_permissions(text) IS
+    'The permissions granted to user_id directly (all of them for an active superuser, as in Django).';
+COMMENT ON FUNCTION authz.get_group_permissions(text) IS
+    'The permissions user_id holds through its groups (all of them for an active superuser, as in Django).';
+COMMENT ON FUNCTION authz.explain(text, text) IS
+    'Why user_id is allowed or denied the permission: JSON with allowed and decided_by (no_user, malformed_permission, unknown_user, inactive, superuser, direct, group, no_grant).';
+COMMENT ON FUNCTION authz.cache_stats() IS
+    'This backend''s permission cache counters: hits, loads (catalog queries), invalidations, cached_users.';
+COMMENT ON FUNCTION authz.catalog_changed() IS
+    'Statement trigger on the catalogs: invalidates every backend''s permission cache.';
+COMMENT ON FUNCTION authz.audit_log_is_append_only() IS
+    'Trigger on authz.audit_log: refuses UPDATE, DELETE and TRUNCATE with SQLSTATE 42501.';
+COMMENT ON FUNCTION authz.sync_admin_actions_report(jsonb, boolean) IS
+    'Function form of CALL authz.sync_admin_actions: sync the declared admin actions (a JSON array of {model, codename, name, kind, scope, handler?, key?}); idempotent and all-or-nothing; returns {created, updated, unchanged, pruned, permissions_created, permissions_kept}.';
+COMMENT ON PROCEDURE authz.sync_admin_actions(jsonb, boolean, jsonb) IS
+    'Sync the declared admin actions: get or create content types and permissions (no migration), create or update actions, prune undeclared ones when asked. Idempotent, all-or-nothing; reports what it did.';
+COMMENT ON FUNCTION authz.allowed_actions(text, text) IS
+    'The actions of model ''app_label.ModelName'' for user_id in declaration order: [{key, label, scope, kind, allowed}]. Requires an active staff user and the action''s permission (none for codename NULL).';
+COMMENT ON FUNCTION authz.perform_action(text, text, text[], jsonb) IS
+    'Run admin action key of model on ids with params as the current user: 42501 (audited) unless an active staff user holding the action''s permission; runs the handler; returns {action, model, ok, failed, result, audit_id} and writes one audit entry.';

@@ -1,0 +1,79 @@
+//! One place that turns a failure into `ereport(ERROR)` with the right SQLSTATE.
+//!
+//! A plain `Err(E: Display)` from a `#[pg_extern]` would surface as SQLSTATE 22000; every
+//! refusal in pg_authz has a meaning a client can act on, so each kind here carries its own code.
+
+use pgrx::pg_sys::panic::ErrorReport;
+use pgrx::{PgLogLevel, PgSqlErrorCode};
+
+/// A failure a caller can see, with the SQLSTATE it is reported under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthzError {
+    /// 22023: an argument is malformed or out of range.
+    InvalidArgument(String),
+    /// 42501: the current user may not do this.
+    Denied(String),
+    /// P0002: a named thing (model, action, user) does not exist.
+    NotFound(String),
+    /// XX000: something that should not happen (an SPI failure, a catalog inconsistency).
+    Internal(String),
+}
+
+impl AuthzError {
+    fn code(&self) -> PgSqlErrorCode {
+        match self {
+            AuthzError::InvalidArgument(_) => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            AuthzError::Denied(_) => PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            AuthzError::NotFound(_) => PgSqlErrorCode::ERRCODE_NO_DATA_FOUND,
+            AuthzError::Internal(_) => PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+        }
+    }
+
+    /// The message shown to the client.
+    pub fn message(&self) -> &str {
+        match self {
+            AuthzError::InvalidArgument(m)
+            | AuthzError::Denied(m)
+            | AuthzError::NotFound(m)
+            | AuthzError::Internal(m) => m,
+        }
+    }
+
+    /// Raise this error: `ereport(ERROR)`, which never returns.
+    pub fn raise(self) -> ! {
+        let code = self.code();
+        let message = match self {
+            AuthzError::InvalidArgument(m)
+            | AuthzError::Denied(m)
+            | AuthzError::NotFound(m)
+            | AuthzError::Internal(m) => m,
+        };
+        ErrorReport::new(code, message, "pg_authz").report(PgLogLevel::ERROR);
+        unreachable!("ereport(ERROR) returned")
+    }
+}
+
+impl From<pgrx::spi::SpiError> for AuthzError {
+    fn from(e: pgrx::spi::SpiError) -> Self {
+        AuthzError::Internal(format!("pg_authz internal query failed: {e}"))
+    }
+}
+
+/// A mandatory argument: NULL is refused with 22023 naming the argument.
+pub fn required_arg<T>(value: Option<T>, name: &str) -> T {
+    value.unwrap_or_else(|| AuthzError::InvalidArgument(format!("{name} must not be NULL")).raise())
+}
+
+/// Results of pg_authz internals.
+pub type Result<T> = std::result::Result<T, AuthzError>;
+
+/// Unwrap a result inside a `#[pg_extern]`, raising the error with its SQLSTATE.
+pub trait OrRaise<T> {
+    fn or_raise(self) -> T;
+}
+
+impl<T> OrRaise<T> for Result<T> {
+    fn or_raise(self) -> T {
+        self.unwrap_or_else(|e| e.raise())
+    }
+}

@@ -1,0 +1,39 @@
+//! Helpers for the integration tests: each test gets a fresh database with pg_authz installed
+//! on the local server started by `scripts/dev test` (connection in `PG_AUTHZ_TEST_URL`).
+
+use postgres::{Client, NoTls};
+
+/// Connection parameters of the local server, without a database name.
+pub fn server_url() -> String {
+    std::env::var("PG_AUTHZ_TEST_URL").expect(
+        "PG_AUTHZ_TEST_URL is not set: run the integration tests through `make test`",
+    )
+}
+
+/// Open a new session on database `db`.
+pub fn connect(db: &str) -> Client {
+    Client::connect(&format!("{} dbname={db}", server_url()), NoTls)
+        .unwrap_or_else(|e| panic!("cannot connect to {db}: {e}"))
+}
+
+/// Drop and recreate database `db` with pg_authz installed; returns its name.
+pub fn fresh_database(db: &str) -> String {
+    let mut admin = connect("postgres");
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).unwrap();
+    admin.batch_execute(&format!("CREATE DATABASE {db}")).unwrap();
+    connect(db).batch_execute("CREATE EXTENSION pg_authz").unwrap();
+    db.to_owned()
+}
+
+/// `authz.has_perm(user, perm)` as seen by session `client`.
+pub fn has_perm(client: &mut Client, user: &str, perm: &str) -> bool {
+    client.query_one("SELECT authz.has_perm($1, $2)", &[&user, &perm]).unwrap().get(0)
+}
+
+/// The SQLSTATE of a statement that must fail.
+pub fn sqlstate_of(client: &mut Client, sql: &str) -> String {
+    match client.batch_execute(sql) {
+        Ok(()) => panic!("expected an error from: {sql}"),
+        Err(e) => e.code().map(|c| c.code().to_owned()).unwrap_or_default(),
+    }
+}

@@ -1,0 +1,105 @@
+//! The permission cache is never stale across sessions: a committed change made in one session
+//! is seen by another on its very next statement; uncommitted and rolled-back changes are not.
+
+use pg_authz_integration::{connect, fresh_database, has_perm};
+
+const SETUP: &str = "
+    SELECT authz.register_model('shop.Order');
+    INSERT INTO authz.users (id, is_staff) VALUES ('ann', true), ('ben', true);
+    INSERT INTO authz.groups (name) VALUES ('Clerks'), ('Managers');
+    INSERT INTO authz.group_permissions (group_id, permission_id)
+      SELECT g.id, p.id FROM authz.groups g, authz.permissions p
+       WHERE (g.name, p.codename) IN (('Clerks', 'view_order'), ('Managers', 'change_order'));
+    INSERT INTO authz.user_groups (user_id, group_id)
+      SELECT 'ann', id FROM authz.groups WHERE name = 'Clerks';
+";
+
+#[test]
+fn committed_changes_reach_other_sessions_on_their_next_statement() {
+    let db = fresh_database("pg_authz_it_freshness");
+    let mut admin = connect(&db);
+    let mut app = connect(&db);
+    admin.batch_execute(SETUP).unwrap();
+
+    // Warm the app session's cache.
+    assert!(has_perm(&mut app, "ann", "shop.view_order"));
+    assert!(!has_perm(&mut app, "ann", "shop.change_order"));
+
+    // A group move, committed: seen on the next statement.
+    admin
+        .batch_execute(
+            "UPDATE authz.user_groups SET group_id = (SELECT id FROM authz.groups WHERE name = 'Managers')
+              WHERE user_id = 'ann'",
+        )
+        .unwrap();
+    assert!(has_perm(&mut app, "ann", "shop.change_order"));
+    assert!(!has_perm(&mut app, "ann", "shop.view_order"));
+
+    // Uncommitted: not seen; committed: seen.
+    let mut tx = admin.transaction().unwrap();
+    tx.batch_execute("UPDATE authz.users SET is_active = false WHERE id = 'ann'").unwrap();
+    assert!(has_perm(&mut app, "ann", "shop.change_order"), "uncommitted change must not leak");
+    tx.commit().unwrap();
+    assert!(!has_perm(&mut app, "ann", "shop.change_order"), "deactivation seen after commit");
+
+    // Rolled back: no trace.
+    let mut tx = admin.transaction().unwrap();
+    tx.batch_execute("UPDATE authz.users SET is_active = true, is_superuser = true WHERE id = 'ann'")
+        .unwrap();
+    tx.rollback().unwrap();
+    assert!(!has_perm(&mut app, "ann", "anything.at_all"));
+    assert!(!has_perm(&mut app, "ann", "shop.change_order"));
+
+    // A direct grant and a revoke.
+    admin
+        .batch_execute(
+            "INSERT INTO authz.user_permissions (user_id, permission_id)
+               SELECT 'ben', id FROM authz.permissions WHERE codename = 'delete_order'",
+        )
+        .unwrap();
+    assert!(has_perm(&mut app, "ben", "shop.delete_order"));
+    admin.batch_execute("DELETE FROM authz.user_permissions WHERE user_id = 'ben'").unwrap();
+    assert!(!has_perm(&mut app, "ben", "shop.delete_order"));
+}
+
+#[test]
+fn a_change_committed_during_an_open_transaction_is_seen_by_its_next_statement() {
+    let db = fresh_database("pg_authz_it_open_tx");
+    let mut admin = connect(&db);
+    let mut app = connect(&db);
+    admin.batch_execute(SETUP).unwrap();
+
+    let mut tx = app.transaction().unwrap();
+    let check = "SELECT authz.has_perm('ben', 'shop.view_order')";
+    assert!(!tx.query_one(check, &[]).unwrap().get::<_, bool>(0));
+    admin
+        .batch_execute(
+            "INSERT INTO authz.user_groups (user_id, group_id)
+               SELECT 'ben', id FROM authz.groups WHERE name = 'Clerks'",
+        )
+        .unwrap();
+    // READ COMMITTED: the next statement of the open transaction sees the committed grant.
+    assert!(tx.query_one(check, &[]).unwrap().get::<_, bool>(0));
+    tx.commit().unwrap();
+}
+
+#[test]
+fn checks_in_one_statement_cost_no_catalog_query_each() {
+    let db = fresh_database("pg_authz_it_cache");
+    let mut app = connect(&db);
+    app.batch_execute(SETUP).unwrap();
+    let loads = |c: &mut postgres::Client| -> i64 {
+        c.query_one("SELECT (authz.cache_stats()->>'loads')::bigint", &[]).unwrap().get(0)
+    };
+    let before = loads(&mut app);
+    let allowed: i64 = app
+        .query_one(
+            "SELECT count(*) FROM generate_series(1, 100000) i
+              WHERE authz.has_perm(CASE WHEN i % 2 = 0 THEN 'ann' ELSE 'ben' END, 'shop.view_order')",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(allowed, 50_000);
+    assert!(loads(&mut app) - before <= 2, "at most one catalog load per user");
+}
