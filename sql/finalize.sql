@@ -118,3 +118,36 @@ COMMENT ON FUNCTION authz.allowed_actions(text, text) IS
     'The actions of model ''app_label.ModelName'' for user_id in declaration order: [{key, label, scope, kind, allowed}]. Requires an active staff user and the action''s permission (none for codename NULL).';
 COMMENT ON FUNCTION authz.perform_action(text, text, text[], jsonb) IS
     'Run admin action key of model on ids with params as the current user: 42501 (audited) unless an active staff user holding the action''s permission; runs the handler; returns {action, model, ok, failed, result, audit_id} and writes one audit entry.';
+COMMENT ON FUNCTION authz.enable_audit(regclass, text, boolean, text) IS
+    'Audit every write to a table: one authz.audit_log entry and one NOTIFY on channel per statement (bulk included) with the primary keys and changed columns, row images when row_images, and updated_at kept at the statement time when named. Idempotent.';
+COMMENT ON FUNCTION authz.disable_audit(regclass) IS
+    'Stop auditing a table: drop the triggers enable_audit created, and nothing else. Returns whether there were any.';
+COMMENT ON FUNCTION authz.audit_statement() IS
+    'Statement trigger installed by authz.enable_audit: one audit entry and one notification per statement, from the transition tables.';
+COMMENT ON FUNCTION authz.touch_updated_at() IS
+    'Row trigger installed by authz.enable_audit(..., updated_at => column): sets the column to the statement start time.';
+
+-- The tables enable_audit watches, read from the triggers themselves.
+CREATE VIEW authz.audited_relations AS
+SELECT t.tgrelid::regclass AS relation,
+       args[1] AS channel,
+       args[2]::boolean AS row_images,
+       (SELECT split_part(encode(u.tgargs, 'escape'), '\000', 1)
+          FROM pg_catalog.pg_trigger u
+         WHERE u.tgrelid = t.tgrelid AND u.tgname = 'authz_updated_at') AS updated_at
+  FROM pg_catalog.pg_trigger t
+ CROSS JOIN LATERAL pg_catalog.string_to_array(pg_catalog.encode(t.tgargs, 'escape'), '\000') AS args
+ WHERE t.tgname = 'authz_audit_insert' AND t.tgfoid = 'authz.audit_statement()'::regprocedure;
+COMMENT ON VIEW authz.audited_relations IS 'Tables audited by authz.enable_audit, with their settings.';
+GRANT SELECT ON authz.audited_relations TO PUBLIC;
+
+-- Changes to the permission catalogs (grants, group moves, flag changes) are audited too.
+SELECT authz.enable_audit('authz.content_types');
+SELECT authz.enable_audit('authz.permissions');
+SELECT authz.enable_audit('authz.groups');
+SELECT authz.enable_audit('authz.group_permissions');
+SELECT authz.enable_audit('authz.users');
+SELECT authz.enable_audit('authz.user_groups');
+SELECT authz.enable_audit('authz.user_permissions');
+SELECT authz.enable_audit('authz.object_permissions');
+SELECT authz.enable_audit('authz.actions');

@@ -506,11 +506,19 @@ fn perform_action(
             AuthzError::NotFound(format!("unknown action \"{key}\" for model {model}")).raise()
         });
     let actor = with_current_user_id(|u| u.map(str::to_owned));
-    let ids_text: Vec<String> = ids.iter().flatten().flatten().cloned().collect();
-    let entry = |operation: &str, outcome: Value| {
-        json!({"operation": operation, "app_user": actor, "db_role": audit::current_role().or_raise(),
-               "model": model_label, "action": key, "row_count": ids_text.len(),
-               "row_ids": ids_text, "params": params, "outcome": outcome})
+    let (db_role, xid) = audit::caller().or_raise();
+    let entry = |operation: &str, outcome: Value| audit::Entry {
+        xid: xid.clone(),
+        app_user: actor.clone(),
+        db_role: db_role.clone(),
+        operation: operation.into(),
+        model: Some(model_label.clone()),
+        action: Some(key.into()),
+        row_count: Some(ids.iter().flatten().flatten().count() as i64),
+        row_ids: Some(ids.iter().flatten().flatten().cloned().collect()),
+        params: Some(params.clone()),
+        outcome: Some(outcome),
+        ..audit::Entry::default()
     };
 
     let refused = match &actor {
@@ -526,32 +534,40 @@ fn perform_action(
         ))
         .raise();
     }
-    let ids = validated_ids(&action, model, ids).or_raise();
+    let ids = validated_ids(&action, model, ids.clone()).or_raise();
 
+    // Writes the handler makes are audited with a link to this action's entry.
     let audit_id = audit::next_entry_id().or_raise();
-    Spi::run_with_args(
-        "SELECT pg_catalog.set_config('authz.action_id', $1, true)",
-        &[audit_id.to_string().into()],
-    )
-    .map_err(AuthzError::from)
-    .or_raise();
+    set_action_id(&audit_id.to_string()).or_raise();
     let returned = match &action.handler {
         Some(handler) => run_handler(handler, &ids, &params).or_raise(),
         None => Value::Null,
     };
+    set_action_id("").or_raise();
     let (failed, result) = split_handler_result(returned);
     let failed_ids: HashSet<&str> = failed.iter().filter_map(|f| f["id"].as_str()).collect();
     let ok: Vec<&String> = ids
         .iter()
         .filter(|id| !failed_ids.contains(id.as_str()))
         .collect();
-    let mut record = entry("ACTION", json!({"ok": ok.len(), "failed": failed}));
-    record["id"] = json!(audit_id);
+    let record = audit::Entry {
+        id: Some(audit_id),
+        ..entry("ACTION", json!({"ok": ok.len(), "failed": failed}))
+    };
     audit::append(&record).or_raise();
     pgrx::JsonB(
         json!({"action": key, "model": model_label, "ok": ok, "failed": failed,
                        "result": result, "audit_id": audit_id}),
     )
+}
+
+/// `authz.action_id`: the entry that audit triggers link row changes to, for this transaction.
+fn set_action_id(value: &str) -> Result<()> {
+    Spi::run_with_args(
+        "SELECT pg_catalog.set_config('authz.action_id', $1, true)",
+        &[value.into()],
+    )?;
+    Ok(())
 }
 
 /// Bulk actions need at least one id; no id may be NULL.

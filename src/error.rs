@@ -15,6 +15,8 @@ pub enum AuthzError {
     Denied(String),
     /// P0002: a named thing (model, action, user) does not exist.
     NotFound(String),
+    /// 42703: a named column does not exist.
+    UndefinedColumn(String),
     /// XX000: something that should not happen (an SPI failure, a catalog inconsistency).
     Internal(String),
 }
@@ -25,6 +27,7 @@ impl AuthzError {
             AuthzError::InvalidArgument(_) => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             AuthzError::Denied(_) => PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
             AuthzError::NotFound(_) => PgSqlErrorCode::ERRCODE_NO_DATA_FOUND,
+            AuthzError::UndefinedColumn(_) => PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
             AuthzError::Internal(_) => PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
         }
     }
@@ -35,6 +38,7 @@ impl AuthzError {
             AuthzError::InvalidArgument(m)
             | AuthzError::Denied(m)
             | AuthzError::NotFound(m)
+            | AuthzError::UndefinedColumn(m)
             | AuthzError::Internal(m) => m,
         }
     }
@@ -46,6 +50,7 @@ impl AuthzError {
             AuthzError::InvalidArgument(m)
             | AuthzError::Denied(m)
             | AuthzError::NotFound(m)
+            | AuthzError::UndefinedColumn(m)
             | AuthzError::Internal(m) => m,
         };
         ErrorReport::new(code, message, "pg_authz").report(PgLogLevel::ERROR);

@@ -1,4 +1,11 @@
--- Dropping the extension removes everything it created (roles are cluster-wide and stay).
+-- The extension cannot be dropped while tables are audited: their triggers depend on it.
+\set VERBOSITY terse
+DROP EXTENSION pg_authz;
+\echo :LAST_ERROR_SQLSTATE
+SET client_min_messages = warning;
+DROP SCHEMA app, shop CASCADE;
+RESET client_min_messages;
+\set VERBOSITY default
 DROP EXTENSION pg_authz;
 SELECT count(*) AS objects_left FROM pg_class WHERE relnamespace = 'authz'::regnamespace;
 -- The schema named in pg_authz.control was created by CREATE EXTENSION and, as for every

@@ -1,0 +1,114 @@
+//! The append-only audit log and its one writer, used by `perform_action` and by the statement
+//! triggers of `enable_audit`. Ordinary roles cannot write the log, so entries are written with
+//! the privileges of its owner, switched to for that one INSERT, the way a SECURITY DEFINER
+//! function would, but without lending those privileges to any SQL the caller controls: every
+//! value is computed as the caller first and passed as a parameter.
+
+mod triggers;
+mod worker;
+
+use pgrx::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::cache::with_pinned_search_path;
+use crate::error::{AuthzError, Result};
+
+pub use worker::append_autonomously;
+
+/// One audit entry; `None` fields are stored as NULL.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Entry {
+    /// Set when the id was taken in advance (`next_entry_id`), so rows can point at it.
+    pub id: Option<i64>,
+    /// The transaction the entry belongs to; the writing transaction's when `None`.
+    pub xid: Option<String>,
+    pub app_user: Option<String>,
+    pub db_role: Option<String>,
+    pub operation: String,
+    pub relation: Option<String>,
+    pub model: Option<String>,
+    pub action: Option<String>,
+    pub row_count: Option<i64>,
+    pub row_ids: Option<Vec<String>>,
+    pub changed_columns: Option<Vec<String>>,
+    pub params: Option<Value>,
+    pub outcome: Option<Value>,
+    pub old_rows: Option<Value>,
+    pub new_rows: Option<Value>,
+    /// The `ACTION` entry of the `perform_action` call that caused this write.
+    pub action_id: Option<i64>,
+}
+
+const APPEND_SQL: &str = "\
+INSERT INTO authz.audit_log
+       (id, xid, app_user, db_role, operation, relation, model, action, row_count, row_ids,
+        changed_columns, params, outcome, old_rows, new_rows, action_id)
+VALUES (coalesce($1, nextval('authz.audit_log_id_seq')),
+        coalesce($2::xid8, pg_current_xact_id()),
+        $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+RETURNING id";
+
+/// Append `entry` to the audit log in the current transaction, as the log's owner.
+pub fn append(entry: &Entry) -> Result<i64> {
+    let json = |v: &Option<Value>| v.clone().map(pgrx::JsonB);
+    let args = [
+        entry.id.into(),
+        entry.xid.as_deref().into(),
+        entry.app_user.as_deref().into(),
+        entry.db_role.as_deref().into(),
+        entry.operation.as_str().into(),
+        entry.relation.as_deref().into(),
+        entry.model.as_deref().into(),
+        entry.action.as_deref().into(),
+        entry.row_count.into(),
+        entry.row_ids.clone().into(),
+        entry.changed_columns.clone().into(),
+        json(&entry.params).into(),
+        json(&entry.outcome).into(),
+        json(&entry.old_rows).into(),
+        json(&entry.new_rows).into(),
+        entry.action_id.into(),
+    ];
+    as_audit_log_owner(|| {
+        Spi::get_one_with_args::<i64>(APPEND_SQL, &args)?
+            .ok_or_else(|| AuthzError::Internal("audit entry was not written".into()))
+    })
+}
+
+/// A fresh audit entry id, so that an entry can be referred to before it is written.
+pub fn next_entry_id() -> Result<i64> {
+    as_audit_log_owner(|| {
+        Spi::get_one::<i64>("SELECT nextval('authz.audit_log_id_seq')")?
+            .ok_or_else(|| AuthzError::Internal("audit sequence returned NULL".into()))
+    })
+}
+
+/// The database role of the caller and its transaction id (if it has one), as recorded.
+pub fn caller() -> Result<(Option<String>, Option<String>)> {
+    Ok(Spi::get_two::<String, String>(
+        "SELECT current_user::text, pg_current_xact_id_if_assigned()::text",
+    )?)
+}
+
+/// Run `f` as the owner of `authz.audit_log`, with a pinned search_path. An error unwinds the
+/// user switch with the (sub)transaction, as it does for SECURITY DEFINER functions.
+fn as_audit_log_owner<R>(f: impl FnOnce() -> Result<R>) -> Result<R> {
+    with_pinned_search_path(|| {
+        let owner = Spi::get_one::<pg_sys::Oid>(
+            "SELECT relowner FROM pg_class WHERE oid = 'authz.audit_log'::regclass",
+        )?
+        .ok_or_else(|| AuthzError::Internal("authz.audit_log has no owner".into()))?;
+        let (mut saved_user, mut saved_context) = (pg_sys::InvalidOid, 0);
+        unsafe {
+            pg_sys::GetUserIdAndSecContext(&mut saved_user, &mut saved_context);
+            pg_sys::SetUserIdAndSecContext(
+                owner,
+                saved_context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32,
+            );
+        }
+        let result = f();
+        unsafe { pg_sys::SetUserIdAndSecContext(saved_user, saved_context) };
+        result
+    })
+}

@@ -1,0 +1,465 @@
+//! `authz.enable_audit` / `authz.disable_audit` and the triggers they install: one statement
+//! trigger per operation reading the transition tables in one pass, so a 100 000-row UPDATE is
+//! one audit entry and one notification, and an optional row trigger keeping `updated_at` fresh.
+
+use pgrx::prelude::*;
+use pgrx::{PgRelation, PgTrigger, PgTriggerError, PgTriggerOperation};
+use serde_json::{json, Value};
+
+use super::{append, caller, Entry};
+use crate::cache::with_pinned_search_path;
+use crate::error::{self, required_arg, AuthzError, OrRaise};
+use crate::identity::with_current_user_id;
+
+/// The triggers `enable_audit` creates, by name; `disable_audit` drops exactly these.
+const TRIGGER_NAMES: [&str; 5] = [
+    "authz_audit_insert",
+    "authz_audit_update",
+    "authz_audit_delete",
+    "authz_audit_truncate",
+    "authz_updated_at",
+];
+
+/// NOTIFY refuses payloads of 8000 bytes or more.
+const MAX_PAYLOAD: usize = 7999;
+
+/// Audit every write to table `relation`: one `authz.audit_log` entry and one NOTIFY on
+/// `channel` per statement (INSERT, UPDATE, DELETE, TRUNCATE), bulk included, with the primary
+/// keys of the affected rows, the changed columns, and the old and new rows when `row_images`.
+/// When `updated_at` names a timestamptz column, every updated row gets the statement's time.
+/// Idempotent: calling it again replaces the previous settings.
+#[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn enable_audit(
+    relation: Option<PgRelation>,
+    channel: default!(Option<&str>, "'authz_audit'"),
+    row_images: default!(Option<bool>, false),
+    updated_at: default!(Option<&str>, "NULL"),
+) {
+    let relation = required_arg(relation, "relation");
+    let channel = channel.unwrap_or("authz_audit");
+    let row_images = row_images.unwrap_or(false);
+    install(&relation, channel, row_images, updated_at).or_raise();
+}
+
+/// Stop auditing `relation`: drop the triggers `enable_audit` created (and nothing else).
+/// Returns whether there was anything to drop.
+#[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn disable_audit(relation: Option<PgRelation>) -> bool {
+    let relation = required_arg(relation, "relation");
+    drop_triggers(relation.oid()).or_raise()
+}
+
+fn install(
+    relation: &PgRelation,
+    channel: &str,
+    row_images: bool,
+    updated_at: Option<&str>,
+) -> error::Result<()> {
+    let name = qualified_name(relation.oid())?;
+    check_auditable(relation, &name)?;
+    if channel.is_empty() || channel.len() >= pg_sys::NAMEDATALEN as usize {
+        return Err(AuthzError::InvalidArgument(format!(
+            "invalid notify channel \"{channel}\": it must have 1 to {} bytes",
+            pg_sys::NAMEDATALEN - 1
+        )));
+    }
+    if let Some(column) = updated_at {
+        check_updated_at_column(relation, &name, column)?;
+    }
+    drop_triggers(relation.oid())?;
+    let args = [channel, if row_images { "true" } else { "false" }]
+        .map(pgrx::spi::quote_literal)
+        .join(", ");
+    let statements = [
+        (
+            "authz_audit_insert",
+            "AFTER INSERT",
+            "REFERENCING NEW TABLE AS authz_new",
+        ),
+        (
+            "authz_audit_update",
+            "AFTER UPDATE",
+            "REFERENCING OLD TABLE AS authz_old NEW TABLE AS authz_new",
+        ),
+        (
+            "authz_audit_delete",
+            "AFTER DELETE",
+            "REFERENCING OLD TABLE AS authz_old",
+        ),
+        ("authz_audit_truncate", "AFTER TRUNCATE", ""),
+    ];
+    for (trigger, event, transition) in statements {
+        Spi::run(&format!(
+            "CREATE TRIGGER {trigger} {event} ON {name} {transition}
+             FOR EACH STATEMENT EXECUTE FUNCTION authz.audit_statement({args})"
+        ))?;
+    }
+    if let Some(column) = updated_at {
+        Spi::run(&format!(
+            "CREATE TRIGGER authz_updated_at BEFORE UPDATE ON {name}
+             FOR EACH ROW EXECUTE FUNCTION authz.touch_updated_at({})",
+            pgrx::spi::quote_literal(column)
+        ))?;
+    }
+    Ok(())
+}
+
+/// The relation's name, schema-qualified and quoted (search_path is pinned to pg_catalog).
+fn qualified_name(relid: pg_sys::Oid) -> error::Result<String> {
+    Spi::get_one_with_args::<String>("SELECT $1::regclass::text", &[relid.into()])?
+        .ok_or_else(|| AuthzError::Internal(format!("relation {relid:?} has no name")))
+}
+
+/// Only tables with a primary key: entries identify rows by it.
+fn check_auditable(relation: &PgRelation, name: &str) -> error::Result<()> {
+    let (is_table, has_pk) = Spi::get_two_with_args::<bool, bool>(
+        "SELECT c.relkind IN ('r', 'p'),
+                EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)
+           FROM pg_class c WHERE c.oid = $1",
+        &[relation.oid().into()],
+    )?;
+    if is_table != Some(true) {
+        return Err(AuthzError::InvalidArgument(format!(
+            "relation {name} is not a table: only tables can be audited"
+        )));
+    }
+    if has_pk != Some(true) {
+        return Err(AuthzError::InvalidArgument(format!(
+            "table {name} has no primary key: audit entries identify rows by it"
+        )));
+    }
+    Ok(())
+}
+
+fn check_updated_at_column(relation: &PgRelation, name: &str, column: &str) -> error::Result<()> {
+    let column_type = Spi::get_one_with_args::<String>(
+        "SELECT (SELECT format_type(a.atttypid, NULL) FROM pg_attribute a
+                  WHERE a.attrelid = $1 AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped)",
+        &[relation.oid().into(), column.into()],
+    )?;
+    match column_type.as_deref() {
+        None => Err(AuthzError::UndefinedColumn(format!(
+            "column \"{column}\" of relation {name} does not exist"
+        ))),
+        Some("timestamp with time zone") => Ok(()),
+        Some(other) => Err(AuthzError::InvalidArgument(format!(
+            "column \"{column}\" of relation {name} is {other}, not timestamp with time zone"
+        ))),
+    }
+}
+
+fn drop_triggers(relid: pg_sys::Oid) -> error::Result<bool> {
+    let name = qualified_name(relid)?;
+    let existing = Spi::get_one_with_args::<Vec<String>>(
+        "SELECT array_agg(tgname::text) FROM pg_trigger WHERE tgrelid = $1 AND tgname = ANY ($2)",
+        &[
+            relid.into(),
+            TRIGGER_NAMES.map(String::from).to_vec().into(),
+        ],
+    )?
+    .unwrap_or_default();
+    for trigger in &existing {
+        Spi::run(&format!(
+            "DROP TRIGGER {} ON {name}",
+            pgrx::spi::quote_identifier(trigger)
+        ))?;
+    }
+    Ok(!existing.is_empty())
+}
+
+/// Statement trigger installed by `enable_audit`: one audit entry and one notification for the
+/// whole statement, read from its transition tables.
+#[pg_trigger]
+fn audit_statement<'a>(
+    trigger: &'a PgTrigger<'a>,
+) -> std::result::Result<Option<PgHeapTuple<'a, pgrx::AllocatedByRust>>, PgTriggerError> {
+    let args = trigger.extra_args()?;
+    let channel = args
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "authz_audit".into());
+    let row_images = args.get(1).is_some_and(|a| a == "true");
+    record_statement(trigger, trigger.op()?, &channel, row_images).or_raise();
+    Ok(None)
+}
+
+fn record_statement(
+    trigger: &PgTrigger,
+    op: PgTriggerOperation,
+    channel: &str,
+    row_images: bool,
+) -> error::Result<()> {
+    let relid = trigger
+        .relid()
+        .map_err(|e| AuthzError::Internal(e.to_string()))?;
+    let operation = match op {
+        PgTriggerOperation::Insert => "INSERT",
+        PgTriggerOperation::Update => "UPDATE",
+        PgTriggerOperation::Delete => "DELETE",
+        PgTriggerOperation::Truncate => "TRUNCATE",
+    };
+    let (db_role, _) = caller()?;
+    let mut entry = Entry {
+        operation: operation.into(),
+        relation: Some(with_pinned_search_path(|| qualified_name(relid))?),
+        app_user: with_current_user_id(|u| u.map(str::to_owned)),
+        db_role,
+        action_id: current_action_id(),
+        ..Entry::default()
+    };
+    if !matches!(op, PgTriggerOperation::Truncate) {
+        summarize(trigger, relid, op, row_images, &mut entry)?;
+    }
+    let id = append(&entry)?;
+    Spi::run_with_args(
+        "SELECT pg_catalog.pg_notify($1, $2)",
+        &[channel.into(), notification(&entry, id).into()],
+    )?;
+    Ok(())
+}
+
+/// The `perform_action` entry this write belongs to, if any (`authz.action_id`).
+fn current_action_id() -> Option<i64> {
+    let raw = unsafe { pg_sys::GetConfigOption(c"authz.action_id".as_ptr(), true, false) };
+    if raw.is_null() {
+        return None;
+    }
+    unsafe { std::ffi::CStr::from_ptr(raw) }
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// A column of the audited table, as the summary query needs it.
+struct Column {
+    quoted: String,
+    name: String,
+    primary_key: bool,
+    /// Built-in type with a pg_catalog `=`: compared as is; others are compared as text, so
+    /// that no operator outside pg_catalog is looked up.
+    builtin_eq: bool,
+}
+
+fn columns_of(relid: pg_sys::Oid) -> error::Result<Vec<Column>> {
+    Spi::connect(|client| {
+        let rows = client.select(
+            "SELECT a.attname::text,
+                    coalesce(a.attnum = ANY (i.indkey::int2[]), false),
+                    a.atttypid < 16384 AND EXISTS (
+                        SELECT 1 FROM pg_operator o
+                         WHERE o.oprname = '=' AND o.oprleft = a.atttypid AND o.oprright = a.atttypid
+                           AND o.oprnamespace = 'pg_catalog'::regnamespace)
+               FROM pg_attribute a
+               LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
+              WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
+              ORDER BY array_position(i.indkey::int2[], a.attnum), a.attnum",
+            None,
+            &[relid.into()],
+        )?;
+        let mut columns = Vec::new();
+        for row in rows {
+            let name: String = row.get(1)?.unwrap_or_default();
+            columns.push(Column {
+                quoted: pgrx::spi::quote_identifier(&name),
+                name,
+                primary_key: row.get(2)?.unwrap_or(false),
+                builtin_eq: row.get(3)?.unwrap_or(false),
+            });
+        }
+        Ok(columns)
+    })
+}
+
+/// `n.id::text`, or `ROW(n.a, n.b)::text` for a composite key.
+fn primary_key_text(columns: &[Column], alias: &str) -> String {
+    let keys: Vec<String> = columns
+        .iter()
+        .filter(|c| c.primary_key)
+        .map(|c| format!("{alias}.{}", c.quoted))
+        .collect();
+    match keys.as_slice() {
+        [one] => format!("{one}::text"),
+        many => format!("ROW({})::text", many.join(", ")),
+    }
+}
+
+fn compared(column: &Column, op: &str) -> String {
+    let cast = if column.builtin_eq { "" } else { "::text" };
+    format!("o.{q}{cast} {op} n.{q}{cast}", q = column.quoted)
+}
+
+/// The one pass over the transition tables, run as the writing role (it may call the table's
+/// own operators): row count, primary keys, changed columns, and row images when asked.
+fn summary_sql(columns: &[Column], op: PgTriggerOperation, row_images: bool) -> String {
+    let images = |table: &str| {
+        if row_images {
+            format!("(SELECT jsonb_agg(to_jsonb(x)) FROM {table} x)")
+        } else {
+            "NULL::jsonb".into()
+        }
+    };
+    match op {
+        PgTriggerOperation::Update => {
+            let join: Vec<String> = columns
+                .iter()
+                .filter(|c| c.primary_key)
+                .map(|c| compared(c, "="))
+                .collect();
+            let changed: Vec<String> = columns
+                .iter()
+                .map(|c| {
+                    let moved_key = if c.primary_key {
+                        " OR count(*) < (SELECT count(*) FROM authz_new)"
+                    } else {
+                        ""
+                    };
+                    format!(
+                        "CASE WHEN bool_or({}){moved_key} THEN {} END",
+                        compared(c, "IS DISTINCT FROM"),
+                        pgrx::spi::quote_literal(&c.name)
+                    )
+                })
+                .collect();
+            format!(
+                "SELECT (SELECT count(*) FROM authz_new), (SELECT array_agg({}) FROM authz_new n),
+                        array_remove(ARRAY[{}]::text[], NULL), {}, {}
+                   FROM authz_old o JOIN authz_new n ON {}",
+                primary_key_text(columns, "n"),
+                changed.join(", "),
+                images("authz_old"),
+                images("authz_new"),
+                join.join(" AND ")
+            )
+        }
+        _ => {
+            let (table, old, new) = if matches!(op, PgTriggerOperation::Insert) {
+                ("authz_new", "NULL::jsonb".to_owned(), images("authz_new"))
+            } else {
+                ("authz_old", images("authz_old"), "NULL::jsonb".to_owned())
+            };
+            format!(
+                "SELECT count(*), array_agg({}), NULL::text[], {old}, {new} FROM {table} n",
+                primary_key_text(columns, "n")
+            )
+        }
+    }
+}
+
+fn summarize(
+    trigger: &PgTrigger,
+    relid: pg_sys::Oid,
+    op: PgTriggerOperation,
+    row_images: bool,
+    entry: &mut Entry,
+) -> error::Result<()> {
+    let columns = with_pinned_search_path(|| columns_of(relid))?;
+    let sql = summary_sql(&columns, op, row_images);
+    with_pinned_search_path(|| {
+        Spi::connect(|client| {
+            let data =
+                trigger.trigger_data() as *const pg_sys::TriggerData as *mut pg_sys::TriggerData;
+            unsafe { pg_sys::SPI_register_trigger_data(data) };
+            let row = client.select(&sql, Some(1), &[])?.first();
+            entry.row_count = row.get::<i64>(1)?;
+            entry.row_ids = Some(row.get::<Vec<String>>(2)?.unwrap_or_default());
+            entry.changed_columns = row.get::<Vec<String>>(3)?;
+            entry.old_rows = row.get::<pgrx::JsonB>(4)?.map(|j| j.0);
+            entry.new_rows = row.get::<pgrx::JsonB>(5)?.map(|j| j.0);
+            Ok(())
+        })
+    })
+}
+
+/// The NOTIFY payload: table, operation, count, actor and entry ids, plus the affected ids when
+/// they fit under PostgreSQL's 8000-byte limit (else `ids_omitted`; the entry holds them all).
+/// Never column values: any role may LISTEN on any channel.
+fn notification(entry: &Entry, audit_id: i64) -> String {
+    let mut payload = json!({
+        "table": entry.relation, "operation": entry.operation, "count": entry.row_count,
+        "actor": entry.app_user, "audit_id": audit_id, "action_id": entry.action_id,
+    });
+    let base = payload.to_string();
+    if let Some(ids) = &entry.row_ids {
+        let estimate: usize =
+            base.len() + 10 + ids.iter().map(|id| id.len() * 2 + 3).sum::<usize>();
+        let with_ids = (estimate <= MAX_PAYLOAD)
+            .then(|| {
+                payload["ids"] = json!(ids);
+                payload.to_string()
+            })
+            .filter(|text| text.len() <= MAX_PAYLOAD);
+        if let Some(text) = with_ids {
+            return text;
+        }
+        if let Value::Object(map) = &mut payload {
+            map.remove("ids");
+            map.insert("ids_omitted".into(), json!(true));
+        }
+    }
+    payload.to_string()
+}
+
+/// Row trigger installed by `enable_audit(..., updated_at => column)`: every updated row gets
+/// the statement's start time, so dashboards ordered by it see bulk changes.
+#[pg_trigger]
+fn touch_updated_at<'a>(
+    trigger: &'a PgTrigger<'a>,
+) -> std::result::Result<
+    Option<PgHeapTuple<'a, pgrx::AllocatedByRust>>,
+    pgrx::heap_tuple::PgHeapTupleError,
+> {
+    let column = trigger
+        .extra_args()
+        .unwrap_or_default()
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    let Some(new) = trigger.new() else {
+        return Ok(None);
+    };
+    let mut new = new.into_owned();
+    let now = unsafe { pg_sys::GetCurrentStatementStartTimestamp() };
+    let now = pgrx::datum::TimestampWithTimeZone::try_from(now).unwrap_or_else(|_| {
+        AuthzError::Internal("statement timestamp out of range".into()).raise()
+    });
+    new.set_by_name(&column, now).unwrap_or_else(|e| {
+        AuthzError::Internal(format!(
+            "cannot set column \"{column}\" to the statement time: {e}"
+        ))
+        .raise()
+    });
+    Ok(Some(new))
+}
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pg_schema]
+mod tests {
+    use super::*;
+
+    #[pg_test]
+    fn payloads_stay_under_the_notify_limit() {
+        let few = Entry {
+            operation: "UPDATE".into(),
+            row_count: Some(2),
+            row_ids: Some(vec!["1".into(), "2".into()]),
+            ..Entry::default()
+        };
+        let text = notification(&few, 7);
+        assert!(text.contains(r#""ids":["1","2"]"#), "{text}");
+        let ids: Vec<String> = (0..100_000).map(|i| i.to_string()).collect();
+        let many = Entry {
+            operation: "UPDATE".into(),
+            row_count: Some(100_000),
+            row_ids: Some(ids),
+            ..Entry::default()
+        };
+        let text = notification(&many, 8);
+        assert!(
+            text.len() <= MAX_PAYLOAD && text.contains(r#""ids_omitted":true"#),
+            "{text}"
+        );
+    }
+}
