@@ -151,3 +151,75 @@ SELECT authz.enable_audit('authz.user_groups');
 SELECT authz.enable_audit('authz.user_permissions');
 SELECT authz.enable_audit('authz.object_permissions');
 SELECT authz.enable_audit('authz.actions');
+
+-- Generated row-level security (authz.protect).
+GRANT SELECT ON authz.protected_relations TO PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('authz.protected_relations', '');
+
+CREATE VIEW authz.policies AS
+SELECT pr.relation,
+       p.polname::text AS policy,
+       CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
+                     WHEN 'd' THEN 'DELETE' ELSE 'ALL' END AS command,
+       CASE WHEN p.polpermissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END AS kind,
+       pg_catalog.pg_get_expr(p.polqual, p.polrelid) AS using_expression,
+       pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) AS check_expression,
+       pr.spec
+  FROM authz.protected_relations pr
+  JOIN pg_catalog.pg_policy p ON p.polrelid = pr.relation AND p.polname LIKE 'authz\_%';
+COMMENT ON VIEW authz.policies IS 'The policies authz.protect generated, with the spec they came from.';
+GRANT SELECT ON authz.policies TO PUBLIC;
+
+-- Readonly columns (Django's readonly fields): installed by authz.protect, one per rule.
+CREATE FUNCTION authz.guard_readonly_columns() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    column_name text;
+    new_row jsonb := to_jsonb(NEW);
+    allowed_value jsonb;
+    default_expr text;
+BEGIN
+    IF authz.is_superuser() OR EXISTS (
+        SELECT 1 FROM jsonb_array_elements_text(TG_ARGV[0]::jsonb) AS w(entry)
+         WHERE CASE WHEN w.entry LIKE 'group:%' THEN authz.in_group(substr(w.entry, 7))
+                    ELSE authz.has_perm(w.entry) END)
+    THEN
+        RETURN NEW;
+    END IF;
+    FOREACH column_name IN ARRAY TG_ARGV[1:] LOOP
+        IF TG_OP = 'UPDATE' THEN
+            allowed_value := to_jsonb(OLD) -> column_name;
+        ELSE
+            SELECT pg_get_expr(d.adbin, d.adrelid) INTO default_expr
+              FROM pg_attrdef d
+              JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+             WHERE d.adrelid = TG_RELID AND a.attname = column_name;
+            IF default_expr IS NULL THEN
+                allowed_value := 'null';
+            ELSE
+                EXECUTE 'SELECT to_jsonb(' || default_expr || ')' INTO allowed_value;
+            END IF;
+        END IF;
+        IF new_row -> column_name IS DISTINCT FROM allowed_value THEN
+            RAISE EXCEPTION 'permission denied: column "%" of %.% is read-only for %',
+                column_name, quote_ident(TG_TABLE_SCHEMA), quote_ident(TG_TABLE_NAME),
+                coalesce('user "' || authz.current_user_id() || '"', 'nobody')
+                USING ERRCODE = '42501';
+        END IF;
+    END LOOP;
+    RETURN NEW;
+END
+$fn$;
+
+COMMENT ON FUNCTION authz.guard_readonly_columns() IS
+    'Row trigger installed by authz.protect for readonly columns: 42501 naming the column when someone without the unless permissions or groups changes it (UPDATE) or sets it away from its default (INSERT).';
+COMMENT ON FUNCTION authz.protect(regclass, jsonb, boolean) IS
+    'Protect a table with row-level security generated from a spec {model, owner, members, tenant, object_grants, status, max_age, readonly}: enables and forces RLS and replaces earlier generated policies in one transaction. Returns the SQL; dry_run only returns it. Idempotent.';
+COMMENT ON FUNCTION authz.unprotect(regclass) IS
+    'Remove what authz.protect made on a table (its policies and triggers, and RLS if the table did not have it before) and nothing else. Returns whether the table was protected.';
+COMMENT ON FUNCTION authz.in_group(text, text) IS
+    'Whether active user user_id belongs to the named group.';
+COMMENT ON FUNCTION authz.in_group(text) IS
+    'Whether the current user is active and belongs to the named group.';
+COMMENT ON FUNCTION authz.is_superuser() IS
+    'Whether the current user is an active superuser (who passes every check and generated policy).';

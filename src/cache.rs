@@ -24,6 +24,8 @@ pub struct UserAuth {
     pub is_superuser: bool,
     /// `app_label.codename` of every permission held directly or through a group.
     pub perms: HashSet<String>,
+    /// Names of the groups the user belongs to.
+    pub groups: HashSet<String>,
 }
 
 impl UserAuth {
@@ -182,7 +184,9 @@ SELECT u.is_active, u.is_staff, u.is_superuser,
                              SELECT gp.permission_id
                                FROM authz.user_groups ug
                                JOIN authz.group_permissions gp ON gp.group_id = ug.group_id
-                              WHERE ug.user_id = u.id)) AS perms
+                              WHERE ug.user_id = u.id)) AS perms,
+       ARRAY(SELECT g.name FROM authz.user_groups ug JOIN authz.groups g ON g.id = ug.group_id
+              WHERE ug.user_id = u.id) AS groups
   FROM authz.users u
  WHERE u.id = $1";
 
@@ -210,6 +214,11 @@ fn load_user(user_id: &str) -> Result<Option<UserAuth>> {
                 is_superuser: row.get::<bool>(3)?.unwrap_or(false),
                 perms: row
                     .get::<Vec<String>>(4)?
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect(),
+                groups: row
+                    .get::<Vec<String>>(5)?
                     .unwrap_or_default()
                     .into_iter()
                     .collect(),

@@ -48,6 +48,40 @@ fn has_perm_current(perm: Option<&str>) -> bool {
     perm.is_some_and(|perm| current_user_has_perm(perm).or_raise())
 }
 
+/// Whether active user `user_id` belongs to group `group_name` (false for inactive and unknown users).
+#[pg_extern(stable, parallel_safe)]
+fn in_group(user_id: Option<&str>, group_name: Option<&str>) -> bool {
+    let (Some(user), Some(group_name)) = (user_id, group_name) else {
+        return false;
+    };
+    user_in_group(user, group_name).or_raise()
+}
+
+/// Whether the current user is active and belongs to group `group_name`.
+#[pg_extern(stable, parallel_safe, name = "in_group")]
+fn in_group_current(group_name: Option<&str>) -> bool {
+    let Some(group_name) = group_name else {
+        return false;
+    };
+    with_current_user_id(|user| user.map_or(Ok(false), |u| user_in_group(u, group_name))).or_raise()
+}
+
+fn user_in_group(user_id: &str, group_name: &str) -> Result<bool> {
+    cache::with_user(user_id, |u| {
+        u.is_some_and(|u| u.is_active && u.groups.contains(group_name))
+    })
+}
+
+/// Whether the current user is an active superuser, who passes every check and policy.
+#[pg_extern(stable, parallel_safe)]
+fn is_superuser() -> bool {
+    with_current_user_id(|user| match user {
+        Some(user) => cache::with_user(user, |u| u.is_some_and(|u| u.is_active_superuser())),
+        None => Ok(false),
+    })
+    .or_raise()
+}
+
 /// Whether `user_id` holds every permission in `perms` (an empty list holds, as in Django).
 #[pg_extern(stable, parallel_safe)]
 fn has_perms(user_id: Option<&str>, perms: Option<Vec<Option<String>>>) -> bool {

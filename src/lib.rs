@@ -11,6 +11,8 @@ mod catalog;
 mod checks;
 mod error;
 mod identity;
+mod policy;
+mod privilege;
 
 pgrx::pg_module_magic!();
 

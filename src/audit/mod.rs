@@ -11,8 +11,8 @@ use pgrx::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::cache::with_pinned_search_path;
 use crate::error::{AuthzError, Result};
+use crate::privilege::as_extension_owner;
 
 pub use worker::append_autonomously;
 
@@ -70,7 +70,7 @@ pub fn append(entry: &Entry) -> Result<i64> {
         json(&entry.new_rows).into(),
         entry.action_id.into(),
     ];
-    as_audit_log_owner(|| {
+    as_extension_owner(|| {
         Spi::get_one_with_args::<i64>(APPEND_SQL, &args)?
             .ok_or_else(|| AuthzError::Internal("audit entry was not written".into()))
     })
@@ -78,7 +78,7 @@ pub fn append(entry: &Entry) -> Result<i64> {
 
 /// A fresh audit entry id, so that an entry can be referred to before it is written.
 pub fn next_entry_id() -> Result<i64> {
-    as_audit_log_owner(|| {
+    as_extension_owner(|| {
         Spi::get_one::<i64>("SELECT nextval('authz.audit_log_id_seq')")?
             .ok_or_else(|| AuthzError::Internal("audit sequence returned NULL".into()))
     })
@@ -89,26 +89,4 @@ pub fn caller() -> Result<(Option<String>, Option<String>)> {
     Ok(Spi::get_two::<String, String>(
         "SELECT current_user::text, pg_current_xact_id_if_assigned()::text",
     )?)
-}
-
-/// Run `f` as the owner of `authz.audit_log`, with a pinned search_path. An error unwinds the
-/// user switch with the (sub)transaction, as it does for SECURITY DEFINER functions.
-fn as_audit_log_owner<R>(f: impl FnOnce() -> Result<R>) -> Result<R> {
-    with_pinned_search_path(|| {
-        let owner = Spi::get_one::<pg_sys::Oid>(
-            "SELECT relowner FROM pg_class WHERE oid = 'authz.audit_log'::regclass",
-        )?
-        .ok_or_else(|| AuthzError::Internal("authz.audit_log has no owner".into()))?;
-        let (mut saved_user, mut saved_context) = (pg_sys::InvalidOid, 0);
-        unsafe {
-            pg_sys::GetUserIdAndSecContext(&mut saved_user, &mut saved_context);
-            pg_sys::SetUserIdAndSecContext(
-                owner,
-                saved_context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32,
-            );
-        }
-        let result = f();
-        unsafe { pg_sys::SetUserIdAndSecContext(saved_user, saved_context) };
-        result
-    })
 }

@@ -3,7 +3,7 @@
 DROP EXTENSION pg_authz;
 \echo :LAST_ERROR_SQLSTATE
 SET client_min_messages = warning;
-DROP SCHEMA app, shop CASCADE;
+DROP SCHEMA app, shop, blog, saas, hr, pm, docs, rnd CASCADE;
 RESET client_min_messages;
 \set VERBOSITY default
 DROP EXTENSION pg_authz;

@@ -1,0 +1,42 @@
+//! Age rule (time-based edit lock): rows older than `days` by their timestamp column change and
+//! delete for nobody but superusers. RESTRICTIVE, on UPDATE and DELETE.
+
+use serde::Deserialize;
+
+use super::table::Table;
+use super::{Command, Restriction, Rule};
+use crate::error::{self, AuthzError};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaxAge {
+    /// A timestamptz, timestamp or date column (e.g. created_at).
+    column: String,
+    /// Rows older than this many days are locked.
+    days: u32,
+}
+
+impl Rule for MaxAge {
+    fn restrictions(&self, table: &Table) -> error::Result<Vec<Restriction>> {
+        let (column, column_type) = table.column(&self.column, "max_age.column")?;
+        if !matches!(
+            column_type,
+            "timestamp with time zone" | "timestamp without time zone" | "date"
+        ) {
+            return Err(AuthzError::InvalidArgument(format!(
+                "max_age.column: column \"{}\" is {column_type}, not a timestamp or date",
+                self.column
+            )));
+        }
+        let fresh = format!("{column} > now() - make_interval(days => {})", self.days);
+        Ok([Command::Update, Command::Delete]
+            .into_iter()
+            .map(|command| Restriction {
+                name: format!("age_{}", command.sql().to_lowercase()),
+                command: Some(command),
+                using: Some(fresh.clone()),
+                check: (command == Command::Update).then(|| "true".to_owned()),
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,43 @@
+//! Object grants with django-guardian's semantics: a grant in `authz.object_permissions` of the
+//! command's permission on a row's primary key, to the user or one of its groups, gives access
+//! to that row without the model permission. Inactive users hold no grant.
+
+use super::sql::literal;
+use super::table::Table;
+use super::{Command, Rule};
+use crate::error::{self, AuthzError};
+
+pub struct ObjectGrants;
+
+impl Rule for ObjectGrants {
+    fn direct_access(&self, command: Command, table: &Table) -> error::Result<Vec<String>> {
+        let [key] = table.primary_key.as_slice() else {
+            return Err(AuthzError::InvalidArgument(format!(
+                "object_grants: relation {} needs a single-column primary key (grants name objects by it)",
+                table.name
+            )));
+        };
+        let (key, _) = table.column(key, "object_grants")?;
+        let actions: &[&str] = match command {
+            Command::Select => &["view", "change"],
+            Command::Insert => return Ok(Vec::new()),
+            Command::Update => &["change"],
+            Command::Delete => &["delete"],
+        };
+        let codenames: Vec<String> = actions.iter().map(|a| literal(a)).collect();
+        Ok(vec![format!(
+            "({key})::text IN (
+        SELECT op.object_pk FROM authz.object_permissions op
+          JOIN authz.permissions p ON p.id = op.permission_id
+          JOIN authz.content_types ct ON ct.id = p.content_type_id
+         WHERE ct.relation = {oid}::oid::regclass
+           AND p.codename IN (SELECT a || '_' || ct.model FROM unnest(ARRAY[{codenames}]) a)
+           AND (SELECT u.is_active FROM authz.users u WHERE u.id = (SELECT authz.current_user_id()))
+           AND (op.user_id = (SELECT authz.current_user_id())
+                OR op.group_id IN (SELECT ug.group_id FROM authz.user_groups ug
+                                    WHERE ug.user_id = (SELECT authz.current_user_id()))))",
+            oid = u32::from(table.oid),
+            codenames = codenames.join(", "),
+        )])
+    }
+}

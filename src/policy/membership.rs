@@ -1,0 +1,139 @@
+//! Membership through another table. `members` (team, department managers) grant access to
+//! rows whose key the user is a member of; `tenant` (organization, store) is RESTRICTIVE: a row
+//! outside the user's tenants is out of reach whatever else holds, and no write may move a row
+//! into a tenant the user lacks. A user may belong to several teams or tenants.
+
+use serde::Deserialize;
+
+use super::sql::current_user_as;
+use super::table::Table;
+use super::{Command, Restriction, Rule};
+use crate::error::{self, AuthzError};
+
+/// Where memberships are listed: `table(user_column, key_column[, can_edit])`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Membership {
+    /// The protected table's column holding the team, department or tenant key.
+    column: String,
+    /// The membership table, e.g. 'app.project_members'.
+    table: String,
+    /// Its column holding the key (defaults to `column`).
+    #[serde(default)]
+    key: Option<String>,
+    /// Its column holding the member's app user id (default 'user_id').
+    #[serde(default = "user_id")]
+    user: String,
+    /// Its boolean column saying whether the member may edit (absent: every member may).
+    #[serde(default)]
+    can_edit: Option<String>,
+}
+
+fn user_id() -> String {
+    "user_id".into()
+}
+
+impl Membership {
+    /// `column IN (SELECT key FROM table WHERE user = <current user> [AND can_edit])`.
+    fn member_of(&self, table: &Table, editing: bool, field: &str) -> error::Result<String> {
+        let (column, _) = table.column(&self.column, &format!("{field}.column"))?;
+        let members = MembershipTable::load(&self.table, field)?;
+        let key = members.column(
+            self.key.as_deref().unwrap_or(&self.column),
+            &format!("{field}.key"),
+        )?;
+        let (user, user_type) = members.column_typed(&self.user, &format!("{field}.user"))?;
+        let current = current_user_as(&user_type, &format!("{field}.user"))?;
+        let mut filter = format!("m.{user} = {current}");
+        if let (true, Some(flag)) = (editing, &self.can_edit) {
+            filter.push_str(&format!(
+                " AND m.{}",
+                members.column(flag, &format!("{field}.can_edit"))?
+            ));
+        }
+        Ok(format!(
+            "{column} IN (SELECT m.{key} FROM {} m WHERE {filter})",
+            members.name
+        ))
+    }
+}
+
+/// Team / department rule: members see rows; editing members (all, or those with `can_edit`)
+/// change them; deleting needs `can_delete`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Members {
+    #[serde(flatten)]
+    membership: Membership,
+    /// Whether editing members may delete rows (default false: e.g. owner-only delete).
+    #[serde(default)]
+    can_delete: bool,
+}
+
+impl Rule for Members {
+    fn scopes_rows(&self) -> bool {
+        true
+    }
+
+    fn row_access(&self, command: Command, table: &Table) -> error::Result<Vec<String>> {
+        Ok(match command {
+            Command::Select => vec![self.membership.member_of(table, false, "members")?],
+            Command::Delete if !self.can_delete => Vec::new(),
+            _ => vec![self.membership.member_of(table, true, "members")?],
+        })
+    }
+}
+
+/// Tenant rule: RESTRICTIVE on every command, for reading and for writing.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tenant {
+    #[serde(flatten)]
+    membership: Membership,
+}
+
+impl Rule for Tenant {
+    fn restrictions(&self, table: &Table) -> error::Result<Vec<Restriction>> {
+        let inside = self.membership.member_of(table, false, "tenant")?;
+        Ok(vec![Restriction {
+            name: "tenant".into(),
+            command: None,
+            using: Some(inside.clone()),
+            check: Some(inside),
+        }])
+    }
+}
+
+/// The membership table, resolved to a quoted name and its columns.
+struct MembershipTable {
+    name: String,
+    inner: Table,
+}
+
+impl MembershipTable {
+    fn load(name: &str, field: &str) -> error::Result<MembershipTable> {
+        let oid = pgrx::Spi::get_one_with_args::<pgrx::pg_sys::Oid>(
+            "SELECT to_regclass($1)::oid",
+            &[name.into()],
+        )?
+        .ok_or_else(|| {
+            AuthzError::InvalidArgument(format!(
+                "{field}.table: relation \"{name}\" does not exist"
+            ))
+        })?;
+        let inner = Table::load(oid)?;
+        Ok(MembershipTable {
+            name: inner.name.clone(),
+            inner,
+        })
+    }
+
+    fn column(&self, column: &str, field: &str) -> error::Result<String> {
+        Ok(self.inner.column(column, field)?.0)
+    }
+
+    fn column_typed(&self, column: &str, field: &str) -> error::Result<(String, String)> {
+        let (quoted, column_type) = self.inner.column(column, field)?;
+        Ok((quoted, column_type.to_owned()))
+    }
+}

@@ -1,0 +1,346 @@
+//! Generated row-level security: `authz.protect(relation, spec)` turns a declarative spec (the
+//! `get_queryset()` and `has_*_permission(obj)` rules of a Django admin) into RLS policies, so
+//! every client sees and changes only the rows the rules allow.
+//!
+//! For each command the one permissive policy is
+//!   active superuser OR (model permission AND (no row rule OR any row rule's access)) OR object grant
+//! and every restriction (tenant, status, age) is a RESTRICTIVE policy no other rule can widen.
+//! Checks are written `(SELECT authz.…)`, so PostgreSQL evaluates them once per query, and row
+//! predicates compare a column with such a value, so indexes apply. Adding a rule kind means one
+//! file here implementing [`Rule`], and one pg_regress file.
+
+mod age;
+mod grants;
+mod membership;
+mod owner;
+mod readonly;
+mod sql;
+mod status;
+mod table;
+
+use pgrx::prelude::*;
+use pgrx::PgRelation;
+use serde::Deserialize;
+
+use crate::catalog::{ensure_content_type, ensure_permission, ModelName};
+use crate::error::{self, required_arg, AuthzError, OrRaise};
+use crate::privilege::as_extension_owner;
+use sql::{model_permission, superuser};
+use table::Table;
+
+/// The four commands a policy can be for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Select,
+    Insert,
+    Update,
+    Delete,
+}
+
+impl Command {
+    const ALL: [Command; 4] = [
+        Command::Select,
+        Command::Insert,
+        Command::Update,
+        Command::Delete,
+    ];
+
+    fn sql(self) -> &'static str {
+        match self {
+            Command::Select => "SELECT",
+            Command::Insert => "INSERT",
+            Command::Update => "UPDATE",
+            Command::Delete => "DELETE",
+        }
+    }
+}
+
+/// A RESTRICTIVE policy a rule asks for.
+pub struct Restriction {
+    /// Suffix of the policy name: `authz_<name>`.
+    pub name: String,
+    /// `None`: FOR ALL.
+    pub command: Option<Command>,
+    pub using: Option<String>,
+    pub check: Option<String>,
+}
+
+/// One rule kind of the spec.
+pub trait Rule {
+    /// Whether the rule limits which rows the model permission reaches (owner, team, ...): then
+    /// a row must match one of the rules' `row_access` alternatives.
+    fn scopes_rows(&self) -> bool {
+        false
+    }
+    /// Alternatives, each granting `command` on a row, for holders of the model permission.
+    fn row_access(&self, _command: Command, _table: &Table) -> error::Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+    /// Alternatives granting `command` on a row without the model permission (object grants).
+    fn direct_access(&self, _command: Command, _table: &Table) -> error::Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+    /// RESTRICTIVE policies.
+    fn restrictions(&self, _table: &Table) -> error::Result<Vec<Restriction>> {
+        Ok(Vec::new())
+    }
+    /// Other statements to run after the policies (triggers).
+    fn statements(&self, _table: &Table) -> error::Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+}
+
+/// The declarative spec, as JSON. See README "Row-level security" for every field.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Spec {
+    /// 'app_label.ModelName': the model whose add_/change_/delete_/view_ permissions gate rows.
+    model: String,
+    #[serde(default)]
+    owner: Option<owner::Owner>,
+    #[serde(default)]
+    members: Vec<membership::Members>,
+    #[serde(default)]
+    tenant: Option<membership::Tenant>,
+    #[serde(default)]
+    object_grants: bool,
+    #[serde(default)]
+    status: Option<status::Status>,
+    #[serde(default)]
+    max_age: Option<age::MaxAge>,
+    #[serde(default)]
+    readonly: Vec<readonly::Readonly>,
+}
+
+impl Spec {
+    fn parse(value: &serde_json::Value) -> error::Result<Spec> {
+        serde_json::from_value(value.clone())
+            .map_err(|e| AuthzError::InvalidArgument(format!("invalid protect spec: {e}")))
+    }
+
+    fn rules(&self) -> Vec<&dyn Rule> {
+        let mut rules: Vec<&dyn Rule> = Vec::new();
+        if let Some(owner) = &self.owner {
+            rules.push(owner);
+        }
+        rules.extend(self.members.iter().map(|m| m as &dyn Rule));
+        if let Some(tenant) = &self.tenant {
+            rules.push(tenant);
+        }
+        if self.object_grants {
+            rules.push(&grants::ObjectGrants);
+        }
+        if let Some(status) = &self.status {
+            rules.push(status);
+        }
+        if let Some(age) = &self.max_age {
+            rules.push(age);
+        }
+        rules.extend(self.readonly.iter().map(|r| r as &dyn Rule));
+        rules
+    }
+}
+
+/// The permissive policy of one command.
+fn permissive(
+    model: &ModelName,
+    command: Command,
+    rules: &[&dyn Rule],
+    table: &Table,
+) -> error::Result<String> {
+    let mut row_access = Vec::new();
+    let mut direct = Vec::new();
+    for rule in rules {
+        row_access.extend(rule.row_access(command, table)?);
+        direct.extend(rule.direct_access(command, table)?);
+    }
+    let scoped = rules.iter().any(|r| r.scopes_rows());
+    let gate = match (scoped, row_access.is_empty()) {
+        (false, _) => model_permission(model, command),
+        (true, true) => "false".to_owned(),
+        (true, false) => format!(
+            "{} AND ({})",
+            model_permission(model, command),
+            row_access.join(" OR ")
+        ),
+    };
+    let mut alternatives = vec![superuser(), format!("({gate})")];
+    alternatives.extend(direct);
+    Ok(alternatives.join("\n    OR "))
+}
+
+/// Every statement `protect` runs for `spec` on `table`, in order.
+fn render(spec: &Spec, model: &ModelName, table: &Table) -> error::Result<Vec<String>> {
+    let rules = spec.rules();
+    let name = &table.name;
+    let mut out = vec![
+        format!("ALTER TABLE {name} ENABLE ROW LEVEL SECURITY"),
+        format!("ALTER TABLE {name} FORCE ROW LEVEL SECURITY"),
+    ];
+    for command in Command::ALL {
+        let expr = permissive(model, command, &rules, table)?;
+        let policy = format!("authz_{}", command.sql().to_lowercase());
+        out.push(match command {
+            Command::Select | Command::Delete => {
+                format!("CREATE POLICY {policy} ON {name} AS PERMISSIVE FOR {} TO PUBLIC\n  USING (\n    {expr})", command.sql())
+            }
+            Command::Insert => {
+                format!("CREATE POLICY {policy} ON {name} AS PERMISSIVE FOR INSERT TO PUBLIC\n  WITH CHECK (\n    {expr})")
+            }
+            Command::Update => format!(
+                "CREATE POLICY {policy} ON {name} AS PERMISSIVE FOR UPDATE TO PUBLIC\n  USING (\n    {expr})\n  WITH CHECK (\n    {expr})"
+            ),
+        });
+    }
+    for rule in &rules {
+        for r in rule.restrictions(table)? {
+            let command = r.command.map_or("ALL", Command::sql);
+            let mut policy = format!(
+                "CREATE POLICY authz_{} ON {name} AS RESTRICTIVE FOR {command} TO PUBLIC",
+                r.name
+            );
+            if let Some(using) = r.using {
+                policy.push_str(&format!("\n  USING ({} OR {using})", superuser()));
+            }
+            if let Some(check) = r.check {
+                policy.push_str(&format!("\n  WITH CHECK ({} OR {check})", superuser()));
+            }
+            out.push(policy);
+        }
+    }
+    for rule in &rules {
+        out.extend(rule.statements(table)?);
+    }
+    Ok(out)
+}
+
+/// Protect table `relation` with row-level security generated from `spec` (a JSON object:
+/// model, owner, members, tenant, object_grants, status, max_age, readonly; see the README).
+/// Enables and forces RLS, registers the model, and replaces any policies an earlier call made,
+/// in one transaction. Returns the SQL; with `dry_run` it only returns it. Calling it again with
+/// the same spec changes nothing.
+#[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn protect(
+    relation: Option<PgRelation>,
+    spec: Option<pgrx::JsonB>,
+    dry_run: default!(Option<bool>, false),
+) -> String {
+    // Only the oid: an open relation would make ALTER TABLE refuse ("used by active queries").
+    let relid = required_arg(relation, "relation").oid();
+    let spec_json = required_arg(spec, "spec").0;
+    protect_table(relid, &spec_json, dry_run.unwrap_or(false)).or_raise()
+}
+
+fn protect_table(
+    relid: pg_sys::Oid,
+    spec_json: &serde_json::Value,
+    dry_run: bool,
+) -> error::Result<String> {
+    let spec = Spec::parse(spec_json)?;
+    let model = ModelName::parse(&spec.model)?;
+    let table = Table::load(relid)?;
+    let statements = render(&spec, &model, &table)?;
+    let script = statements.join(";\n") + ";\n";
+    if dry_run || unchanged(relid, spec_json)? {
+        return Ok(script);
+    }
+    let (was_enabled, was_forced) = table.rls_flags()?;
+    let previous = remove_generated(&table)?;
+    // The DDL runs as the caller: only the table's owner gets past it.
+    for statement in &statements {
+        Spi::run(statement)?;
+    }
+    // Keep the RLS flags the table had before pg_authz first touched it.
+    let (was_enabled, was_forced) = previous.unwrap_or((was_enabled, was_forced));
+    as_extension_owner(|| {
+        let content_type = ensure_content_type(&model, Some(relid))?;
+        for action in ["add", "change", "delete", "view"] {
+            let codename = format!("{action}_{}", model.model);
+            ensure_permission(
+                content_type,
+                &codename,
+                &format!("Can {action} {}", model.model),
+            )?;
+        }
+        Spi::run_with_args(
+            "INSERT INTO authz.protected_relations (relation, spec, rls_was_enabled, rls_was_forced)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (relation) DO UPDATE SET spec = EXCLUDED.spec, protected_at = now()",
+            &[relid.into(), pgrx::JsonB(spec_json.clone()).into(), was_enabled.into(), was_forced.into()],
+        )?;
+        Ok(())
+    })?;
+    Ok(script)
+}
+
+/// Whether `relation` is protected with this very spec already.
+fn unchanged(relid: pg_sys::Oid, spec: &serde_json::Value) -> error::Result<bool> {
+    Ok(Spi::get_one_with_args::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM authz.protected_relations WHERE relation = $1 AND spec = $2)",
+        &[relid.into(), pgrx::JsonB(spec.clone()).into()],
+    )?
+    .unwrap_or(false))
+}
+
+/// Drop the policies and triggers pg_authz generated on `table`; returns the RLS flags recorded
+/// when it was first protected, if it was.
+fn remove_generated(table: &Table) -> error::Result<Option<(bool, bool)>> {
+    for policy in table.generated_policies()? {
+        Spi::run(&format!(
+            "DROP POLICY {} ON {}",
+            sql::ident(&policy),
+            table.name
+        ))?;
+    }
+    for trigger in table.generated_triggers()? {
+        Spi::run(&format!(
+            "DROP TRIGGER {} ON {}",
+            sql::ident(&trigger),
+            table.name
+        ))?;
+    }
+    Ok(Spi::get_two_with_args::<bool, bool>(
+        "SELECT (SELECT rls_was_enabled FROM authz.protected_relations WHERE relation = $1),
+                (SELECT rls_was_forced FROM authz.protected_relations WHERE relation = $1)",
+        &[table.oid.into()],
+    )
+    .map(|(e, f)| e.zip(f))?)
+}
+
+/// Remove what `authz.protect` made on `relation`, and nothing else: its policies, its
+/// triggers, and row-level security if the table did not have it before. Returns whether the
+/// table was protected.
+#[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn unprotect(relation: Option<PgRelation>) -> bool {
+    let relid = required_arg(relation, "relation").oid();
+    unprotect_table(relid).or_raise()
+}
+
+fn unprotect_table(relid: pg_sys::Oid) -> error::Result<bool> {
+    let table = Table::load(relid)?;
+    let Some((was_enabled, was_forced)) = remove_generated(&table)? else {
+        return Ok(false);
+    };
+    if !was_forced {
+        Spi::run(&format!(
+            "ALTER TABLE {} NO FORCE ROW LEVEL SECURITY",
+            table.name
+        ))?;
+    }
+    if !was_enabled {
+        Spi::run(&format!(
+            "ALTER TABLE {} DISABLE ROW LEVEL SECURITY",
+            table.name
+        ))?;
+    }
+    as_extension_owner(|| {
+        Spi::run_with_args(
+            "DELETE FROM authz.protected_relations WHERE relation = $1",
+            &[relid.into()],
+        )?;
+        Ok(())
+    })?;
+    Ok(true)
+}

@@ -1,0 +1,94 @@
+//! SQL fragments shared by the rules: quoting, the once-per-query checks, "who" lists.
+
+use pgrx::prelude::*;
+
+use super::Command;
+use crate::catalog::ModelName;
+use crate::checks::is_well_formed_perm;
+use crate::error::{self, AuthzError};
+
+pub fn ident(name: &str) -> String {
+    pgrx::spi::quote_identifier(name)
+}
+
+pub fn literal(value: &str) -> String {
+    pgrx::spi::quote_literal(value)
+}
+
+/// Active superusers pass every policy.
+pub fn superuser() -> String {
+    "(SELECT authz.is_superuser())".into()
+}
+
+pub fn has_perm(perm: &str) -> String {
+    format!("(SELECT authz.has_perm({}))", literal(perm))
+}
+
+/// The model permission a command needs, as Django's admin asks: view (or change) to see,
+/// add to insert, change to update, delete to delete.
+pub fn model_permission(model: &ModelName, command: Command) -> String {
+    let perm = |action: &str| has_perm(&format!("{}.{action}_{}", model.app_label, model.model));
+    match command {
+        Command::Select => format!("({} OR {})", perm("view"), perm("change")),
+        Command::Insert => perm("add"),
+        Command::Update => perm("change"),
+        Command::Delete => perm("delete"),
+    }
+}
+
+/// The current app user id converted to a column's type, evaluated once per query; NULL (never
+/// an error) when the id cannot be of that type, so such a user matches no row.
+pub fn current_user_as(column_type: &str, what: &str) -> error::Result<String> {
+    let id = "authz.current_user_id()";
+    match column_type {
+        "text" | "character varying" | "character" | "name" => Ok(format!("(SELECT {id})")),
+        "smallint" | "integer" | "bigint" => Ok(format!(
+            "(SELECT CASE WHEN {id} ~ '^-?[0-9]{{1,18}}$' THEN {id}::bigint END)"
+        )),
+        "uuid" => Ok(format!(
+            "(SELECT CASE WHEN {id} ~* '^[0-9a-f]{{8}}-?[0-9a-f]{{4}}-?[0-9a-f]{{4}}-?[0-9a-f]{{4}}-?[0-9a-f]{{12}}$' THEN {id}::uuid END)"
+        )),
+        other => Err(AuthzError::InvalidArgument(format!(
+            "{what} is {other}: user columns must be text, integer or uuid"
+        ))),
+    }
+}
+
+/// "Who" lists (`see_all`, `edit_all`, `editors`, `unless`): each entry is a permission
+/// 'app_label.codename' or a group 'group:Name'; both must exist.
+pub fn who(entries: &[String], field: &str) -> error::Result<Vec<String>> {
+    entries.iter().map(|entry| who_one(entry, field)).collect()
+}
+
+fn who_one(entry: &str, field: &str) -> error::Result<String> {
+    if let Some(group) = entry.strip_prefix("group:") {
+        let exists = Spi::get_one_with_args::<bool>(
+            "SELECT EXISTS (SELECT 1 FROM authz.groups WHERE name = $1)",
+            &[group.into()],
+        )?;
+        if exists != Some(true) {
+            return Err(AuthzError::InvalidArgument(format!(
+                "{field}: unknown group \"{group}\""
+            )));
+        }
+        return Ok(format!("(SELECT authz.in_group({}))", literal(group)));
+    }
+    let known = is_well_formed_perm(entry)
+        && Spi::get_one_with_args::<bool>(
+            "SELECT EXISTS (SELECT 1 FROM authz.permissions p
+                              JOIN authz.content_types ct ON ct.id = p.content_type_id
+                             WHERE ct.app_label || '.' || p.codename = $1)",
+            &[entry.into()],
+        )? == Some(true);
+    if !known {
+        return Err(AuthzError::InvalidArgument(format!(
+            "{field}: unknown permission \"{entry}\" (expected 'app_label.codename' of an existing permission, or 'group:Name')"
+        )));
+    }
+    Ok(has_perm(entry))
+}
+
+/// `a OR b OR ...` in parentheses, or `None` for an empty list.
+pub fn any(parts: Vec<String>) -> Option<String> {
+    (!parts.is_empty()).then(|| format!("({})", parts.join(" OR ")))
+}
