@@ -36,6 +36,7 @@ impl Rule for MaxAge {
                 command: Some(command),
                 using: Some(fresh.clone()),
                 check: (command == Command::Update).then(|| "true".to_owned()),
+                indexable: false,
             })
             .collect())
     }

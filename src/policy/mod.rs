@@ -55,6 +55,14 @@ impl Command {
     }
 }
 
+/// How a rule grants access to rows.
+pub enum Access {
+    /// The rows matching this predicate (it references the row's columns).
+    Rows(String),
+    /// Every row, when this row-independent condition holds (see_all, edit_all).
+    AllRows(String),
+}
+
 /// A RESTRICTIVE policy a rule asks for.
 pub struct Restriction {
     /// Suffix of the policy name: `authz_<name>`.
@@ -63,6 +71,8 @@ pub struct Restriction {
     pub command: Option<Command>,
     pub using: Option<String>,
     pub check: Option<String>,
+    /// Whether the predicates can use an index, so that the superuser bypass must not hide them.
+    pub indexable: bool,
 }
 
 /// One rule kind of the spec.
@@ -72,8 +82,8 @@ pub trait Rule {
     fn scopes_rows(&self) -> bool {
         false
     }
-    /// Alternatives, each granting `command` on a row, for holders of the model permission.
-    fn row_access(&self, _command: Command, _table: &Table) -> error::Result<Vec<String>> {
+    /// Alternatives, each granting `command` on rows, for holders of the model permission.
+    fn row_access(&self, _command: Command, _table: &Table) -> error::Result<Vec<Access>> {
         Ok(Vec::new())
     }
     /// Alternatives granting `command` on a row without the model permission (object grants).
@@ -141,31 +151,39 @@ impl Spec {
     }
 }
 
-/// The permissive policy of one command.
+/// The permissive policy of one command: a bypass for every row (superusers, and model
+/// permission holders when no rule scopes rows or a see_all/edit_all applies), OR'ed with the
+/// indexable row predicates and the object grants.
 fn permissive(
     model: &ModelName,
     command: Command,
     rules: &[&dyn Rule],
     table: &Table,
 ) -> error::Result<String> {
-    let mut row_access = Vec::new();
-    let mut direct = Vec::new();
-    for rule in rules {
-        row_access.extend(rule.row_access(command, table)?);
-        direct.extend(rule.direct_access(command, table)?);
+    let permission = model_permission(model, command);
+    let mut every_row = vec![superuser()];
+    let mut rows = Vec::new();
+    if !rules.iter().any(|r| r.scopes_rows()) {
+        every_row.push(permission.clone());
     }
-    let scoped = rules.iter().any(|r| r.scopes_rows());
-    let gate = match (scoped, row_access.is_empty()) {
-        (false, _) => model_permission(model, command),
-        (true, true) => "false".to_owned(),
-        (true, false) => format!(
-            "{} AND ({})",
-            model_permission(model, command),
-            row_access.join(" OR ")
-        ),
-    };
-    let mut alternatives = vec![superuser(), format!("({gate})")];
-    alternatives.extend(direct);
+    for rule in rules {
+        for access in rule.row_access(command, table)? {
+            match access {
+                Access::AllRows(condition) => {
+                    every_row.push(format!("({permission} AND {condition})"))
+                }
+                Access::Rows(predicate) => rows.push(format!("({permission} AND {predicate})")),
+            }
+        }
+        rows.extend(rule.direct_access(command, table)?);
+    }
+    let every_row = every_row.join(" OR ");
+    if rows.is_empty() {
+        // Row-independent: PostgreSQL checks it once (a one-time filter).
+        return Ok(format!("({every_row})"));
+    }
+    let mut alternatives = vec![table.all_rows_if(&every_row)];
+    alternatives.extend(rows);
     Ok(alternatives.join("\n    OR "))
 }
 
@@ -199,11 +217,16 @@ fn render(spec: &Spec, model: &ModelName, table: &Table) -> error::Result<Vec<St
                 "CREATE POLICY authz_{} ON {name} AS RESTRICTIVE FOR {command} TO PUBLIC",
                 r.name
             );
+            let bypass = if r.indexable {
+                table.all_rows_if(&superuser())
+            } else {
+                superuser()
+            };
             if let Some(using) = r.using {
-                policy.push_str(&format!("\n  USING ({} OR {using})", superuser()));
+                policy.push_str(&format!("\n  USING ({bypass} OR {using})"));
             }
             if let Some(check) = r.check {
-                policy.push_str(&format!("\n  WITH CHECK ({} OR {check})", superuser()));
+                policy.push_str(&format!("\n  WITH CHECK ({bypass} OR {check})"));
             }
             out.push(policy);
         }

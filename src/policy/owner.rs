@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use super::sql::{current_user_as, who};
 use super::table::Table;
-use super::{Command, Rule};
+use super::{Access, Command, Rule};
 use crate::error;
 
 #[derive(Debug, Deserialize)]
@@ -33,20 +33,25 @@ impl Rule for Owner {
         true
     }
 
-    fn row_access(&self, command: Command, table: &Table) -> error::Result<Vec<String>> {
+    fn row_access(&self, command: Command, table: &Table) -> error::Result<Vec<Access>> {
         let (column, column_type) = table.column(&self.column, "owner.column")?;
-        let owns = format!(
-            "{column} = {}",
-            current_user_as(column_type, "owner.column")?
-        );
         let mut access = Vec::new();
         if command == Command::Select || self.edit {
-            access.push(owns);
+            let user = current_user_as(column_type, "owner.column")?;
+            access.push(Access::Rows(format!("{column} = {user}")));
         }
         if command == Command::Select {
-            access.extend(who(&self.see_all, "owner.see_all")?);
+            access.extend(
+                who(&self.see_all, "owner.see_all")?
+                    .into_iter()
+                    .map(Access::AllRows),
+            );
         }
-        access.extend(who(&self.edit_all, "owner.edit_all")?);
+        access.extend(
+            who(&self.edit_all, "owner.edit_all")?
+                .into_iter()
+                .map(Access::AllRows),
+        );
         Ok(access)
     }
 }

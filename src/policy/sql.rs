@@ -36,22 +36,31 @@ pub fn model_permission(model: &ModelName, command: Command) -> String {
     }
 }
 
-/// The current app user id converted to a column's type, evaluated once per query; NULL (never
-/// an error) when the id cannot be of that type, so such a user matches no row.
-pub fn current_user_as(column_type: &str, what: &str) -> error::Result<String> {
-    let id = "authz.current_user_id()";
+/// `expr` (text) converted to `column_type`, NULL (never an error) when it cannot be of that
+/// type; `None` for types without such a conversion.
+pub fn guarded_cast(expr: &str, column_type: &str) -> Option<String> {
     match column_type {
-        "text" | "character varying" | "character" | "name" => Ok(format!("(SELECT {id})")),
-        "smallint" | "integer" | "bigint" => Ok(format!(
-            "(SELECT CASE WHEN {id} ~ '^-?[0-9]{{1,18}}$' THEN {id}::bigint END)"
+        "text" | "character varying" | "character" | "name" => Some(expr.to_owned()),
+        "smallint" | "integer" | "bigint" => {
+            Some(format!("CASE WHEN {expr} ~ '^-?[0-9]{{1,18}}$' THEN ({expr})::bigint END"))
+        }
+        "uuid" => Some(format!(
+            "CASE WHEN {expr} ~* '^[0-9a-f]{{8}}-?[0-9a-f]{{4}}-?[0-9a-f]{{4}}-?[0-9a-f]{{4}}-?[0-9a-f]{{12}}$' THEN ({expr})::uuid END"
         )),
-        "uuid" => Ok(format!(
-            "(SELECT CASE WHEN {id} ~* '^[0-9a-f]{{8}}-?[0-9a-f]{{4}}-?[0-9a-f]{{4}}-?[0-9a-f]{{4}}-?[0-9a-f]{{12}}$' THEN {id}::uuid END)"
-        )),
-        other => Err(AuthzError::InvalidArgument(format!(
-            "{what} is {other}: user columns must be text, integer or uuid"
-        ))),
+        _ => None,
     }
+}
+
+/// The current app user id converted to a column's type, evaluated once per query; NULL when
+/// the id cannot be of that type, so such a user matches no row.
+pub fn current_user_as(column_type: &str, what: &str) -> error::Result<String> {
+    guarded_cast("authz.current_user_id()", column_type)
+        .map(|value| format!("(SELECT {value})"))
+        .ok_or_else(|| {
+            AuthzError::InvalidArgument(format!(
+                "{what} is {column_type}: user columns must be text, integer or uuid"
+            ))
+        })
 }
 
 /// "Who" lists (`see_all`, `edit_all`, `editors`, `unless`): each entry is a permission

@@ -63,6 +63,7 @@ impl Rule for Status {
                 command: Some(command),
                 using: Some(using.clone()),
                 check: (command == Command::Update).then(|| "true".to_owned()),
+                indexable: false,
             })
             .collect())
     }

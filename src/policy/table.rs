@@ -69,6 +69,33 @@ impl Table {
         }
     }
 
+    /// A row predicate that is true for every row when `condition` holds and false otherwise,
+    /// in a form PostgreSQL can combine with indexed predicates (a BitmapOr): a range over the
+    /// whole primary key whose bounds are NULL unless `condition`. A plain OR with a run-time
+    /// boolean would make the planner scan the table. Falls back to `(condition)` for keys
+    /// without a known range (text, composite).
+    pub fn all_rows_if(&self, condition: &str) -> String {
+        let [key] = self.primary_key.as_slice() else {
+            return format!("({condition})");
+        };
+        let bounds = match self.columns.get(key).map(String::as_str) {
+            Some("smallint") => ("-32768", "32767"),
+            Some("integer") => ("-2147483648", "2147483647"),
+            Some("bigint") => ("-9223372036854775808", "9223372036854775807"),
+            Some("uuid") => (
+                "'00000000-0000-0000-0000-000000000000'::uuid",
+                "'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid",
+            ),
+            _ => return format!("({condition})"),
+        };
+        format!(
+            "({key} BETWEEN (SELECT CASE WHEN {condition} THEN {} END) AND (SELECT CASE WHEN {condition} THEN {} END))",
+            bounds.0,
+            bounds.1,
+            key = ident(key)
+        )
+    }
+
     /// Whether row-level security is enabled and forced now.
     pub fn rls_flags(&self) -> error::Result<(bool, bool)> {
         let (enabled, forced) = Spi::get_two_with_args::<bool, bool>(
