@@ -13,6 +13,7 @@ mod error;
 mod identity;
 mod policy;
 mod privilege;
+mod relation;
 
 pgrx::pg_module_magic!();
 

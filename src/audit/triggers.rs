@@ -10,6 +10,7 @@ use super::{append, caller, Entry};
 use crate::cache::with_pinned_search_path;
 use crate::error::{self, required_arg, AuthzError, OrRaise};
 use crate::identity::with_current_user_id;
+use crate::relation::{qualified_name, Column, Relation};
 
 /// The triggers `enable_audit` creates, by name; `disable_audit` drops exactly these.
 const TRIGGER_NAMES: [&str; 5] = [
@@ -57,8 +58,14 @@ fn install(
     row_images: bool,
     updated_at: Option<&str>,
 ) -> error::Result<()> {
-    let name = qualified_name(relation.oid())?;
-    check_auditable(relation, &name)?;
+    let table = Relation::load(relation.oid())?.require_table("audited")?;
+    if table.primary_key().next().is_none() {
+        return Err(AuthzError::InvalidArgument(format!(
+            "table {} has no primary key: audit entries identify rows by it",
+            table.name
+        )));
+    }
+    let name = &table.name;
     if channel.is_empty() || channel.len() >= pg_sys::NAMEDATALEN as usize {
         return Err(AuthzError::InvalidArgument(format!(
             "invalid notify channel \"{channel}\": it must have 1 to {} bytes",
@@ -66,7 +73,7 @@ fn install(
         )));
     }
     if let Some(column) = updated_at {
-        check_updated_at_column(relation, &name, column)?;
+        check_updated_at_column(&table, column)?;
     }
     drop_triggers(relation.oid())?;
     let args = [channel, if row_images { "true" } else { "false" }]
@@ -106,46 +113,16 @@ fn install(
     Ok(())
 }
 
-/// The relation's name, schema-qualified and quoted (search_path is pinned to pg_catalog).
-fn qualified_name(relid: pg_sys::Oid) -> error::Result<String> {
-    Spi::get_one_with_args::<String>("SELECT $1::regclass::text", &[relid.into()])?
-        .ok_or_else(|| AuthzError::Internal(format!("relation {relid:?} has no name")))
-}
-
-/// Only tables with a primary key: entries identify rows by it.
-fn check_auditable(relation: &PgRelation, name: &str) -> error::Result<()> {
-    let (is_table, has_pk) = Spi::get_two_with_args::<bool, bool>(
-        "SELECT c.relkind IN ('r', 'p'),
-                EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)
-           FROM pg_class c WHERE c.oid = $1",
-        &[relation.oid().into()],
-    )?;
-    if is_table != Some(true) {
-        return Err(AuthzError::InvalidArgument(format!(
-            "relation {name} is not a table: only tables can be audited"
-        )));
-    }
-    if has_pk != Some(true) {
-        return Err(AuthzError::InvalidArgument(format!(
-            "table {name} has no primary key: audit entries identify rows by it"
-        )));
-    }
-    Ok(())
-}
-
-fn check_updated_at_column(relation: &PgRelation, name: &str, column: &str) -> error::Result<()> {
-    let column_type = Spi::get_one_with_args::<String>(
-        "SELECT (SELECT format_type(a.atttypid, NULL) FROM pg_attribute a
-                  WHERE a.attrelid = $1 AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped)",
-        &[relation.oid().into(), column.into()],
-    )?;
-    match column_type.as_deref() {
+fn check_updated_at_column(table: &Relation, column: &str) -> error::Result<()> {
+    match table.column(column).map(|c| c.type_name.as_str()) {
         None => Err(AuthzError::UndefinedColumn(format!(
-            "column \"{column}\" of relation {name} does not exist"
+            "column \"{column}\" of relation {} does not exist",
+            table.name
         ))),
         Some("timestamp with time zone") => Ok(()),
         Some(other) => Err(AuthzError::InvalidArgument(format!(
-            "column \"{column}\" of relation {name} is {other}, not timestamp with time zone"
+            "column \"{column}\" of relation {} is {other}, not timestamp with time zone",
+            table.name
         ))),
     }
 }
@@ -201,16 +178,17 @@ fn record_statement(
         PgTriggerOperation::Truncate => "TRUNCATE",
     };
     let (db_role, _) = caller()?;
+    let table = with_pinned_search_path(|| Relation::load(relid))?;
     let mut entry = Entry {
         operation: operation.into(),
-        relation: Some(with_pinned_search_path(|| qualified_name(relid))?),
+        relation: Some(table.name.clone()),
         app_user: with_current_user_id(|u| u.map(str::to_owned)),
         db_role,
         action_id: current_action_id(),
         ..Entry::default()
     };
     if !matches!(op, PgTriggerOperation::Truncate) {
-        summarize(trigger, relid, op, row_images, &mut entry)?;
+        summarize(trigger, &table, op, row_images, &mut entry)?;
     }
     let id = append(&entry)?;
     Spi::run_with_args(
@@ -231,46 +209,6 @@ fn current_action_id() -> Option<i64> {
         .ok()?
         .parse()
         .ok()
-}
-
-/// A column of the audited table, as the summary query needs it.
-struct Column {
-    quoted: String,
-    name: String,
-    primary_key: bool,
-    /// Built-in type with a pg_catalog `=`: compared as is; others are compared as text, so
-    /// that no operator outside pg_catalog is looked up.
-    builtin_eq: bool,
-}
-
-fn columns_of(relid: pg_sys::Oid) -> error::Result<Vec<Column>> {
-    Spi::connect(|client| {
-        let rows = client.select(
-            "SELECT a.attname::text,
-                    coalesce(a.attnum = ANY (i.indkey::int2[]), false),
-                    a.atttypid < 16384 AND EXISTS (
-                        SELECT 1 FROM pg_operator o
-                         WHERE o.oprname = '=' AND o.oprleft = a.atttypid AND o.oprright = a.atttypid
-                           AND o.oprnamespace = 'pg_catalog'::regnamespace)
-               FROM pg_attribute a
-               LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
-              WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
-              ORDER BY array_position(i.indkey::int2[], a.attnum), a.attnum",
-            None,
-            &[relid.into()],
-        )?;
-        let mut columns = Vec::new();
-        for row in rows {
-            let name: String = row.get(1)?.unwrap_or_default();
-            columns.push(Column {
-                quoted: pgrx::spi::quote_identifier(&name),
-                name,
-                primary_key: row.get(2)?.unwrap_or(false),
-                builtin_eq: row.get(3)?.unwrap_or(false),
-            });
-        }
-        Ok(columns)
-    })
 }
 
 /// `n.id::text`, or `ROW(n.a, n.b)::text` for a composite key.
@@ -350,13 +288,12 @@ fn summary_sql(columns: &[Column], op: PgTriggerOperation, row_images: bool) -> 
 
 fn summarize(
     trigger: &PgTrigger,
-    relid: pg_sys::Oid,
+    table: &Relation,
     op: PgTriggerOperation,
     row_images: bool,
     entry: &mut Entry,
 ) -> error::Result<()> {
-    let columns = with_pinned_search_path(|| columns_of(relid))?;
-    let sql = summary_sql(&columns, op, row_images);
+    let sql = summary_sql(&table.columns, op, row_images);
     with_pinned_search_path(|| {
         Spi::connect(|client| {
             let data =

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use super::table::Table;
-use super::{Command, Restriction, Rule};
+use super::{Restriction, Rule};
 use crate::error::{self, AuthzError};
 
 #[derive(Debug, Deserialize)]
@@ -29,15 +29,6 @@ impl Rule for MaxAge {
             )));
         }
         let fresh = format!("{column} > now() - make_interval(days => {})", self.days);
-        Ok([Command::Update, Command::Delete]
-            .into_iter()
-            .map(|command| Restriction {
-                name: format!("age_{}", command.sql().to_lowercase()),
-                command: Some(command),
-                using: Some(fresh.clone()),
-                check: (command == Command::Update).then(|| "true".to_owned()),
-                indexable: false,
-            })
-            .collect())
+        Ok(Restriction::on_existing_rows("age", fresh))
     }
 }

@@ -71,8 +71,37 @@ pub struct Restriction {
     pub command: Option<Command>,
     pub using: Option<String>,
     pub check: Option<String>,
-    /// Whether the predicates can use an index, so that the superuser bypass must not hide them.
-    pub indexable: bool,
+    /// How active superusers pass it.
+    pub bypass: Bypass,
+}
+
+impl Restriction {
+    /// The same condition on the existing row of an UPDATE and a DELETE, named
+    /// `authz_<name>_update` / `authz_<name>_delete`. The new row of an UPDATE is not checked, so
+    /// moving a row into the restricted state (approving, say) stays allowed.
+    pub fn on_existing_rows(name: &str, using: String) -> Vec<Restriction> {
+        [Command::Update, Command::Delete]
+            .into_iter()
+            .map(|command| Restriction {
+                name: format!("{name}_{}", command.sql().to_lowercase()),
+                command: Some(command),
+                using: Some(using.clone()),
+                check: (command == Command::Update).then(|| "true".to_owned()),
+                bypass: Bypass::Plain,
+            })
+            .collect()
+    }
+}
+
+/// How a restriction lets active superusers through.
+pub enum Bypass {
+    /// `superuser OR predicate`: for predicates no index serves anyway.
+    Plain,
+    /// A primary-key range that is empty unless the user is a superuser (see
+    /// `Table::all_rows_if`), so the predicate's index stays usable.
+    KeyRange,
+    /// The rule wrote the bypass into its predicates itself.
+    Included,
 }
 
 /// One rule kind of the spec.
@@ -217,16 +246,16 @@ fn render(spec: &Spec, model: &ModelName, table: &Table) -> error::Result<Vec<St
                 "CREATE POLICY authz_{} ON {name} AS RESTRICTIVE FOR {command} TO PUBLIC",
                 r.name
             );
-            let bypass = if r.indexable {
-                table.all_rows_if(&superuser())
-            } else {
-                superuser()
+            let bypass = match r.bypass {
+                Bypass::Plain => format!("{} OR ", superuser()),
+                Bypass::KeyRange => format!("{} OR ", table.all_rows_if(&superuser())),
+                Bypass::Included => String::new(),
             };
             if let Some(using) = r.using {
-                policy.push_str(&format!("\n  USING ({bypass} OR {using})"));
+                policy.push_str(&format!("\n  USING ({bypass}{using})"));
             }
             if let Some(check) = r.check {
-                policy.push_str(&format!("\n  WITH CHECK ({bypass} OR {check})"));
+                policy.push_str(&format!("\n  WITH CHECK ({bypass}{check})"));
             }
             out.push(policy);
         }

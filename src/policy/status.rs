@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::sql::{any, literal, who};
 use super::table::Table;
-use super::{Command, Restriction, Rule};
+use super::{Restriction, Rule};
 use crate::error::{self, AuthzError};
 
 #[derive(Debug, Deserialize)]
@@ -56,15 +56,6 @@ impl Rule for Status {
         else {
             return Ok(Vec::new());
         };
-        Ok([Command::Update, Command::Delete]
-            .into_iter()
-            .map(|command| Restriction {
-                name: format!("status_{}", command.sql().to_lowercase()),
-                command: Some(command),
-                using: Some(using.clone()),
-                check: (command == Command::Update).then(|| "true".to_owned()),
-                indexable: false,
-            })
-            .collect())
+        Ok(Restriction::on_existing_rows("status", using))
     }
 }

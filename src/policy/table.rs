@@ -1,67 +1,35 @@
 //! What the generator needs to know about the protected table.
 
-use std::collections::HashMap;
-
 use pgrx::prelude::*;
 
 use super::sql::ident;
 use crate::error::{self, AuthzError};
+use crate::relation::Relation;
 
 pub struct Table {
     pub oid: pg_sys::Oid,
     /// Schema-qualified, quoted.
     pub name: String,
-    /// Column name → type, as `format_type` writes it.
-    columns: HashMap<String, String>,
     /// Primary key columns, in key order.
     pub primary_key: Vec<String>,
+    relation: Relation,
 }
 
 impl Table {
     pub fn load(oid: pg_sys::Oid) -> error::Result<Table> {
-        let (name, is_table) = Spi::get_two_with_args::<String, bool>(
-            "SELECT c.oid::regclass::text, c.relkind IN ('r', 'p') FROM pg_class c WHERE c.oid = $1",
-            &[oid.into()],
-        )?;
-        let name = name.unwrap_or_default();
-        if is_table != Some(true) {
-            return Err(AuthzError::InvalidArgument(format!(
-                "relation {name} is not a table: only tables can be protected"
-            )));
-        }
-        Spi::connect(|client| {
-            let mut columns = HashMap::new();
-            let mut primary_key = Vec::new();
-            let rows = client.select(
-                "SELECT a.attname::text, format_type(a.atttypid, NULL),
-                        coalesce(a.attnum = ANY (i.indkey::int2[]), false)
-                   FROM pg_attribute a
-                   LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
-                  WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
-                  ORDER BY array_position(i.indkey::int2[], a.attnum), a.attnum",
-                None,
-                &[oid.into()],
-            )?;
-            for row in rows {
-                let column: String = row.get(1)?.unwrap_or_default();
-                if row.get::<bool>(3)?.unwrap_or(false) {
-                    primary_key.push(column.clone());
-                }
-                columns.insert(column, row.get(2)?.unwrap_or_default());
-            }
-            Ok(Table {
-                oid,
-                name,
-                columns,
-                primary_key,
-            })
+        let relation = Relation::load(oid)?.require_table("protected")?;
+        Ok(Table {
+            oid,
+            name: relation.name.clone(),
+            primary_key: relation.primary_key().map(|c| c.name.clone()).collect(),
+            relation,
         })
     }
 
     /// The quoted column and its type; 42703 naming it when the table has no such column.
     pub fn column(&self, column: &str, field: &str) -> error::Result<(String, &str)> {
-        match self.columns.get(column) {
-            Some(column_type) => Ok((ident(column), column_type.as_str())),
+        match self.relation.column(column) {
+            Some(c) => Ok((c.quoted.clone(), c.type_name.as_str())),
             None => Err(AuthzError::UndefinedColumn(format!(
                 "{field}: column \"{column}\" of relation {} does not exist",
                 self.name
@@ -78,15 +46,12 @@ impl Table {
         let [key] = self.primary_key.as_slice() else {
             return format!("({condition})");
         };
-        let bounds = match self.columns.get(key).map(String::as_str) {
-            Some("smallint") => ("-32768", "32767"),
-            Some("integer") => ("-2147483648", "2147483647"),
-            Some("bigint") => ("-9223372036854775808", "9223372036854775807"),
-            Some("uuid") => (
-                "'00000000-0000-0000-0000-000000000000'::uuid",
-                "'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid",
-            ),
-            _ => return format!("({condition})"),
+        let Some(bounds) = self
+            .relation
+            .column(key)
+            .and_then(|c| type_bounds(&c.type_name))
+        else {
+            return format!("({condition})");
         };
         format!(
             "({key} BETWEEN (SELECT CASE WHEN {condition} THEN {} END) AND (SELECT CASE WHEN {condition} THEN {} END))",
@@ -94,6 +59,14 @@ impl Table {
             bounds.1,
             key = ident(key)
         )
+    }
+
+    /// The smallest and largest value of a NOT NULL column with a bounded type, if it is one.
+    pub fn bounded_not_null(&self, column: &str) -> Option<(&'static str, &'static str)> {
+        self.relation
+            .column(column)
+            .filter(|c| c.not_null)
+            .and_then(|c| type_bounds(&c.type_name))
     }
 
     /// Whether row-level security is enabled and forced now.
@@ -117,5 +90,19 @@ impl Table {
 
     fn names(&self, query: &str) -> error::Result<Vec<String>> {
         Ok(Spi::get_one_with_args::<Vec<String>>(query, &[self.oid.into()])?.unwrap_or_default())
+    }
+}
+
+/// The smallest and largest value of a type, for the types whose range is known.
+fn type_bounds(column_type: &str) -> Option<(&'static str, &'static str)> {
+    match column_type {
+        "smallint" => Some(("-32768", "32767")),
+        "integer" => Some(("-2147483648", "2147483647")),
+        "bigint" => Some(("-9223372036854775808", "9223372036854775807")),
+        "uuid" => Some((
+            "'00000000-0000-0000-0000-000000000000'::uuid",
+            "'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid",
+        )),
+        _ => None,
     }
 }
