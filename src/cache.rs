@@ -58,9 +58,11 @@ thread_local! {
     /// Bumped by the invalidation callbacks; the cache is valid while it matches `generation`.
     static INVALIDATIONS: Cell<u64> = const { Cell::new(0) };
     /// Relation ids of the catalog tables, known once a user has been loaded.
-    static CATALOG_OIDS: RefCell<Vec<pg_sys::Oid>> = const { RefCell::new(Vec::new()) };
+        static SENTINEL: Cell<pg_sys::Oid> = const { Cell::new(pg_sys::InvalidOid) };
     static HITS: Cell<u64> = const { Cell::new(0) };
-    static LOADS: Cell<u64> = const { Cell::new(0) };
+        static LOADS: Cell<u64> = const { Cell::new(0) };
+    /// The prepared, kept plan of `LOAD_USER_SQL`.
+    static LOAD_PLAN: RefCell<Option<pgrx::spi::OwnedPreparedStatement>> = const { RefCell::new(None) };
 }
 
 /// Register the invalidation and abort callbacks; called once from `_PG_init`.
@@ -81,14 +83,11 @@ fn invalidate() {
 
 #[pg_guard]
 unsafe extern "C-unwind" fn on_relcache_invalidation(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
-    let ours = relid == pg_sys::InvalidOid
-        || CATALOG_OIDS.with(|oids| {
-            oids.try_borrow()
-                .map(|o| o.contains(&relid))
-                .unwrap_or(true)
-        });
-    if ours {
+    let sentinel = SENTINEL.with(Cell::get);
+    if relid == pg_sys::InvalidOid || relid == sentinel {
         invalidate();
+        // Learn it again at the next load: the extension may have been dropped and recreated.
+        SENTINEL.with(|s| s.set(pg_sys::InvalidOid));
     }
 }
 
@@ -190,21 +189,39 @@ SELECT u.is_active, u.is_staff, u.is_superuser,
   FROM authz.users u
  WHERE u.id = $1";
 
-const CATALOG_OIDS_SQL: &str = "\
-SELECT ARRAY['authz.content_types', 'authz.permissions', 'authz.groups',
-             'authz.group_permissions', 'authz.users', 'authz.user_groups',
-             'authz.user_permissions', 'authz.object_permissions']::regclass[]::oid[]";
+/// `authz.cache_sentinel`: the relation whose relcache invalidation means "permission caches are
+/// stale". Invalidating it rather than the catalog tables themselves leaves their relcache
+/// entries and every plan that reads them (the loader's included) intact.
+pub fn sentinel_oid() -> pg_sys::Oid {
+    unsafe {
+        let schema = pg_sys::get_namespace_oid(c"authz".as_ptr(), true);
+        if schema == pg_sys::InvalidOid {
+            return pg_sys::InvalidOid;
+        }
+        pg_sys::get_relname_relid(c"cache_sentinel".as_ptr(), schema)
+    }
+}
 
-/// One catalog query for one user; also learns the catalog relation ids on first use.
+/// One catalog query for one user; learns the sentinel first, so that an invalidation arriving
+/// during the load is recognised and the loaded entry is not kept.
 fn load_user(user_id: &str) -> Result<Option<UserAuth>> {
     LOADS.with(|n| n.set(n.get() + 1));
     with_pinned_search_path(|| {
-        if CATALOG_OIDS.with(|o| o.borrow().is_empty()) {
-            let oids: Vec<pg_sys::Oid> = Spi::get_one(CATALOG_OIDS_SQL)?.unwrap_or_default();
-            CATALOG_OIDS.with(|o| *o.borrow_mut() = oids);
+        if SENTINEL.with(Cell::get) == pg_sys::InvalidOid {
+            SENTINEL.with(|s| s.set(sentinel_oid()));
         }
         Spi::connect(|client| {
-            let rows = client.select(LOAD_USER_SQL, Some(1), &[user_id.into()])?;
+            // Planned once per backend: planning this query costs more than running it. The
+            // plan cache re-plans it by itself after any DDL on the catalogs.
+            let rows = LOAD_PLAN.with(|plan| -> Result<_> {
+                let mut plan = plan.borrow_mut();
+                if plan.is_none() {
+                    let text = pgrx::PgOid::BuiltIn(pgrx::PgBuiltInOids::TEXTOID);
+                    *plan = Some(client.prepare(LOAD_USER_SQL, &[text])?.keep());
+                }
+                let plan = plan.as_ref().expect("prepared just above");
+                Ok(client.select(plan, Some(1), &[user_id.into()])?)
+            })?;
             let Some(row) = rows.into_iter().next() else {
                 return Ok(None);
             };

@@ -131,12 +131,19 @@ fn register_model(model: Option<&str>, relation: default!(Option<PgRelation>, "N
 }
 
 /// Statement trigger on every catalog table: tell every backend (this one at its next command,
-/// others after commit, standbys on replay) that permission caches are stale.
+/// others after commit, standbys on replay) that permission caches are stale, through a
+/// relcache invalidation of `authz.cache_sentinel`.
 #[pg_trigger]
 fn catalog_changed<'a>(
     trigger: &'a pgrx::PgTrigger<'a>,
 ) -> std::result::Result<Option<PgHeapTuple<'a, pgrx::AllocatedByRust>>, pgrx::PgTriggerError> {
-    unsafe { pg_sys::CacheInvalidateRelcacheByRelid(trigger.relid()?) };
+    let sentinel = crate::cache::sentinel_oid();
+    let target = if sentinel == pg_sys::InvalidOid {
+        trigger.relid()?
+    } else {
+        sentinel
+    };
+    unsafe { pg_sys::CacheInvalidateRelcacheByRelid(target) };
     Ok(None)
 }
 

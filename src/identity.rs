@@ -11,7 +11,7 @@ use std::ffi::CStr;
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use pgrx::prelude::*;
 
-use crate::error::{AuthzError, OrRaise};
+use crate::error::AuthzError;
 
 static USER_ID: GucSetting<Option<std::ffi::CString>> =
     GucSetting::<Option<std::ffi::CString>>::new(None);
@@ -81,13 +81,27 @@ fn set_user(user_id: Option<&str>, is_local: default!(Option<bool>, true)) {
         AuthzError::InvalidArgument("user id must not be empty; pass NULL to act as nobody".into())
             .raise();
     }
-    let value = user_id.unwrap_or("");
-    Spi::run_with_args(
-        "SELECT pg_catalog.set_config('authz.user_id', $1, $2)",
-        &[value.into(), is_local.into()],
-    )
-    .map_err(AuthzError::from)
-    .or_raise();
+    // What set_config('authz.user_id', value, is_local) does, without a query.
+    let value = std::ffi::CString::new(user_id.unwrap_or("")).unwrap_or_else(|_| {
+        AuthzError::InvalidArgument("user id must not contain a NUL byte".into()).raise()
+    });
+    let action = if is_local {
+        pg_sys::GucAction::GUC_ACTION_LOCAL
+    } else {
+        pg_sys::GucAction::GUC_ACTION_SET
+    };
+    unsafe {
+        pg_sys::set_config_option(
+            c"authz.user_id".as_ptr(),
+            value.as_ptr(),
+            pg_sys::GucContext::PGC_USERSET,
+            pg_sys::GucSource::PGC_S_SESSION,
+            action,
+            true,
+            0,
+            false,
+        );
+    }
 }
 
 /// The app user this session acts for: `authz.user_id` if set, else the `sub` claim of

@@ -1,0 +1,70 @@
+-- The report of the pg_authz benchmark: one row per line of the table, built from the raw
+-- samples (medians) and the notes that bench/run recorded. Loaded after bench/functions.sql.
+\set ON_ERROR_STOP on
+SET client_min_messages = warning;
+
+-- What each line compares. ratio = a/b ('time': lower is better for pg_authz; 'tps': pg_authz's
+-- throughput over the baseline's) or b/a ('speedup': how many times faster pg_authz is).
+CREATE TABLE bench.report_lines (
+    pos        int PRIMARY KEY,
+    key        text NOT NULL,      -- also the metric whose notes apply
+    label      text NOT NULL,
+    metric     text NOT NULL,
+    a_variant  text NOT NULL,      -- pg_authz side
+    b_variant  text NOT NULL,      -- baseline side
+    kind       text NOT NULL CHECK (kind IN ('time', 'speedup', 'tps')),
+    op         text CHECK (op IN ('<=', '>=')),
+    goal       double precision
+);
+INSERT INTO bench.report_lines VALUES
+ (1, '1a', '1a has_perm warm vs floor (SQL fn returning true)', '1_has_perm_warm', 'pg_authz', 'floor_sql', 'time', '<=', 2),
+ (2, '1a_plpgsql', '1a (info) has_perm warm vs floor (PL/pgSQL fn)', '1_has_perm_warm', 'pg_authz', 'floor_plpgsql', 'time', NULL, NULL),
+ (3, '1b', '1b has_perm warm vs plain SQL check', '1_has_perm_warm', 'pg_authz', 'plain_sql', 'speedup', '>=', 20),
+ (4, '2', '2 first has_perm after a catalog change', '2_has_perm_cold', 'pg_authz', 'plain_sql', 'time', NULL, NULL),
+ (5, '3', '3 owner SELECT under RLS vs WHERE', '3_rls_owner', 'pg_authz', 'baseline', 'time', '<=', 1.2),
+ (6, '4', '4 tenant count under RLS vs WHERE', '4_rls_tenant', 'pg_authz', 'baseline', 'time', '<=', 1.2),
+ (7, '5a', '5a 100k-row UPDATE: enable_audit vs bare', '5_audit_update', 'pg_authz', 'bare', 'time', '<=', 2),
+ (8, '5b', '5b 100k-row UPDATE: enable_audit vs row trigger', '5_audit_update', 'pg_authz', 'row_trigger', 'speedup', '>=', 3),
+ (9, '5_info', '5 (info) row trigger vs bare UPDATE', '5_audit_update', 'row_trigger', 'bare', 'time', NULL, NULL),
+ (10, '6', '6 pgbench TPS, protected vs unprotected', '6_pgbench', 'pg_authz', 'baseline', 'tps', '>=', 0.85);
+
+CREATE VIEW bench.report AS
+WITH med AS (
+    SELECT metric, variant, min(unit) AS unit, count(*) AS n,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS median
+      FROM bench.samples GROUP BY metric, variant
+), lines AS (
+    SELECT l.*, a.median AS a_med, b.median AS b_med, coalesce(a.unit, b.unit) AS unit,
+           least(a.n, b.n) AS reps,
+           CASE WHEN a.median > 0 AND b.median > 0 THEN
+                CASE l.kind WHEN 'speedup' THEN b.median / a.median ELSE a.median / b.median END
+           END AS ratio,
+           (SELECT string_agg(n.note, '; ' ORDER BY n.note NOT LIKE 'status:%') FROM bench.notes n
+             WHERE n.metric = l.key OR n.metric = l.metric) AS notes
+      FROM bench.report_lines l
+      LEFT JOIN med a ON a.metric = l.metric AND a.variant = l.a_variant
+      LEFT JOIN med b ON b.metric = l.metric AND b.variant = l.b_variant
+)
+SELECT pos, key, label, unit, reps, a_med AS pg_authz, b_med AS baseline, ratio, kind, op, goal,
+       CASE WHEN notes LIKE 'status:%' THEN substr(split_part(notes, ';', 1), 8)
+            WHEN ratio IS NULL THEN 'n/a'
+            WHEN op IS NULL THEN 'info'
+            WHEN (op = '<=' AND ratio <= goal) OR (op = '>=' AND ratio >= goal) THEN 'pass'
+            ELSE 'FAIL'
+       END || coalesce(' (' || substring(notes FROM 'label:([^;]*)') || ')', '') AS status,
+       notes
+  FROM lines;
+
+-- The table as printed.
+CREATE VIEW bench.report_text AS
+SELECT label AS metric,
+       CASE WHEN pg_authz IS NULL THEN '-' ELSE round(pg_authz::numeric, 2) || ' ' || unit END AS pg_authz,
+       CASE WHEN baseline IS NULL THEN '-' ELSE round(baseline::numeric, 2) || ' ' || unit END AS baseline,
+       CASE WHEN ratio IS NULL THEN '-'
+            WHEN kind = 'speedup' THEN round(ratio::numeric, 1) || 'x faster'
+            ELSE round(ratio::numeric, 2) || 'x' END AS ratio,
+       CASE WHEN op IS NULL THEN '-'
+            WHEN kind = 'speedup' THEN '>= ' || goal || 'x faster'
+            ELSE op || ' ' || goal || 'x' END AS goal,
+       status
+  FROM bench.report ORDER BY pos;
