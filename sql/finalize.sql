@@ -141,6 +141,11 @@ SELECT t.tgrelid::regclass AS relation,
 COMMENT ON VIEW authz.audited_relations IS 'Tables audited by authz.enable_audit, with their settings.';
 GRANT SELECT ON authz.audited_relations TO PUBLIC;
 
+-- Only authz_admin may attach the audit and readonly triggers (PostgreSQL checks EXECUTE on a
+-- trigger function when the trigger is created): nobody else writes audit entries at will.
+REVOKE EXECUTE ON FUNCTION authz.audit_statement(), authz.touch_updated_at() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION authz.audit_statement(), authz.touch_updated_at() TO authz_admin;
+
 -- Changes to the permission catalogs (grants, group moves, flag changes) are audited too.
 SELECT authz.enable_audit('authz.content_types');
 SELECT authz.enable_audit('authz.permissions');
@@ -176,8 +181,9 @@ CREATE FUNCTION authz.guard_readonly_columns() RETURNS trigger
 DECLARE
     column_name text;
     new_row jsonb := to_jsonb(NEW);
-    allowed_value jsonb;
+        allowed_value jsonb;
     default_expr text;
+    generated boolean;
 BEGIN
     IF authz.is_superuser() OR EXISTS (
         SELECT 1 FROM jsonb_array_elements_text(TG_ARGV[0]::jsonb) AS w(entry)
@@ -190,10 +196,15 @@ BEGIN
         IF TG_OP = 'UPDATE' THEN
             allowed_value := to_jsonb(OLD) -> column_name;
         ELSE
-            SELECT pg_get_expr(d.adbin, d.adrelid) INTO default_expr
-              FROM pg_attrdef d
-              JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
-             WHERE d.adrelid = TG_RELID AND a.attname = column_name;
+                        SELECT pg_get_expr(d.adbin, d.adrelid), a.attidentity <> '' OR a.attgenerated <> ''
+              INTO default_expr, generated
+              FROM pg_attribute a
+              LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+             WHERE a.attrelid = TG_RELID AND a.attname = column_name;
+            -- Values the database generates (identity, serial) cannot be compared again.
+            IF generated OR default_expr LIKE '%nextval(%' THEN
+                CONTINUE;
+            END IF;
             IF default_expr IS NULL THEN
                 allowed_value := 'null';
             ELSE
@@ -211,6 +222,8 @@ BEGIN
 END
 $fn$;
 
+REVOKE EXECUTE ON FUNCTION authz.guard_readonly_columns() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION authz.guard_readonly_columns() TO authz_admin;
 COMMENT ON FUNCTION authz.guard_readonly_columns() IS
     'Row trigger installed by authz.protect for readonly columns: 42501 naming the column when someone without the unless permissions or groups changes it (UPDATE) or sets it away from its default (INSERT).';
 COMMENT ON FUNCTION authz.protect(regclass, jsonb, boolean) IS

@@ -538,12 +538,12 @@ fn perform_action(
 
     // Writes the handler makes are audited with a link to this action's entry.
     let audit_id = audit::next_entry_id().or_raise();
-    set_action_id(&audit_id.to_string()).or_raise();
+    audit::set_running_action(Some(audit_id));
     let returned = match &action.handler {
         Some(handler) => run_handler(handler, &ids, &params).or_raise(),
         None => Value::Null,
     };
-    set_action_id("").or_raise();
+    audit::set_running_action(None);
     let (failed, result) = split_handler_result(returned);
     let failed_ids: HashSet<&str> = failed.iter().filter_map(|f| f["id"].as_str()).collect();
     let ok: Vec<&String> = ids
@@ -559,15 +559,6 @@ fn perform_action(
         json!({"action": key, "model": model_label, "ok": ok, "failed": failed,
                        "result": result, "audit_id": audit_id}),
     )
-}
-
-/// `authz.action_id`: the entry that audit triggers link row changes to, for this transaction.
-fn set_action_id(value: &str) -> Result<()> {
-    Spi::run_with_args(
-        "SELECT pg_catalog.set_config('authz.action_id', $1, true)",
-        &[value.into()],
-    )?;
-    Ok(())
 }
 
 /// Bulk actions need at least one id; no id may be NULL.
@@ -591,7 +582,7 @@ fn validated_ids(
 /// Call the handler `(ids text[], params jsonb) → jsonb`, as the calling role.
 fn run_handler(handler: &str, ids: &[String], params: &Value) -> Result<Value> {
     let call = Spi::get_one_with_args::<String>(
-        "SELECT format('SELECT %I.%I($1, $2)', n.nspname, p.proname)
+        "SELECT pg_catalog.format('SELECT %I.%I($1, $2)', n.nspname, p.proname)
            FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
           WHERE p.oid = pg_catalog.to_regprocedure($1)",
         &[handler.into()],

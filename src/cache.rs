@@ -58,7 +58,9 @@ thread_local! {
     /// Bumped by the invalidation callbacks; the cache is valid while it matches `generation`.
     static INVALIDATIONS: Cell<u64> = const { Cell::new(0) };
     /// Relation ids of the catalog tables, known once a user has been loaded.
-        static SENTINEL: Cell<pg_sys::Oid> = const { Cell::new(pg_sys::InvalidOid) };
+            static SENTINEL: Cell<pg_sys::Oid> = const { Cell::new(pg_sys::InvalidOid) };
+    /// Whether this transaction processed an invalidation of the permission caches.
+    static CHANGED_IN_XACT: Cell<bool> = const { Cell::new(false) };
     static HITS: Cell<u64> = const { Cell::new(0) };
         static LOADS: Cell<u64> = const { Cell::new(0) };
     /// The prepared, kept plan of `LOAD_USER_SQL`.
@@ -67,6 +69,8 @@ thread_local! {
 
 /// Register the invalidation and abort callbacks; called once from `_PG_init`.
 pub fn init() {
+    // Invalidations processed in this transaction before the library was loaded went unseen.
+    CHANGED_IN_XACT.with(|c| c.set(true));
     unsafe {
         pg_sys::CacheRegisterRelcacheCallback(
             Some(on_relcache_invalidation),
@@ -84,8 +88,14 @@ fn invalidate() {
 #[pg_guard]
 unsafe extern "C-unwind" fn on_relcache_invalidation(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
     let sentinel = SENTINEL.with(Cell::get);
+    if sentinel == pg_sys::InvalidOid {
+        // Not learned yet (no load so far, or just reset): this may be ours; a load in this
+        // transaction must not outlive it.
+        CHANGED_IN_XACT.with(|c| c.set(true));
+    }
     if relid == pg_sys::InvalidOid || relid == sentinel {
         invalidate();
+        CHANGED_IN_XACT.with(|c| c.set(true));
         // Learn it again at the next load: the extension may have been dropped and recreated.
         SENTINEL.with(|s| s.set(pg_sys::InvalidOid));
     }
@@ -96,11 +106,22 @@ unsafe extern "C-unwind" fn on_xact_event(
     event: pg_sys::XactEvent::Type,
     _arg: *mut std::ffi::c_void,
 ) {
-    if event == pg_sys::XactEvent::XACT_EVENT_ABORT
-        || event == pg_sys::XactEvent::XACT_EVENT_PARALLEL_ABORT
-    {
+    use pg_sys::XactEvent::*;
+    let aborted = event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT;
+    let ended = aborted
+        || event == XACT_EVENT_COMMIT
+        || event == XACT_EVENT_PARALLEL_COMMIT
+        || event == XACT_EVENT_PREPARE;
+    if !ended {
+        return;
+    }
+    // An entry loaded after an invalidation may have been read with a snapshot older than the
+    // change (REPEATABLE READ, or a statement snapshot taken just before a commit): good for
+    // this transaction, stale after it. Drop such entries when it ends.
+    if aborted || CHANGED_IN_XACT.with(Cell::get) {
         invalidate();
     }
+    CHANGED_IN_XACT.with(|c| c.set(false));
 }
 
 #[pg_guard]

@@ -64,6 +64,25 @@ pub fn ensure_content_type(name: &ModelName, relation: Option<pg_sys::Oid>) -> e
             ],
         )?;
         if relation.is_some() {
+            // A model is one table: moving it to another live table would silently re-point
+            // the object grants and policies that name it.
+            let bound_elsewhere = first_value::<String>(client.select(
+                "SELECT relation::text FROM authz.content_types
+                  WHERE app_label = $1 AND model = $2 AND relation IS DISTINCT FROM $3::regclass
+                    AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = relation)",
+                Some(1),
+                &[
+                    name.app_label.as_str().into(),
+                    name.model.as_str().into(),
+                    relation.into(),
+                ],
+            )?)?;
+            if let Some(other) = bound_elsewhere {
+                return Err(AuthzError::InvalidArgument(format!(
+                    "model {}.{} is already bound to relation {other}",
+                    name.app_label, name.model
+                )));
+            }
             client.update(
                 "UPDATE authz.content_types SET relation = $3::regclass
                   WHERE app_label = $1 AND model = $2 AND relation IS DISTINCT FROM $3::regclass",

@@ -22,7 +22,8 @@ pub struct Column {
 pub struct Relation {
     /// Schema-qualified and quoted (callers pin search_path to pg_catalog).
     pub name: String,
-    /// An ordinary or partitioned table.
+    /// An ordinary table outside any inheritance or partitioning tree (policies and statement
+    /// triggers on a parent would not cover direct access to its children).
     pub is_table: bool,
     /// Primary key columns first, in key order, then the others in table order.
     pub columns: Vec<Column>,
@@ -37,7 +38,10 @@ pub fn qualified_name(oid: pg_sys::Oid) -> error::Result<String> {
 impl Relation {
     pub fn load(oid: pg_sys::Oid) -> error::Result<Relation> {
         let (name, is_table) = Spi::get_two_with_args::<String, bool>(
-            "SELECT c.oid::regclass::text, c.relkind IN ('r', 'p') FROM pg_class c WHERE c.oid = $1",
+                        "SELECT c.oid::regclass::text,
+                    c.relkind = 'r'
+                    AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid OR i.inhparent = c.oid)
+               FROM pg_class c WHERE c.oid = $1",
             &[oid.into()],
         )?;
         let columns = Spi::connect(|client| {
@@ -82,7 +86,7 @@ impl Relation {
             Ok(self)
         } else {
             Err(AuthzError::InvalidArgument(format!(
-                "relation {} is not a table: only tables can be {purpose}",
+                                "relation {} is not a plain table: only tables outside inheritance and partitioning can be {purpose}",
                 self.name
             )))
         }

@@ -40,6 +40,30 @@ pub struct Entry {
     pub action_id: Option<i64>,
 }
 
+thread_local! {
+    /// The `perform_action` entry whose handler is running, with the local transaction it runs in.
+    static RUNNING_ACTION: std::cell::Cell<Option<(i64, u32)>> = const { std::cell::Cell::new(None) };
+}
+
+fn local_transaction() -> u32 {
+    unsafe { (*pg_sys::MyProc).lxid }
+}
+
+/// Link the writes made from now on in this transaction to action entry `id` (`None`: stop).
+/// Kept in backend memory, so no SQL can forge the link, and tied to the transaction, so a
+/// handler that fails cannot leave it set for the next one.
+pub fn set_running_action(id: Option<i64>) {
+    RUNNING_ACTION.with(|a| a.set(id.map(|id| (id, local_transaction()))));
+}
+
+/// The action entry the current write belongs to, if any.
+pub fn running_action() -> Option<i64> {
+    RUNNING_ACTION
+        .with(std::cell::Cell::get)
+        .filter(|(_, lxid)| *lxid == local_transaction())
+        .map(|(id, _)| id)
+}
+
 const APPEND_SQL: &str = "\
 INSERT INTO authz.audit_log
        (id, xid, app_user, db_role, operation, relation, model, action, row_count, row_ids,
@@ -87,6 +111,6 @@ pub fn next_entry_id() -> Result<i64> {
 /// The database role of the caller and its transaction id (if it has one), as recorded.
 pub fn caller() -> Result<(Option<String>, Option<String>)> {
     Ok(Spi::get_two::<String, String>(
-        "SELECT current_user::text, pg_current_xact_id_if_assigned()::text",
+        "SELECT current_user::text, pg_catalog.pg_current_xact_id_if_assigned()::text",
     )?)
 }

@@ -184,7 +184,7 @@ fn record_statement(
         relation: Some(table.name.clone()),
         app_user: with_current_user_id(|u| u.map(str::to_owned)),
         db_role,
-        action_id: current_action_id(),
+        action_id: super::running_action(),
         ..Entry::default()
     };
     if !matches!(op, PgTriggerOperation::Truncate) {
@@ -196,19 +196,6 @@ fn record_statement(
         &[channel.into(), notification(&entry, id).into()],
     )?;
     Ok(())
-}
-
-/// The `perform_action` entry this write belongs to, if any (`authz.action_id`).
-fn current_action_id() -> Option<i64> {
-    let raw = unsafe { pg_sys::GetConfigOption(c"authz.action_id".as_ptr(), true, false) };
-    if raw.is_null() {
-        return None;
-    }
-    unsafe { std::ffi::CStr::from_ptr(raw) }
-        .to_str()
-        .ok()?
-        .parse()
-        .ok()
 }
 
 /// `n.id::text`, or `ROW(n.a, n.b)::text` for a composite key.

@@ -16,7 +16,9 @@ const HEADER: usize = 16;
 /// transaction is about to fail. Waits for the write; falls back to the server log.
 pub fn append_autonomously(entry: &Entry) {
     let payload = serde_json::to_string(entry).unwrap_or_default();
-    let written = unsafe { run_writer_worker(payload.as_bytes()) };
+    // A hot standby starts no worker that writes: go straight to the server log.
+    let written = !unsafe { pg_sys::RecoveryInProgress() }
+        && unsafe { run_writer_worker(payload.as_bytes()) };
     if !written {
         let message =
             format!("pg_authz: could not write audit entry to authz.audit_log: {payload}");

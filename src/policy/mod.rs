@@ -293,8 +293,17 @@ fn protect_table(
     let model = ModelName::parse(&spec.model)?;
     let table = Table::load(relid)?;
     let statements = render(&spec, &model, &table)?;
+    if !dry_run
+        && Spi::get_one::<bool>("SELECT pg_catalog.pg_has_role('authz_admin', 'USAGE')")?
+            != Some(true)
+    {
+        return Err(AuthzError::Denied(format!(
+            "permission denied to protect {}: it takes the authz_admin role (and owning the table)",
+            table.name
+        )));
+    }
     let script = statements.join(";\n") + ";\n";
-    if dry_run || unchanged(relid, spec_json)? {
+    if dry_run || unchanged(relid, spec_json, &statements)? {
         return Ok(script);
     }
     let (was_enabled, was_forced) = table.rls_flags()?;
@@ -327,10 +336,23 @@ fn protect_table(
 }
 
 /// Whether `relation` is protected with this very spec already.
-fn unchanged(relid: pg_sys::Oid, spec: &serde_json::Value) -> error::Result<bool> {
+/// Whether `relation` is protected with this very spec already, and still as protect left it:
+/// row-level security on and forced, and every generated policy in place.
+fn unchanged(
+    relid: pg_sys::Oid,
+    spec: &serde_json::Value,
+    statements: &[String],
+) -> error::Result<bool> {
+    let policies = statements
+        .iter()
+        .filter(|s| s.starts_with("CREATE POLICY"))
+        .count() as i64;
     Ok(Spi::get_one_with_args::<bool>(
-        "SELECT EXISTS (SELECT 1 FROM authz.protected_relations WHERE relation = $1 AND spec = $2)",
-        &[relid.into(), pgrx::JsonB(spec.clone()).into()],
+        "SELECT EXISTS (SELECT 1 FROM authz.protected_relations WHERE relation = $1 AND spec = $2)
+            AND (SELECT relrowsecurity AND relforcerowsecurity FROM pg_catalog.pg_class WHERE oid = $1)
+            AND (SELECT count(*) FROM pg_catalog.pg_policy
+                  WHERE polrelid = $1 AND polname LIKE 'authz\\_%') = $3",
+        &[relid.into(), pgrx::JsonB(spec.clone()).into(), policies.into()],
     )?
     .unwrap_or(false))
 }

@@ -63,9 +63,11 @@ impl Table {
 
     /// The smallest and largest value of a NOT NULL column with a bounded type, if it is one.
     pub fn bounded_not_null(&self, column: &str) -> Option<(&'static str, &'static str)> {
+        // Integers only: the range's bounds are min() and max() of the user's keys, which
+        // PostgreSQL does not define for uuid.
         self.relation
             .column(column)
-            .filter(|c| c.not_null)
+            .filter(|c| c.not_null && c.type_name != "uuid")
             .and_then(|c| type_bounds(&c.type_name))
     }
 

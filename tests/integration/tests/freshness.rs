@@ -103,3 +103,34 @@ fn checks_in_one_statement_cost_no_catalog_query_each() {
     assert_eq!(allowed, 50_000);
     assert!(loads(&mut app) - before <= 2, "at most one catalog load per user");
 }
+
+#[test]
+fn an_entry_read_under_an_old_snapshot_does_not_outlive_its_transaction() {
+    stale_snapshot_scenario("pg_authz_it_snapshot_cold", false);
+}
+
+#[test]
+fn the_same_holds_in_a_backend_whose_cache_is_already_warm() {
+    stale_snapshot_scenario("pg_authz_it_snapshot_warm", true);
+}
+
+fn stale_snapshot_scenario(db: &str, warm: bool) {
+    let db = fresh_database(db);
+    let mut admin = connect(&db);
+    let mut app = connect(&db);
+    admin.batch_execute(SETUP).unwrap();
+    if warm {
+        assert!(!has_perm(&mut app, "ben", "shop.view_order"));
+    }
+
+    // The app's REPEATABLE READ snapshot predates the revoke...
+    app.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT 1").unwrap();
+    admin
+        .batch_execute("DELETE FROM authz.user_groups WHERE user_id = 'ann'")
+        .unwrap();
+    // ... so inside it the grant still holds, as every other query of that snapshot sees it,
+    assert!(has_perm(&mut app, "ann", "shop.view_order"));
+    app.batch_execute("COMMIT").unwrap();
+    // ... but not a moment after it.
+    assert!(!has_perm(&mut app, "ann", "shop.view_order"));
+}

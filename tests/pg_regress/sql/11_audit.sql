@@ -95,6 +95,13 @@ SELECT a.operation AS action_entry, a.action, a.app_user, r.operation AS row_ent
  WHERE a.action = 'mark_paid';
 SELECT action_id IS NULL AS later_write_unlinked FROM authz.audit_log
  WHERE relation = 'app.orders' ORDER BY id DESC LIMIT 1;
+-- The link lives in the backend, not in a setting: nobody can attribute writes to an action.
+BEGIN;
+SET LOCAL authz.action_id = '1';
+UPDATE app.orders SET total = total + 1 WHERE id = 2;
+COMMIT;
+SELECT action_id IS NULL AS forged_link_ignored FROM authz.audit_log
+ WHERE relation = 'app.orders' ORDER BY id DESC LIMIT 1;
 
 -- disable_audit drops what enable_audit made, and nothing else.
 CREATE FUNCTION app.keep_me() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;

@@ -53,3 +53,19 @@ SET LOCAL ROLE regress_app;
 SELECT authz.set_user('tom') \g /dev/null
 SELECT DISTINCT store_id FROM saas.orders;
 ROLLBACK;
+
+-- uuid tenant keys work too (bounded by the whole key range, as PostgreSQL has no min(uuid)).
+CREATE TABLE saas.org_staff (user_id text, org_id uuid, PRIMARY KEY (user_id, org_id));
+CREATE TABLE saas.invoices (id int PRIMARY KEY, org_id uuid NOT NULL);
+INSERT INTO saas.org_staff VALUES ('sue', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11');
+INSERT INTO saas.invoices VALUES (1, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'), (2, 'b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12');
+GRANT SELECT ON saas.invoices, saas.org_staff TO regress_app;
+SELECT authz.protect('saas.invoices', '{"model": "saas.Invoice",
+    "tenant": {"column": "org_id", "table": "saas.org_staff"}}') IS NOT NULL AS protected;
+INSERT INTO authz.group_permissions (group_id, permission_id)
+SELECT g.id, p.id FROM authz.groups g, authz.permissions p WHERE g.name = 'Store staff' AND p.codename = 'view_invoice';
+BEGIN;
+SET LOCAL ROLE regress_app;
+SELECT authz.set_user('sue') \g /dev/null
+SELECT id FROM saas.invoices;
+ROLLBACK;

@@ -53,6 +53,20 @@ SET LOCAL ROLE regress_app;
 SELECT authz.set_user('wes') \g /dev/null
 INSERT INTO docs.documents (id, owner_id) VALUES (5, 'wes') RETURNING id, price;
 ROLLBACK;
+-- Values the database generates (identity, serial) are not compared on INSERT.
+CREATE TABLE docs.notes (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, owner_id text NOT NULL,
+                         serial_no serial, body text);
+GRANT SELECT, INSERT ON docs.notes TO regress_app;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA docs TO regress_app;
+SELECT authz.protect('docs.notes', '{"model": "docs.Note", "owner": {"column": "owner_id"},
+    "readonly": [{"columns": ["id", "serial_no"]}]}') IS NOT NULL AS protected;
+INSERT INTO authz.group_permissions (group_id, permission_id)
+SELECT g.id, p.id FROM authz.groups g, authz.permissions p WHERE g.name = 'Writers' AND p.codename IN ('add_note', 'view_note');
+BEGIN;
+SET LOCAL ROLE regress_app;
+SELECT authz.set_user('wes') \g /dev/null
+INSERT INTO docs.notes (owner_id, body) VALUES ('wes', 'hello') RETURNING id, serial_no;
+ROLLBACK;
 
 -- Fay (Finance) edits published documents and prices, approves, but cannot touch what is
 -- approved or older than 30 days.

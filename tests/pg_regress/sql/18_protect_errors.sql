@@ -33,6 +33,13 @@ SELECT authz.protect(NULL, '{}');
 \echo :LAST_ERROR_SQLSTATE
 SELECT authz.protect('blog.plain', NULL);
 \echo :LAST_ERROR_SQLSTATE
+-- A model is bound to one table: protecting another table as blog.Post is refused.
+SELECT authz.protect('blog.plain', '{"model": "blog.Post"}');
+\echo :LAST_ERROR_SQLSTATE
+-- Partitioned tables are refused: direct access to a partition would escape the policies.
+CREATE TABLE blog.parted (id int PRIMARY KEY) PARTITION BY RANGE (id);
+SELECT authz.protect('blog.parted', '{"model": "blog.Parted"}');
+\echo :LAST_ERROR_SQLSTATE
 
 -- Nothing changed: no policy, RLS still off, nothing recorded, no model registered.
 SELECT count(*) AS policies FROM pg_policy WHERE polrelid IN ('blog.plain'::regclass, 'blog.nokey'::regclass);
