@@ -233,30 +233,32 @@ fn summary_sql(columns: &[Column], op: PgTriggerOperation, row_images: bool) -> 
                 .filter(|c| c.primary_key)
                 .map(|c| compared(c, "="))
                 .collect();
+            // Rows whose key moved do not pair up: then every column is reported as changed
+            // (their old values cannot be told apart) and the old keys are listed too.
+            let moved = "count(*) < (SELECT count(*) FROM authz_new)";
             let changed: Vec<String> = columns
                 .iter()
                 .map(|c| {
-                    let moved_key = if c.primary_key {
-                        " OR count(*) < (SELECT count(*) FROM authz_new)"
-                    } else {
-                        ""
-                    };
                     format!(
-                        "CASE WHEN bool_or({}){moved_key} THEN {} END",
+                        "CASE WHEN bool_or({}) OR {moved} THEN {} END",
                         compared(c, "IS DISTINCT FROM"),
                         pgrx::spi::quote_literal(&c.name)
                     )
                 })
                 .collect();
             format!(
-                "SELECT (SELECT count(*) FROM authz_new), (SELECT array_agg({}) FROM authz_new n),
+                "SELECT (SELECT count(*) FROM authz_new),
+                        CASE WHEN {moved}
+                             THEN (SELECT array_agg(k ORDER BY k) FROM (SELECT {new_key} FROM authz_new n
+                                                             UNION SELECT {new_key} FROM authz_old n) s(k))
+                             ELSE (SELECT array_agg({new_key}) FROM authz_new n) END,
                         array_remove(ARRAY[{}]::text[], NULL), {}, {}
                    FROM authz_old o JOIN authz_new n ON {}",
-                primary_key_text(columns, "n"),
                 changed.join(", "),
                 images("authz_old"),
-                images("authz_new"),
-                join.join(" AND ")
+                                images("authz_new"),
+                join.join(" AND "),
+                new_key = primary_key_text(columns, "n"),
             )
         }
         _ => {

@@ -37,7 +37,8 @@ UPDATE app.orders SET status = status WHERE id = 4;
 SELECT row_count, row_ids, changed_columns FROM pg_temp.last_entry;
 UPDATE app.orders SET meta = '{"gift": true}' WHERE id = 5;
 SELECT row_ids, changed_columns FROM pg_temp.last_entry;
--- Changing a primary key is reported as such.
+-- Moving a primary key lists the old and the new key, and every column as changed: a row
+-- that moved cannot be paired with its old version, so its old values are unknown.
 UPDATE app.orders SET id = 50 WHERE id = 5;
 SELECT row_ids, changed_columns FROM pg_temp.last_entry;
 
