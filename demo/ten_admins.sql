@@ -15,7 +15,7 @@ SELECT authz.perform_action('user.User', 'export', ARRAY['1', '2', '3']);
 ROLLBACK;
 \echo '... and the refusal is in the audit log, although its transaction rolled back:'
 SELECT id, app_user, operation, model, action, outcome->>'reason' AS reason
-  FROM authz.audit_log ORDER BY id;
+  FROM authz.audit_log WHERE operation = 'DENIED' ORDER BY id;
 
 \echo 'admin1 (Data team) exports; admin4 prints receipts for orders 1, 2 and 99 (99 does not exist):'
 BEGIN;
@@ -30,5 +30,9 @@ INSERT INTO authz.user_groups (user_id, group_id) SELECT 'admin4', id FROM authz
 UPDATE authz.user_groups SET group_id = (SELECT id FROM authz.groups WHERE name = 'Data team')
  WHERE user_id = 'admin5';
 TABLE matrix;
-\echo 'The audit log (actor, action, targets, outcome):'
-SELECT id, app_user, operation, model, action, row_ids, outcome FROM authz.audit_log ORDER BY id;
+\echo 'The audit log: actions and refusals (actor, action, targets, outcome) ...'
+SELECT id, app_user, operation, model, action, row_ids, outcome
+  FROM authz.audit_log WHERE operation IN ('ACTION', 'DENIED') ORDER BY id;
+\echo '... and every write, catalog changes included (one entry per statement):'
+SELECT relation, operation, count(*) AS statements, sum(row_count) AS rows
+  FROM authz.audit_log WHERE relation IS NOT NULL GROUP BY relation, operation ORDER BY relation, operation;

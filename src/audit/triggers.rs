@@ -189,6 +189,10 @@ fn record_statement(
     };
     if !matches!(op, PgTriggerOperation::Truncate) {
         summarize(trigger, &table, op, row_images, &mut entry)?;
+        if entry.row_count == Some(0) {
+            // A statement that changed no row (a no-op ON CONFLICT, an empty WHERE) is no news.
+            return Ok(());
+        }
     }
     let id = append(&entry)?;
     Spi::run_with_args(

@@ -51,6 +51,9 @@ BEGIN;
 UPDATE app.orders SET status = 'void';
 ROLLBACK;
 SELECT count(*) - :entries_before AS entries_added FROM authz.audit_log;
+-- A statement that changes no row writes nothing either.
+UPDATE app.orders SET status = 'void' WHERE false;
+SELECT count(*) - :entries_before AS entries_added_by_empty_update FROM authz.audit_log;
 
 TRUNCATE app.orders;
 TABLE pg_temp.last_entry;
