@@ -57,12 +57,12 @@ thread_local! {
     static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
     /// Bumped by the invalidation callbacks; the cache is valid while it matches `generation`.
     static INVALIDATIONS: Cell<u64> = const { Cell::new(0) };
-    /// Relation ids of the catalog tables, known once a user has been loaded.
-            static SENTINEL: Cell<pg_sys::Oid> = const { Cell::new(pg_sys::InvalidOid) };
+    /// The oid of `authz.cache_sentinel`, learned at the first load (InvalidOid: not known).
+    static SENTINEL: Cell<pg_sys::Oid> = const { Cell::new(pg_sys::InvalidOid) };
     /// Whether this transaction processed an invalidation of the permission caches.
     static CHANGED_IN_XACT: Cell<bool> = const { Cell::new(false) };
     static HITS: Cell<u64> = const { Cell::new(0) };
-        static LOADS: Cell<u64> = const { Cell::new(0) };
+    static LOADS: Cell<u64> = const { Cell::new(0) };
     /// The prepared, kept plan of `LOAD_USER_SQL`.
     static LOAD_PLAN: RefCell<Option<pgrx::spi::OwnedPreparedStatement>> = const { RefCell::new(None) };
 }

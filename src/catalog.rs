@@ -154,15 +154,17 @@ fn register_model(model: Option<&str>, relation: default!(Option<PgRelation>, "N
 /// relcache invalidation of `authz.cache_sentinel`.
 #[pg_trigger]
 fn catalog_changed<'a>(
-    trigger: &'a pgrx::PgTrigger<'a>,
+    _trigger: &'a pgrx::PgTrigger<'a>,
 ) -> std::result::Result<Option<PgHeapTuple<'a, pgrx::AllocatedByRust>>, pgrx::PgTriggerError> {
     let sentinel = crate::cache::sentinel_oid();
-    let target = if sentinel == pg_sys::InvalidOid {
-        trigger.relid()?
-    } else {
-        sentinel
-    };
-    unsafe { pg_sys::CacheInvalidateRelcacheByRelid(target) };
+    unsafe {
+        if sentinel == pg_sys::InvalidOid {
+            // Cannot happen while the extension is installed; if it does, reset everything.
+            pg_sys::CacheInvalidateRelcacheAll();
+        } else {
+            pg_sys::CacheInvalidateRelcacheByRelid(sentinel);
+        }
+    }
     Ok(None)
 }
 

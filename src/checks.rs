@@ -26,10 +26,12 @@ pub fn user_has_perm(user_id: &str, perm: &str) -> Result<bool> {
 
 /// Whether the current user (`authz.current_user_id()`) holds `perm`.
 pub fn current_user_has_perm(perm: &str) -> Result<bool> {
-    with_current_user_id(|user| match user {
-        Some(user) => user_has_perm(user, perm),
-        None => Ok(false),
-    })
+    for_current_user(|user| user_has_perm(user, perm))
+}
+
+/// `check` for the current user; false when nobody is set.
+fn for_current_user(check: impl FnOnce(&str) -> Result<bool>) -> Result<bool> {
+    with_current_user_id(|user| user.map_or(Ok(false), check))
 }
 
 /// Whether `user_id` holds permission `perm` ('app_label.codename'), as Django's
@@ -63,7 +65,7 @@ fn in_group_current(group_name: Option<&str>) -> bool {
     let Some(group_name) = group_name else {
         return false;
     };
-    with_current_user_id(|user| user.map_or(Ok(false), |u| user_in_group(u, group_name))).or_raise()
+    for_current_user(|user| user_in_group(user, group_name)).or_raise()
 }
 
 fn user_in_group(user_id: &str, group_name: &str) -> Result<bool> {
@@ -75,11 +77,8 @@ fn user_in_group(user_id: &str, group_name: &str) -> Result<bool> {
 /// Whether the current user is an active superuser, who passes every check and policy.
 #[pg_extern(stable, parallel_safe)]
 fn is_superuser() -> bool {
-    with_current_user_id(|user| match user {
-        Some(user) => cache::with_user(user, |u| u.is_some_and(|u| u.is_active_superuser())),
-        None => Ok(false),
-    })
-    .or_raise()
+    for_current_user(|user| cache::with_user(user, |u| u.is_some_and(|u| u.is_active_superuser())))
+        .or_raise()
 }
 
 /// Whether `user_id` holds every permission in `perms` (an empty list holds, as in Django).
