@@ -134,6 +134,17 @@ CREATE TABLE authz.audit_log (
     new_rows        jsonb,
     action_id       bigint
 );
+-- lz4 compresses a bulk statement's key list several times faster than the default pglz; a
+-- server built without lz4 keeps pglz.
+DO $$
+BEGIN
+    ALTER TABLE authz.audit_log
+        ALTER COLUMN row_ids SET COMPRESSION lz4,
+        ALTER COLUMN old_rows SET COMPRESSION lz4,
+        ALTER COLUMN new_rows SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported THEN NULL;
+END
+$$;
 CREATE INDEX ON authz.audit_log (logged_at);
 CREATE INDEX ON authz.audit_log (action_id) WHERE action_id IS NOT NULL;
 COMMENT ON TABLE authz.audit_log IS 'Append-only audit trail: admin actions (ACTION), refusals (DENIED) and audited writes; readable by authz_auditor.';

@@ -236,3 +236,48 @@ COMMENT ON FUNCTION authz.in_group(text) IS
     'Whether the current user is active and belongs to the named group.';
 COMMENT ON FUNCTION authz.is_superuser() IS
     'Whether the current user is an active superuser (who passes every check and generated policy).';
+
+-- Schema changes that would break auditing are refused when they are made, rather than failing
+-- every later write: an audited table losing its primary key, or the column enable_audit keeps
+-- updated being renamed, dropped or retyped. (The triggers check again at run time, for
+-- sessions that skip event triggers.)
+CREATE FUNCTION authz.guard_audited_tables() RETURNS event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    audited regclass;
+    stamped text;
+BEGIN
+    FOR audited IN
+        SELECT DISTINCT c.objid::regclass
+          FROM pg_event_trigger_ddl_commands() c
+          JOIN pg_trigger t ON t.tgrelid = c.objid AND t.tgname = 'authz_audit_update'
+                           AND t.tgfoid = 'authz.audit_statement()'::regprocedure
+         WHERE c.classid = 'pg_class'::regclass
+    LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = audited AND i.indisprimary) THEN
+            RAISE EXCEPTION 'cannot remove the primary key of audited table %: audit entries identify rows by it', audited
+                USING ERRCODE = 'dependent_objects_still_exist',
+                      HINT = format('Replace it within the same ALTER TABLE statement, or stop auditing first with authz.disable_audit(%L).', audited::text);
+        END IF;
+        SELECT convert_from(substring(t.tgargs FROM 1 FOR position('\x00'::bytea IN t.tgargs) - 1), 'UTF8')
+          INTO stamped
+          FROM pg_trigger t
+         WHERE t.tgrelid = audited AND t.tgname = 'authz_updated_at'
+           AND t.tgfoid = 'authz.touch_updated_at()'::regprocedure;
+        IF stamped IS NOT NULL AND NOT EXISTS (
+               SELECT 1 FROM pg_attribute a
+                WHERE a.attrelid = audited AND a.attname = stamped AND NOT a.attisdropped
+                  AND a.atttypid = 'timestamptz'::regtype) THEN
+            RAISE EXCEPTION 'cannot rename, drop or retype column "%" of audited table %: authz.enable_audit keeps it updated', stamped, audited
+                USING ERRCODE = 'dependent_objects_still_exist',
+                      HINT = format('Call authz.enable_audit(%L) without updated_at first, then again with the new column.', audited::text);
+        END IF;
+    END LOOP;
+END
+$fn$;
+REVOKE EXECUTE ON FUNCTION authz.guard_audited_tables() FROM PUBLIC;
+COMMENT ON FUNCTION authz.guard_audited_tables() IS
+    'Event trigger: refuses (2BP01) an ALTER TABLE that removes the primary key of an audited table or renames, drops or retypes the column authz.enable_audit keeps updated.';
+CREATE EVENT TRIGGER authz_guard_audited_tables ON ddl_command_end
+    WHEN TAG IN ('ALTER TABLE')
+    EXECUTE FUNCTION authz.guard_audited_tables();

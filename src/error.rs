@@ -17,6 +17,9 @@ pub enum AuthzError {
     NotFound(String),
     /// 42703: a named column does not exist.
     UndefinedColumn(String),
+    /// 55000: a table was altered after pg_authz set it up (an audited table lost its primary
+    /// key, say); the message says how to repair it.
+    SchemaChanged(String),
     /// XX000: something that should not happen (an SPI failure, a catalog inconsistency).
     Internal(String),
 }
@@ -28,6 +31,9 @@ impl AuthzError {
             AuthzError::Denied(_) => PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
             AuthzError::NotFound(_) => PgSqlErrorCode::ERRCODE_NO_DATA_FOUND,
             AuthzError::UndefinedColumn(_) => PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
+            AuthzError::SchemaChanged(_) => {
+                PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE
+            }
             AuthzError::Internal(_) => PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
         }
     }
@@ -39,6 +45,7 @@ impl AuthzError {
             | AuthzError::Denied(m)
             | AuthzError::NotFound(m)
             | AuthzError::UndefinedColumn(m)
+            | AuthzError::SchemaChanged(m)
             | AuthzError::Internal(m) => m,
         }
     }
@@ -46,13 +53,7 @@ impl AuthzError {
     /// Raise this error: `ereport(ERROR)`, which never returns.
     pub fn raise(self) -> ! {
         let code = self.code();
-        let message = match self {
-            AuthzError::InvalidArgument(m)
-            | AuthzError::Denied(m)
-            | AuthzError::NotFound(m)
-            | AuthzError::UndefinedColumn(m)
-            | AuthzError::Internal(m) => m,
-        };
+        let message = self.message().to_owned();
         ErrorReport::new(code, message, "pg_authz").report(PgLogLevel::ERROR);
         unreachable!("ereport(ERROR) returned")
     }

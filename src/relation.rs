@@ -14,9 +14,6 @@ pub struct Column {
     pub type_name: String,
     pub primary_key: bool,
     pub not_null: bool,
-    /// A built-in type with an `=` operator in pg_catalog: it can be compared as is; any other
-    /// type is compared as text, so that no operator outside pg_catalog is looked up.
-    pub builtin_eq: bool,
 }
 
 pub struct Relation {
@@ -47,11 +44,7 @@ impl Relation {
         let columns = Spi::connect(|client| {
             let rows = client.select(
                 "SELECT a.attname::text, format_type(a.atttypid, NULL),
-                        coalesce(a.attnum = ANY (i.indkey::int2[]), false), a.attnotnull,
-                        a.atttypid < 16384 AND EXISTS (
-                            SELECT 1 FROM pg_operator o
-                             WHERE o.oprname = '=' AND o.oprleft = a.atttypid AND o.oprright = a.atttypid
-                               AND o.oprnamespace = 'pg_catalog'::regnamespace)
+                        coalesce(a.attnum = ANY (i.indkey::int2[]), false), a.attnotnull
                    FROM pg_attribute a
                    LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
                   WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
@@ -68,7 +61,6 @@ impl Relation {
                     type_name: row.get(2)?.unwrap_or_default(),
                     primary_key: row.get(3)?.unwrap_or(false),
                     not_null: row.get(4)?.unwrap_or(false),
-                    builtin_eq: row.get(5)?.unwrap_or(false),
                 });
             }
             Ok::<_, error::AuthzError>(columns)

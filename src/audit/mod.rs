@@ -4,6 +4,7 @@
 //! function would, but without lending those privileges to any SQL the caller controls: every
 //! value is computed as the caller first and passed as a parameter.
 
+mod transition;
 mod triggers;
 mod worker;
 
@@ -86,8 +87,8 @@ pub fn append(entry: &Entry) -> Result<i64> {
         entry.model.as_deref().into(),
         entry.action.as_deref().into(),
         entry.row_count.into(),
-        entry.row_ids.clone().into(),
-        entry.changed_columns.clone().into(),
+        strs(&entry.row_ids).into(),
+        strs(&entry.changed_columns).into(),
         json(&entry.params).into(),
         json(&entry.outcome).into(),
         json(&entry.old_rows).into(),
@@ -98,6 +99,13 @@ pub fn append(entry: &Entry) -> Result<i64> {
         Spi::get_one_with_args::<i64>(APPEND_SQL, &args)?
             .ok_or_else(|| AuthzError::Internal("audit entry was not written".into()))
     })
+}
+
+/// A text array argument without copying its strings.
+fn strs(values: &Option<Vec<String>>) -> Option<Vec<&str>> {
+    values
+        .as_ref()
+        .map(|v| v.iter().map(String::as_str).collect())
 }
 
 /// A fresh audit entry id, so that an entry can be referred to before it is written.

@@ -6,11 +6,11 @@ use pgrx::prelude::*;
 use pgrx::{PgRelation, PgTrigger, PgTriggerError, PgTriggerOperation};
 use serde_json::{json, Value};
 
-use super::{append, caller, Entry};
+use super::{append, caller, transition, Entry};
 use crate::cache::with_pinned_search_path;
 use crate::error::{self, required_arg, AuthzError, OrRaise};
 use crate::identity::with_current_user_id;
-use crate::relation::{qualified_name, Column, Relation};
+use crate::relation::{qualified_name, Relation};
 
 /// The triggers `enable_audit` creates, by name; `disable_audit` drops exactly these.
 const TRIGGER_NAMES: [&str; 5] = [
@@ -179,6 +179,13 @@ fn record_statement(
     };
     let (db_role, _) = caller()?;
     let table = with_pinned_search_path(|| Relation::load(relid))?;
+    if table.primary_key().next().is_none() {
+        return Err(AuthzError::SchemaChanged(format!(
+            "audited table {name} has no primary key any more: audit entries identify rows by it; \
+             add one back, or stop auditing it with authz.disable_audit('{name}')",
+            name = table.name
+        )));
+    }
     let mut entry = Entry {
         operation: operation.into(),
         relation: Some(table.name.clone()),
@@ -202,83 +209,8 @@ fn record_statement(
     Ok(())
 }
 
-/// `n.id::text`, or `ROW(n.a, n.b)::text` for a composite key.
-fn primary_key_text(columns: &[Column], alias: &str) -> String {
-    let keys: Vec<String> = columns
-        .iter()
-        .filter(|c| c.primary_key)
-        .map(|c| format!("{alias}.{}", c.quoted))
-        .collect();
-    match keys.as_slice() {
-        [one] => format!("{one}::text"),
-        many => format!("ROW({})::text", many.join(", ")),
-    }
-}
-
-fn compared(column: &Column, op: &str) -> String {
-    let cast = if column.builtin_eq { "" } else { "::text" };
-    format!("o.{q}{cast} {op} n.{q}{cast}", q = column.quoted)
-}
-
-/// The one pass over the transition tables, run as the writing role (it may call the table's
-/// own operators): row count, primary keys, changed columns, and row images when asked.
-fn summary_sql(columns: &[Column], op: PgTriggerOperation, row_images: bool) -> String {
-    let images = |table: &str| {
-        if row_images {
-            format!("(SELECT jsonb_agg(to_jsonb(x)) FROM {table} x)")
-        } else {
-            "NULL::jsonb".into()
-        }
-    };
-    match op {
-        PgTriggerOperation::Update => {
-            let join: Vec<String> = columns
-                .iter()
-                .filter(|c| c.primary_key)
-                .map(|c| compared(c, "="))
-                .collect();
-            // Rows whose key moved do not pair up: then every column is reported as changed
-            // (their old values cannot be told apart) and the old keys are listed too.
-            let moved = "count(*) < (SELECT count(*) FROM authz_new)";
-            let changed: Vec<String> = columns
-                .iter()
-                .map(|c| {
-                    format!(
-                        "CASE WHEN bool_or({}) OR {moved} THEN {} END",
-                        compared(c, "IS DISTINCT FROM"),
-                        pgrx::spi::quote_literal(&c.name)
-                    )
-                })
-                .collect();
-            format!(
-                "SELECT (SELECT count(*) FROM authz_new),
-                        CASE WHEN {moved}
-                             THEN (SELECT array_agg(k ORDER BY k) FROM (SELECT {new_key} FROM authz_new n
-                                                             UNION SELECT {new_key} FROM authz_old n) s(k))
-                             ELSE (SELECT array_agg({new_key}) FROM authz_new n) END,
-                        array_remove(ARRAY[{}]::text[], NULL), {}, {}
-                   FROM authz_old o JOIN authz_new n ON {}",
-                changed.join(", "),
-                images("authz_old"),
-                                images("authz_new"),
-                join.join(" AND "),
-                new_key = primary_key_text(columns, "n"),
-            )
-        }
-        _ => {
-            let (table, old, new) = if matches!(op, PgTriggerOperation::Insert) {
-                ("authz_new", "NULL::jsonb".to_owned(), images("authz_new"))
-            } else {
-                ("authz_old", images("authz_old"), "NULL::jsonb".to_owned())
-            };
-            format!(
-                "SELECT count(*), array_agg({}), NULL::text[], {old}, {new} FROM {table} n",
-                primary_key_text(columns, "n")
-            )
-        }
-    }
-}
-
+/// Fill in the entry's rows: count, keys and changed columns from one pass over the transition
+/// tables, and the row images, when asked, with a query run as the writing role.
 fn summarize(
     trigger: &PgTrigger,
     table: &Relation,
@@ -286,19 +218,52 @@ fn summarize(
     row_images: bool,
     entry: &mut Entry,
 ) -> error::Result<()> {
-    let sql = summary_sql(&table.columns, op, row_images);
+    let data = trigger.trigger_data();
+    // SAFETY: the trigger manager passes a valid relation for the duration of the call.
+    let relation = unsafe { &*data.tg_relation };
+    let summary = match op {
+        PgTriggerOperation::Update => {
+            transition::summarize_update(data.tg_oldtable, data.tg_newtable, relation, table)?
+        }
+        PgTriggerOperation::Insert => {
+            transition::summarize_rows(data.tg_newtable, relation, table)?
+        }
+        _ => transition::summarize_rows(data.tg_oldtable, relation, table)?,
+    };
+    entry.row_count = Some(summary.row_count);
+    entry.row_ids = Some(summary.row_ids);
+    entry.changed_columns = summary.changed_columns;
+    if row_images && summary.row_count > 0 {
+        let (old, new) = row_images_of(trigger, op)?;
+        entry.old_rows = old;
+        entry.new_rows = new;
+    }
+    Ok(())
+}
+
+/// The old and new rows of the statement as JSON arrays (NULL where the operation has none).
+fn row_images_of(
+    trigger: &PgTrigger,
+    op: PgTriggerOperation,
+) -> error::Result<(Option<Value>, Option<Value>)> {
+    let image = |table: &str| format!("(SELECT jsonb_agg(to_jsonb(x)) FROM {table} x)");
+    let (old, new) = match op {
+        PgTriggerOperation::Update => (image("authz_old"), image("authz_new")),
+        PgTriggerOperation::Insert => ("NULL::jsonb".into(), image("authz_new")),
+        _ => (image("authz_old"), "NULL::jsonb".into()),
+    };
     with_pinned_search_path(|| {
         Spi::connect(|client| {
             let data =
                 trigger.trigger_data() as *const pg_sys::TriggerData as *mut pg_sys::TriggerData;
             unsafe { pg_sys::SPI_register_trigger_data(data) };
-            let row = client.select(&sql, Some(1), &[])?.first();
-            entry.row_count = row.get::<i64>(1)?;
-            entry.row_ids = Some(row.get::<Vec<String>>(2)?.unwrap_or_default());
-            entry.changed_columns = row.get::<Vec<String>>(3)?;
-            entry.old_rows = row.get::<pgrx::JsonB>(4)?.map(|j| j.0);
-            entry.new_rows = row.get::<pgrx::JsonB>(5)?.map(|j| j.0);
-            Ok(())
+            let row = client
+                .select(&format!("SELECT {old}, {new}"), Some(1), &[])?
+                .first();
+            Ok((
+                row.get::<pgrx::JsonB>(1)?.map(|j| j.0),
+                row.get::<pgrx::JsonB>(2)?.map(|j| j.0),
+            ))
         })
     })
 }
@@ -355,9 +320,15 @@ fn touch_updated_at<'a>(
     let now = pgrx::datum::TimestampWithTimeZone::try_from(now).unwrap_or_else(|_| {
         AuthzError::Internal("statement timestamp out of range".into()).raise()
     });
-    new.set_by_name(&column, now).unwrap_or_else(|e| {
-        AuthzError::Internal(format!(
-            "cannot set column \"{column}\" to the statement time: {e}"
+    new.set_by_name(&column, now).unwrap_or_else(|_| {
+        let table = trigger
+            .relid()
+            .ok()
+            .and_then(|oid| qualified_name(oid).ok())
+            .unwrap_or_default();
+        AuthzError::SchemaChanged(format!(
+            "audited table {table} has no timestamptz column \"{column}\" any more to keep updated: \
+             call authz.enable_audit again with its new updated_at column, or without one"
         ))
         .raise()
     });

@@ -37,9 +37,12 @@ UPDATE app.orders SET status = status WHERE id = 4;
 SELECT row_count, row_ids, changed_columns FROM pg_temp.last_entry;
 UPDATE app.orders SET meta = '{"gift": true}' WHERE id = 5;
 SELECT row_ids, changed_columns FROM pg_temp.last_entry;
--- Moving a primary key lists the old and the new key, and every column as changed: a row
--- that moved cannot be paired with its old version, so its old values are unknown.
+-- Moving primary keys lists the old and the new keys, sorted. Each row is still compared with
+-- its own old version (the transition tables hold them in pairs), so the changed columns stay
+-- exact.
 UPDATE app.orders SET id = 50 WHERE id = 5;
+SELECT row_ids, changed_columns FROM pg_temp.last_entry;
+UPDATE app.orders SET id = id + 10, status = 'moved' WHERE id IN (1, 2);
 SELECT row_ids, changed_columns FROM pg_temp.last_entry;
 
 DELETE FROM app.orders WHERE status = 'new';
@@ -64,6 +67,17 @@ SELECT authz.enable_audit('app.lines', row_images => true);
 INSERT INTO app.lines VALUES (1, 1, 2), (1, 2, 5);
 UPDATE app.lines SET qty = qty + 1 WHERE line = 2;
 TABLE pg_temp.last_entry;
+
+-- Large (TOASTed) values are compared by content, however they are stored.
+CREATE TABLE app.notes (id int PRIMARY KEY, body text, n int);
+SELECT authz.enable_audit('app.notes');
+INSERT INTO app.notes SELECT 1, string_agg(md5(i::text), ''), 0 FROM generate_series(1, 2000) i;
+UPDATE app.notes SET n = 1;
+SELECT changed_columns FROM pg_temp.last_entry;
+UPDATE app.notes SET body = body || '';
+SELECT changed_columns FROM pg_temp.last_entry;
+UPDATE app.notes SET body = body || 'x';
+SELECT changed_columns FROM pg_temp.last_entry;
 
 -- Tables, columns and channels named with quotes, spaces and capitals work.
 CREATE TABLE app."Odd ""Table""" ("Key" int PRIMARY KEY, "Some Value" text);
