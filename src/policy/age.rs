@@ -1,8 +1,10 @@
 //! Age rule (time-based edit lock): rows older than `days` by their timestamp column change and
-//! delete for nobody but superusers. RESTRICTIVE, on UPDATE and DELETE.
+//! delete for nobody but superusers. RESTRICTIVE, on UPDATE and DELETE. The timestamp itself is
+//! fixed once written (only superusers change it), or moving it forward would reopen the row.
 
 use serde::Deserialize;
 
+use super::sql::{ident, literal};
 use super::table::Table;
 use super::{Restriction, Rule};
 use crate::error::{self, AuthzError};
@@ -30,5 +32,16 @@ impl Rule for MaxAge {
         }
         let fresh = format!("{column} > now() - make_interval(days => {})", self.days);
         Ok(Restriction::on_existing_rows("age", fresh))
+    }
+
+    /// The trigger keeping the column fixed (`Table::generated_triggers` knows its name).
+    fn statements(&self, table: &Table) -> error::Result<Vec<String>> {
+        table.column(&self.column, "max_age.column")?;
+        Ok(vec![format!(
+            "CREATE TRIGGER authz_age_lock BEFORE UPDATE OF {} ON {} FOR EACH ROW EXECUTE FUNCTION authz.guard_readonly_columns('[]', {})",
+            ident(&self.column),
+            table.name,
+            literal(&self.column)
+        )])
     }
 }

@@ -25,7 +25,7 @@ use serde::Deserialize;
 use crate::catalog::{ensure_content_type, ensure_permission, ModelName};
 use crate::error::{self, required_arg, AuthzError, OrRaise};
 use crate::privilege::as_extension_owner;
-use sql::{model_permission, superuser};
+use sql::{model_permission, once, superuser};
 use table::Table;
 
 /// The four commands a policy can be for.
@@ -201,15 +201,17 @@ fn permissive(
                 Access::AllRows(condition) => {
                     every_row.push(format!("({permission} AND {condition})"))
                 }
-                Access::Rows(predicate) => rows.push(format!("({permission} AND {predicate})")),
+                Access::Rows(predicate) => {
+                    rows.push(format!("({} AND {predicate})", once(&permission)))
+                }
             }
         }
         rows.extend(rule.direct_access(command, table)?);
     }
     let every_row = every_row.join(" OR ");
     if rows.is_empty() {
-        // Row-independent: PostgreSQL checks it once (a one-time filter).
-        return Ok(format!("({every_row})"));
+        // Row-independent: one parameter per row.
+        return Ok(once(&every_row));
     }
     let mut alternatives = vec![table.all_rows_if(&every_row)];
     alternatives.extend(rows);
@@ -247,7 +249,7 @@ fn render(spec: &Spec, model: &ModelName, table: &Table) -> error::Result<Vec<St
                 r.name
             );
             let bypass = match r.bypass {
-                Bypass::Plain => format!("{} OR ", superuser()),
+                Bypass::Plain => format!("{} OR ", once(&superuser())),
                 Bypass::KeyRange => format!("{} OR ", table.all_rows_if(&superuser())),
                 Bypass::Included => String::new(),
             };

@@ -1,4 +1,10 @@
 //! SQL fragments shared by the rules: quoting, the once-per-query checks, "who" lists.
+//!
+//! Checks (`is_superuser()`, `has_perm(...)`, `in_group(...)`) are written as bare calls and
+//! combined with AND/OR first; `once` then wraps the whole condition in one `(SELECT ...)`, which
+//! PostgreSQL runs once per query (an InitPlan). PostgreSQL never hoists a row-level-security
+//! qualifier out of the per-row filter, even when it references no column, so one parameter per
+//! condition instead of one per check is what a scanned row pays.
 
 use pgrx::prelude::*;
 
@@ -15,13 +21,18 @@ pub fn literal(value: &str) -> String {
     pgrx::spi::quote_literal(value)
 }
 
+/// `condition` (row-independent) evaluated once per query.
+pub fn once(condition: &str) -> String {
+    format!("(SELECT {condition})")
+}
+
 /// Active superusers pass every policy.
 pub fn superuser() -> String {
-    "(SELECT authz.is_superuser())".into()
+    "authz.is_superuser()".into()
 }
 
 pub fn has_perm(perm: &str) -> String {
-    format!("(SELECT authz.has_perm({}))", literal(perm))
+    format!("authz.has_perm({})", literal(perm))
 }
 
 /// The model permission a command needs, as Django's admin asks: view (or change) to see,
@@ -80,7 +91,7 @@ fn who_one(entry: &str, field: &str) -> error::Result<String> {
                 "{field}: unknown group \"{group}\""
             )));
         }
-        return Ok(format!("(SELECT authz.in_group({}))", literal(group)));
+        return Ok(format!("authz.in_group({})", literal(group)));
     }
     let known = is_well_formed_perm(entry)
         && Spi::get_one_with_args::<bool>(

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::sql::{any, literal, who};
+use super::sql::{any, literal, once, who};
 use super::table::Table;
 use super::{Restriction, Rule};
 use crate::error::{self, AuthzError};
@@ -46,7 +46,7 @@ impl Rule for Status {
         }
         if !self.editors_only.is_empty() {
             let editors =
-                any(who(&self.editors, "status.editors")?).unwrap_or_else(|| "false".into());
+                once(&any(who(&self.editors, "status.editors")?).unwrap_or_else(|| "false".into()));
             allowed.push(format!(
                 "({column} IS NULL OR NOT {} OR {editors})",
                 in_list(&column, &self.editors_only)

@@ -2,7 +2,7 @@
 
 use pgrx::prelude::*;
 
-use super::sql::ident;
+use super::sql::{ident, once};
 use crate::error::{self, AuthzError};
 use crate::relation::Relation;
 
@@ -44,14 +44,14 @@ impl Table {
     /// without a known range (text, composite).
     pub fn all_rows_if(&self, condition: &str) -> String {
         let [key] = self.primary_key.as_slice() else {
-            return format!("({condition})");
+            return once(condition);
         };
         let Some(bounds) = self
             .relation
             .column(key)
             .and_then(|c| type_bounds(&c.type_name))
         else {
-            return format!("({condition})");
+            return once(condition);
         };
         format!(
             "({key} BETWEEN (SELECT CASE WHEN {condition} THEN {} END) AND (SELECT CASE WHEN {condition} THEN {} END))",
@@ -86,7 +86,8 @@ impl Table {
 
     pub fn generated_triggers(&self) -> error::Result<Vec<String>> {
         self.names(
-            "SELECT array_agg(tgname::text) FROM pg_trigger WHERE tgrelid = $1 AND tgname LIKE 'authz\\_readonly\\_%'",
+            "SELECT array_agg(tgname::text) FROM pg_trigger
+              WHERE tgrelid = $1 AND (tgname LIKE 'authz\\_readonly\\_%' OR tgname = 'authz_age_lock')",
         )
     }
 

@@ -77,3 +77,23 @@ UPDATE docs.documents SET price = price + 1 RETURNING id;
 UPDATE docs.documents SET status = 'approved' WHERE id = 1 RETURNING id, status;
 UPDATE docs.documents SET price = 0 WHERE id = 1 RETURNING id;
 ROLLBACK;
+
+-- The age column itself is fixed once written: moving it forward would reopen a row for ever.
+-- Only superusers change it; inserting with any date stays allowed (scheduled rows, imports).
+BEGIN;
+SET LOCAL ROLE regress_app;
+SELECT authz.set_user('wes') \g /dev/null
+UPDATE docs.documents SET created_at = now() + interval '10 years' WHERE id = 1;
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+BEGIN;
+SET LOCAL ROLE regress_app;
+SELECT authz.set_user('fay') \g /dev/null
+UPDATE docs.documents SET created_at = created_at, status = 'submitted' WHERE id = 1 RETURNING id, status;
+ROLLBACK;
+BEGIN;
+SET LOCAL ROLE regress_app;
+SELECT authz.set_user('root') \g /dev/null
+UPDATE docs.documents SET created_at = now() WHERE id = 4 RETURNING id;
+ROLLBACK;
+SELECT tgname FROM pg_trigger WHERE tgrelid = 'docs.documents'::regclass AND NOT tgisinternal ORDER BY 1;
