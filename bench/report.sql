@@ -18,18 +18,18 @@ CREATE TABLE bench.report_lines (
     goal       double precision,
     base_variant text CHECK ((kind = 'overhead') = (base_variant IS NOT NULL))
 );
-INSERT INTO bench.report_lines VALUES
- (1, '1a', '1a has_perm warm vs floor (SQL fn returning true)', '1_has_perm_warm', 'pg_authz', 'floor_sql', 'time', '<=', 2),
- (2, '1a_plpgsql', '1a (info) has_perm warm vs floor (PL/pgSQL fn)', '1_has_perm_warm', 'pg_authz', 'floor_plpgsql', 'time', NULL, NULL),
- (3, '1b', '1b has_perm warm vs plain SQL check', '1_has_perm_warm', 'pg_authz', 'plain_sql', 'speedup', '>=', 20),
- (4, '2', '2 first has_perm after a catalog change', '2_has_perm_cold', 'pg_authz', 'plain_sql', 'time', NULL, NULL),
- (5, '3', '3 owner SELECT under RLS vs WHERE', '3_rls_owner', 'pg_authz', 'baseline', 'time', '<=', 1.2),
- (6, '4', '4 tenant count under RLS vs WHERE', '4_rls_tenant', 'pg_authz', 'baseline', 'time', '<=', 1.2),
- (7, '5a', '5a 100k-row UPDATE: enable_audit vs bare', '5_audit_update', 'pg_authz', 'bare', 'time', '<=', 2),
+INSERT INTO bench.report_lines (pos, key, label, metric, a_variant, b_variant, kind, op, goal, base_variant) VALUES
+ (1, '1a', '1a has_perm warm vs floor (SQL fn returning true)', '1_has_perm_warm', 'pg_authz', 'floor_sql', 'time', '<=', 2, NULL),
+ (2, '1a_plpgsql', '1a (info) has_perm warm vs floor (PL/pgSQL fn)', '1_has_perm_warm', 'pg_authz', 'floor_plpgsql', 'time', NULL, NULL, NULL),
+ (3, '1b', '1b has_perm warm vs plain SQL check', '1_has_perm_warm', 'pg_authz', 'plain_sql', 'speedup', '>=', 20, NULL),
+ (4, '2', '2 first has_perm after a catalog change', '2_has_perm_cold', 'pg_authz', 'plain_sql', 'time', NULL, NULL, NULL),
+ (5, '3', '3 owner SELECT under RLS vs WHERE', '3_rls_owner', 'pg_authz', 'baseline', 'time', '<=', 1.2, NULL),
+ (6, '4', '4 tenant count under RLS vs WHERE', '4_rls_tenant', 'pg_authz', 'baseline', 'time', '<=', 1.2, NULL),
+ (7, '5a', '5a 100k-row UPDATE: enable_audit vs bare', '5_audit_update', 'pg_authz', 'bare', 'time', '<=', 2, NULL),
  (8, '5b', '5b audit cost (time added to the bare UPDATE): enable_audit vs row trigger', '5_audit_update', 'pg_authz', 'row_trigger', 'overhead', '>=', 3, 'bare'),
- (9, '5b_total', '5b (info) total time: enable_audit vs row trigger', '5_audit_update', 'pg_authz', 'row_trigger', 'speedup', NULL, NULL),
- (10, '5_info', '5 (info) row trigger vs bare UPDATE', '5_audit_update', 'row_trigger', 'bare', 'time', NULL, NULL),
- (11, '6', '6 pgbench TPS, protected vs unprotected', '6_pgbench', 'pg_authz', 'baseline', 'tps', '>=', 0.85);
+ (9, '5b_total', '5b (info) total time: enable_audit vs row trigger', '5_audit_update', 'pg_authz', 'row_trigger', 'speedup', NULL, NULL, NULL),
+ (10, '5_info', '5 (info) row trigger vs bare UPDATE', '5_audit_update', 'row_trigger', 'bare', 'time', NULL, NULL, NULL),
+ (11, '6', '6 pgbench TPS, protected vs unprotected', '6_pgbench', 'pg_authz', 'baseline', 'tps', '>=', 0.85, NULL);
 
 CREATE VIEW bench.report AS
 WITH med AS (
