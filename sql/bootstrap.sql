@@ -149,11 +149,13 @@ CREATE INDEX ON authz.audit_log (logged_at);
 CREATE INDEX ON authz.audit_log (action_id) WHERE action_id IS NOT NULL;
 COMMENT ON TABLE authz.audit_log IS 'Append-only audit trail: admin actions (ACTION), refusals (DENIED) and audited writes; readable by authz_auditor.';
 
--- Tables protected by authz.protect: the spec, and the RLS flags they had before, so that
--- authz.unprotect removes exactly what protect made.
+-- Tables protected by authz.protect: the spec, the SQL it ran (so that a newer generator
+-- redoes it), and the RLS flags they had before, so that authz.unprotect removes exactly what
+-- protect made.
 CREATE TABLE authz.protected_relations (
     relation        regclass PRIMARY KEY,
     spec            jsonb NOT NULL,
+    script          text NOT NULL,
     rls_was_enabled boolean NOT NULL,
     rls_was_forced  boolean NOT NULL,
     protected_at    timestamptz NOT NULL DEFAULT pg_catalog.now()

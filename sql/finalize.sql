@@ -255,11 +255,12 @@ BEGIN
          WHERE c.classid = 'pg_class'::regclass
     LOOP
         IF NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = audited AND i.indisprimary) THEN
-            RAISE EXCEPTION 'cannot remove the primary key of audited table %: audit entries identify rows by it', audited
+            RAISE EXCEPTION 'audited table % must keep a primary key: audit entries identify rows by it', audited
                 USING ERRCODE = 'dependent_objects_still_exist',
                       HINT = format('Replace it within the same ALTER TABLE statement, or stop auditing first with authz.disable_audit(%L).', audited::text);
         END IF;
-        SELECT convert_from(substring(t.tgargs FROM 1 FOR position('\x00'::bytea IN t.tgargs) - 1), 'UTF8')
+        SELECT convert_from(substring(t.tgargs FROM 1 FOR position(decode('00', 'hex') IN t.tgargs) - 1),
+                            getdatabaseencoding())
           INTO stamped
           FROM pg_trigger t
          WHERE t.tgrelid = audited AND t.tgname = 'authz_updated_at'

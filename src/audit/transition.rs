@@ -210,11 +210,18 @@ unsafe fn same_value(a: pg_sys::Datum, b: pg_sys::Datum, attribute: &Attribute) 
             if raw(a) == raw(b) {
                 return true;
             }
-            let (a, b) = (
+            let (plain_a, plain_b) = (
                 pg_sys::pg_detoast_datum_packed(a),
                 pg_sys::pg_detoast_datum_packed(b),
             );
-            varlena_to_byte_slice(a) == varlena_to_byte_slice(b)
+            let same = varlena_to_byte_slice(plain_a) == varlena_to_byte_slice(plain_b);
+            // Free the copies now: equal values stored differently could repeat on every row.
+            for (copy, original) in [(plain_a, a), (plain_b, b)] {
+                if copy != original {
+                    pg_sys::pfree(copy.cast());
+                }
+            }
+            same
         }
         -2 => CStr::from_ptr(a.cast_mut_ptr()) == CStr::from_ptr(b.cast_mut_ptr()),
         len => {

@@ -158,8 +158,33 @@ fn audit_statement<'a>(
         .cloned()
         .unwrap_or_else(|| "authz_audit".into());
     let row_images = args.get(1).is_some_and(|a| a == "true");
-    record_statement(trigger, trigger.op()?, &channel, row_images).or_raise();
+    let op = trigger.op()?;
+    require_installed_shape(trigger, &op).or_raise();
+    record_statement(trigger, op, &channel, row_images).or_raise();
     Ok(None)
+}
+
+/// The statement trigger must have the shape `enable_audit` gives it (an AFTER statement trigger
+/// with the transition tables of its operation); anything else attaching the function is refused
+/// rather than read through a missing table.
+fn require_installed_shape(trigger: &PgTrigger, op: &PgTriggerOperation) -> error::Result<()> {
+    let data = trigger.trigger_data();
+    let tables_present = match op {
+        PgTriggerOperation::Insert => !data.tg_newtable.is_null(),
+        PgTriggerOperation::Update => !data.tg_oldtable.is_null() && !data.tg_newtable.is_null(),
+        PgTriggerOperation::Delete => !data.tg_oldtable.is_null(),
+        PgTriggerOperation::Truncate => true,
+    };
+    let after_statement = matches!(trigger.when(), Ok(pgrx::PgTriggerWhen::After))
+        && matches!(trigger.level(), pgrx::PgTriggerLevel::Statement);
+    if after_statement && tables_present {
+        return Ok(());
+    }
+    Err(AuthzError::InvalidArgument(
+        "authz.audit_statement() runs only as the trigger authz.enable_audit creates: \
+         AFTER ... FOR EACH STATEMENT, with the transition tables of its operation"
+            .into(),
+    ))
 }
 
 fn record_statement(

@@ -16,6 +16,15 @@ pub struct MaxAge {
     column: String,
     /// Rows older than this many days are locked.
     days: u32,
+    /// Whether the column is fixed once written (default true), so that moving a date forward
+    /// cannot reopen a row. False for a column the application moves itself (Django's
+    /// `auto_now`), which makes the rule "no edits after `days` without one".
+    #[serde(default = "yes")]
+    lock_column: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Rule for MaxAge {
@@ -37,6 +46,9 @@ impl Rule for MaxAge {
     /// The trigger keeping the column fixed (`Table::generated_triggers` knows its name).
     fn statements(&self, table: &Table) -> error::Result<Vec<String>> {
         table.column(&self.column, "max_age.column")?;
+        if !self.lock_column {
+            return Ok(Vec::new());
+        }
         Ok(vec![format!(
             "CREATE TRIGGER authz_age_lock BEFORE UPDATE OF {} ON {} FOR EACH ROW EXECUTE FUNCTION authz.guard_readonly_columns('[]', {})",
             ident(&self.column),

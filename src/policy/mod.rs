@@ -305,7 +305,7 @@ fn protect_table(
         )));
     }
     let script = statements.join(";\n") + ";\n";
-    if dry_run || unchanged(relid, spec_json, &statements)? {
+    if dry_run || unchanged(&table, spec_json, &script, &statements)? {
         return Ok(script);
     }
     let (was_enabled, was_forced) = table.rls_flags()?;
@@ -327,36 +327,45 @@ fn protect_table(
             )?;
         }
         Spi::run_with_args(
-            "INSERT INTO authz.protected_relations (relation, spec, rls_was_enabled, rls_was_forced)
-             VALUES ($1, $2, $3, $4)
-             ON CONFLICT (relation) DO UPDATE SET spec = EXCLUDED.spec, protected_at = now()",
-            &[relid.into(), pgrx::JsonB(spec_json.clone()).into(), was_enabled.into(), was_forced.into()],
+            "INSERT INTO authz.protected_relations (relation, spec, script, rls_was_enabled, rls_was_forced)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (relation) DO UPDATE
+                SET spec = EXCLUDED.spec, script = EXCLUDED.script, protected_at = now()",
+            &[
+                relid.into(),
+                pgrx::JsonB(spec_json.clone()).into(),
+                script.as_str().into(),
+                was_enabled.into(),
+                was_forced.into(),
+            ],
         )?;
         Ok(())
     })?;
     Ok(script)
 }
 
-/// Whether `relation` is protected with this very spec already.
-/// Whether `relation` is protected with this very spec already, and still as protect left it:
-/// row-level security on and forced, and every generated policy in place.
+/// Whether `table` is protected with this very spec and script already, and still as protect
+/// left it: row-level security on and forced, every generated policy and trigger in place.
 fn unchanged(
-    relid: pg_sys::Oid,
+    table: &Table,
     spec: &serde_json::Value,
+    script: &str,
     statements: &[String],
 ) -> error::Result<bool> {
-    let policies = statements
-        .iter()
-        .filter(|s| s.starts_with("CREATE POLICY"))
-        .count() as i64;
-    Ok(Spi::get_one_with_args::<bool>(
-        "SELECT EXISTS (SELECT 1 FROM authz.protected_relations WHERE relation = $1 AND spec = $2)
-            AND (SELECT relrowsecurity AND relforcerowsecurity FROM pg_catalog.pg_class WHERE oid = $1)
-            AND (SELECT count(*) FROM pg_catalog.pg_policy
-                  WHERE polrelid = $1 AND polname LIKE 'authz\\_%') = $3",
-        &[relid.into(), pgrx::JsonB(spec.clone()).into(), policies.into()],
-    )?
-    .unwrap_or(false))
+    let count = |prefix: &str| statements.iter().filter(|s| s.starts_with(prefix)).count();
+    let recorded = Spi::get_one_with_args::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM authz.protected_relations
+                         WHERE relation = $1 AND spec = $2 AND script = $3)",
+        &[
+            table.oid.into(),
+            pgrx::JsonB(spec.clone()).into(),
+            script.into(),
+        ],
+    )? == Some(true);
+    Ok(recorded
+        && table.rls_flags()? == (true, true)
+        && table.generated_policies()?.len() == count("CREATE POLICY")
+        && table.generated_triggers()?.len() == count("CREATE TRIGGER"))
 }
 
 /// Drop the policies and triggers pg_authz generated on `table`; returns the RLS flags recorded

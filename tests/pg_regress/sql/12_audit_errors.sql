@@ -76,3 +76,17 @@ INSERT INTO app.drift VALUES (2, 'x', NULL);
 \echo :LAST_ERROR_SQLSTATE
 SELECT authz.disable_audit('app.drift');
 DROP TABLE app.drift;
+
+-- The audit trigger function runs only in the shape enable_audit gives it.
+CREATE TABLE app.hand_made (id int PRIMARY KEY);
+CREATE TRIGGER no_tables AFTER INSERT ON app.hand_made
+    FOR EACH STATEMENT EXECUTE FUNCTION authz.audit_statement();
+CREATE TRIGGER per_row AFTER UPDATE ON app.hand_made REFERENCING OLD TABLE AS o NEW TABLE AS n
+    FOR EACH ROW EXECUTE FUNCTION authz.audit_statement();
+INSERT INTO app.hand_made VALUES (1);
+\echo :LAST_ERROR_SQLSTATE
+DROP TRIGGER no_tables ON app.hand_made;
+INSERT INTO app.hand_made VALUES (1);
+UPDATE app.hand_made SET id = 2;
+\echo :LAST_ERROR_SQLSTATE
+DROP TABLE app.hand_made;

@@ -97,3 +97,15 @@ SELECT authz.set_user('root') \g /dev/null
 UPDATE docs.documents SET created_at = now() WHERE id = 4 RETURNING id;
 ROLLBACK;
 SELECT tgname FROM pg_trigger WHERE tgrelid = 'docs.documents'::regclass AND NOT tgisinternal ORDER BY 1;
+-- With "lock_column": false (a column the application moves itself, Django's auto_now) the
+-- rule reads "no edits after 30 days without one": no trigger.
+SELECT authz.protect('docs.documents', '{"model": "docs.Document",
+    "max_age": {"column": "created_at", "days": 30, "lock_column": false}}', dry_run => true) LIKE '%TRIGGER%' AS has_trigger;
+-- Calling protect again with the same spec repairs what was dropped by hand, triggers included.
+DROP TRIGGER authz_age_lock ON docs.documents;
+SELECT authz.protect('docs.documents', '{"model": "docs.Document",
+    "owner": {"column": "owner_id", "edit_all": ["group:Finance"]},
+    "status": {"column": "status", "locked": ["approved"], "editors_only": ["published"], "editors": ["group:Finance"]},
+    "max_age": {"column": "created_at", "days": 30},
+    "readonly": [{"columns": ["price"], "unless": ["group:Finance"]}]}') IS NOT NULL AS protected;
+SELECT tgname FROM pg_trigger WHERE tgrelid = 'docs.documents'::regclass AND NOT tgisinternal ORDER BY 1;
