@@ -204,13 +204,6 @@ fn record_statement(
     };
     let (db_role, _) = caller()?;
     let table = with_pinned_search_path(|| Relation::load(relid))?;
-    if table.primary_key().next().is_none() {
-        return Err(AuthzError::SchemaChanged(format!(
-            "audited table {name} has no primary key any more: audit entries identify rows by it; \
-             add one back, or stop auditing it with authz.disable_audit('{name}')",
-            name = table.name
-        )));
-    }
     let mut entry = Entry {
         operation: operation.into(),
         relation: Some(table.name.clone()),
@@ -243,6 +236,13 @@ fn summarize(
     row_images: bool,
     entry: &mut Entry,
 ) -> error::Result<()> {
+    if table.primary_key().next().is_none() {
+        return Err(AuthzError::SchemaChanged(format!(
+            "audited table {name} has no primary key any more: audit entries identify rows by it; \
+             add one back, or stop auditing it with authz.disable_audit('{name}')",
+            name = table.name
+        )));
+    }
     let data = trigger.trigger_data();
     // SAFETY: the trigger manager passes a valid relation for the duration of the call.
     let relation = unsafe { &*data.tg_relation };

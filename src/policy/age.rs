@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::sql::{ident, literal};
+use super::sql::literal;
 use super::table::Table;
 use super::{Restriction, Rule};
 use crate::error::{self, AuthzError};
@@ -45,13 +45,12 @@ impl Rule for MaxAge {
 
     /// The trigger keeping the column fixed (`Table::generated_triggers` knows its name).
     fn statements(&self, table: &Table) -> error::Result<Vec<String>> {
-        table.column(&self.column, "max_age.column")?;
         if !self.lock_column {
             return Ok(Vec::new());
         }
+        let (column, _) = table.column(&self.column, "max_age.column")?;
         Ok(vec![format!(
-            "CREATE TRIGGER authz_age_lock BEFORE UPDATE OF {} ON {} FOR EACH ROW EXECUTE FUNCTION authz.guard_readonly_columns('[]', {})",
-            ident(&self.column),
+            "CREATE TRIGGER authz_age_lock BEFORE UPDATE OF {column} ON {} FOR EACH ROW EXECUTE FUNCTION authz.guard_readonly_columns('[]', {})",
             table.name,
             literal(&self.column)
         )])

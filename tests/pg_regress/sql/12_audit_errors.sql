@@ -74,6 +74,9 @@ UPDATE app.drift SET note = 'c';
 \echo :LAST_ERROR_SQLSTATE
 INSERT INTO app.drift VALUES (2, 'x', NULL);
 \echo :LAST_ERROR_SQLSTATE
+-- TRUNCATE names no rows, so it is still audited.
+TRUNCATE app.drift;
+SELECT operation FROM authz.audit_log WHERE relation = 'app.drift' ORDER BY id DESC LIMIT 1;
 SELECT authz.disable_audit('app.drift');
 DROP TABLE app.drift;
 
