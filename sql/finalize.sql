@@ -282,3 +282,12 @@ COMMENT ON FUNCTION authz.guard_audited_tables() IS
 CREATE EVENT TRIGGER authz_guard_audited_tables ON ddl_command_end
     WHEN TAG IN ('ALTER TABLE')
     EXECUTE FUNCTION authz.guard_audited_tables();
+
+-- Django's tables as the source of truth (src/django.rs, sql/django.sql).
+GRANT SELECT ON authz.django_binding TO PUBLIC;
+COMMENT ON FUNCTION authz.bind_django(text, text, text, text, text, text, text, text, boolean, text, text, text, text) IS
+    'Make Django''s auth tables (content types, permissions, groups, the user table and its link tables, django-guardian''s when present) the source of truth: the catalogs mirror them in the same transaction. Defaults fit auth.User; NULL for a field or link table a custom user model lacks. Idempotent; 42P01/22023 naming a missing table or column, nothing written. Returns a summary.';
+COMMENT ON FUNCTION authz.unbind_django() IS
+    'Undo bind_django: drop the mirror''s triggers and the binding; the catalogs keep the rows they mirrored. Returns whether it was bound.';
+COMMENT ON FUNCTION authz.users_with_perm(text, boolean, boolean) IS
+    'The users holding permission ''app_label.codename'' directly, through a group or (include_superusers) as superusers, whose is_active equals the argument (NULL: any): Django''s UserManager.with_perm.';

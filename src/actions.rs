@@ -358,10 +358,7 @@ fn prune_permission(permission_id: i64, report: &mut SyncReport) -> Result<()> {
         return Ok(());
     }
     if groups + users + objects == 0 {
-        Spi::run_with_args(
-            "DELETE FROM authz.permissions WHERE id = $1",
-            &[permission_id.into()],
-        )?;
+        crate::django::delete_permission(permission_id)?;
         notice!("deleted permission {perm}");
     } else {
         let grants = format!("{groups} group(s), {users} user(s), {objects} object grant(s)");

@@ -49,8 +49,10 @@ pub fn first_value<T: FromDatum + IntoDatum>(
     Ok(table.first().get_one::<T>()?)
 }
 
-/// Get or create the content type of `name`; a non-NULL `relation` is recorded on it.
+/// Get or create the content type of `name`; a non-NULL `relation` is recorded on it. When
+/// bound to Django, Django's table is written first and the mirror brings the row here.
 pub fn ensure_content_type(name: &ModelName, relation: Option<pg_sys::Oid>) -> error::Result<i64> {
+    crate::django::write_through_content_type(name)?;
     Spi::connect_mut(|client| {
         client.update(
             "INSERT INTO authz.content_types (app_label, model, relation)
@@ -104,12 +106,14 @@ pub fn ensure_content_type(name: &ModelName, relation: Option<pg_sys::Oid>) -> e
 }
 
 /// Get or create permission `codename` on content type `content_type_id`, keeping its name.
-/// Returns the permission id and whether it was created.
+/// Returns the permission id and whether it was created (in Django's table, when bound).
 pub fn ensure_permission(
     content_type_id: i64,
     codename: &str,
     name: &str,
 ) -> error::Result<(i64, bool)> {
+    let created_in_django =
+        crate::django::write_through_permission(content_type_id, codename, name)?;
     Spi::connect_mut(|client| {
         let created = first_value::<i64>(client.update(
             "INSERT INTO authz.permissions (content_type_id, codename, name)
@@ -128,7 +132,7 @@ pub fn ensure_permission(
             &[content_type_id.into(), codename.into()],
         )?)?;
         existing
-            .map(|id| (id, false))
+            .map(|id| (id, created_in_django))
             .ok_or_else(|| AuthzError::Internal(format!("permission {codename} vanished")))
     })
 }

@@ -17,6 +17,8 @@ pub enum AuthzError {
     NotFound(String),
     /// 42703: a named column does not exist.
     UndefinedColumn(String),
+    /// 42P01: a named table does not exist.
+    UndefinedTable(String),
     /// 55000: a table was altered after pg_authz set it up (an audited table lost its primary
     /// key, say); the message says how to repair it.
     SchemaChanged(String),
@@ -31,6 +33,7 @@ impl AuthzError {
             AuthzError::Denied(_) => PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
             AuthzError::NotFound(_) => PgSqlErrorCode::ERRCODE_NO_DATA_FOUND,
             AuthzError::UndefinedColumn(_) => PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
+            AuthzError::UndefinedTable(_) => PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
             AuthzError::SchemaChanged(_) => {
                 PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE
             }
@@ -45,6 +48,7 @@ impl AuthzError {
             | AuthzError::Denied(m)
             | AuthzError::NotFound(m)
             | AuthzError::UndefinedColumn(m)
+            | AuthzError::UndefinedTable(m)
             | AuthzError::SchemaChanged(m)
             | AuthzError::Internal(m) => m,
         }

@@ -9,6 +9,7 @@ mod audit;
 mod cache;
 mod catalog;
 mod checks;
+mod django;
 mod error;
 mod identity;
 mod policy;

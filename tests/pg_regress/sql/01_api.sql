@@ -14,7 +14,7 @@ SELECT count(*) AS functions_without_comment
  WHERE p.pronamespace = 'authz'::regnamespace
    AND pg_catalog.obj_description(p.oid, 'pg_proc') IS NULL;
 
--- Every function that is SECURITY DEFINER pins search_path (there are none today).
+-- Every function that is SECURITY DEFINER pins search_path.
 SELECT p.oid::regprocedure AS definer_without_search_path
   FROM pg_proc p
  WHERE p.pronamespace = 'authz'::regnamespace AND p.prosecdef
