@@ -1,0 +1,68 @@
+"""Test set-up: the app's database role, made once per run as the server's superuser."""
+
+import os
+
+import psycopg
+import pytest
+
+from tests.settings_base import APP_ROLE
+
+
+def pytest_sessionstart(session):
+    with psycopg.connect(
+        host=os.environ.get("PG_AUTHZ_BASE", "127.0.0.1"),
+        port=os.environ.get("PG_AUTHZ_PORT", "55432"),
+        user="postgres",
+        dbname="postgres",
+        autocommit=True,
+    ) as conn:
+        conn.execute(
+            f"""DO $$
+            BEGIN
+                IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
+                    CREATE ROLE {APP_ROLE} LOGIN CREATEDB NOSUPERUSER;
+                END IF;
+                IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'authz_admin') THEN
+                    CREATE ROLE authz_admin NOLOGIN;
+                END IF;
+                -- shim until identity lands: CREATE EXTENSION will create authz_authenticator.
+                IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'authz_authenticator') THEN
+                    CREATE ROLE authz_authenticator NOLOGIN;
+                END IF;
+            END
+            $$"""
+        )
+        conn.execute(f"GRANT authz_admin, authz_authenticator TO {APP_ROLE}")
+
+
+@pytest.fixture
+def world(transactional_db, django_user_model):
+    """Three users and their orders, committed (real transactions, as in production)."""
+    from django.contrib.auth.models import Group, Permission
+
+    from tests.shop.models import Order
+
+    viewers = Group.objects.create(name="Viewers")
+    viewers.permissions.set(Permission.objects.filter(content_type__app_label="shop", codename__in=["view_order", "add_order"]))
+    users = {}
+    for name, extra in [("alice", {}), ("bob", {}), ("root", {"is_superuser": True})]:
+        users[name] = _make_user(django_user_model, name, **extra)
+    from pg_authz import acting_as
+
+    for name in ("alice", "bob"):
+        users[name].groups.add(viewers)
+        # Outside a request nobody is set, and row-level security refuses the insert.
+        with acting_as(users["root"]):
+            Order.objects.create(owner=users[name], title=f"{name}-1")
+    return users
+
+
+def _make_user(model, name, **extra):
+    field = model.USERNAME_FIELD
+    value = f"{name}@example.com" if field == "email" else name
+    return model._default_manager.create_user(**{field: value}, password="pw", **extra)
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    return lambda name, **extra: _make_user(django_user_model, name, **extra)
