@@ -468,57 +468,92 @@ fn require_authz_admin(what: &str) -> Result<()> {
     Ok(())
 }
 
-/// The bound Django table of `column` in authz.django_binding (schema-qualified), if bound.
-fn bound_table(column: &str) -> Result<Option<String>> {
-    let query = format!("SELECT {column}::text FROM authz.django_binding");
-    Ok(Spi::connect(|client| {
+/// The bound Django table of `column` in authz.django_binding (schema-qualified) and its owner.
+fn bound_table(column: &str) -> Result<Option<(String, pg_sys::Oid)>> {
+    let query = format!(
+        "SELECT b.{column}::text, c.relowner FROM authz.django_binding b
+           JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) b.{column}"
+    );
+    Spi::connect(|client| {
         let rows = client.select(&query, Some(1), &[])?;
-        crate::catalog::first_value::<String>(rows)
-    })?)
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let row = rows.first();
+        Ok(row.get::<String>(1)?.zip(row.get::<pg_sys::Oid>(2)?))
+    })
+}
+
+/// Write one of Django's tables as its owner (as PostgreSQL's maintenance commands do): the
+/// caller needs no privilege on it, and the owner's own triggers never run with the extension
+/// owner's rights (protect writes through from inside as_extension_owner).
+fn as_table_owner<R>(owner: pg_sys::Oid, f: impl FnOnce() -> Result<R>) -> Result<R> {
+    crate::cache::with_pinned_search_path(|| {
+        let (mut saved_user, mut saved_context) = (pg_sys::InvalidOid, 0);
+        unsafe {
+            pg_sys::GetUserIdAndSecContext(&mut saved_user, &mut saved_context);
+            pg_sys::SetUserIdAndSecContext(
+                owner,
+                saved_context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32,
+            );
+        }
+        let result = f();
+        unsafe { pg_sys::SetUserIdAndSecContext(saved_user, saved_context) };
+        result
+    })
 }
 
 /// When bound, create the content type in Django's table (the mirror brings it back into
-/// authz.content_types with Django's id). Runs as the caller.
+/// authz.content_types with Django's id).
 pub fn write_through_content_type(name: &ModelName) -> Result<()> {
-    let Some(table) = bound_table("content_type_table")? else {
+    let Some((table, owner)) = bound_table("content_type_table")? else {
         return Ok(());
     };
-    Spi::run_with_args(
-        &format!("INSERT INTO {table} (app_label, model) VALUES ($1, $2) ON CONFLICT DO NOTHING"),
-        &[name.app_label.as_str().into(), name.model.as_str().into()],
-    )?;
-    Ok(())
+    as_table_owner(owner, || {
+        Ok(Spi::run_with_args(
+            &format!(
+                "INSERT INTO {table} (app_label, model) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+            ),
+            &[name.app_label.as_str().into(), name.model.as_str().into()],
+        )?)
+    })
 }
 
 /// When bound, create the permission in Django's table, so that it shows in the Group editor;
 /// returns whether it was created there (false when not bound).
 pub fn write_through_permission(content_type_id: i64, codename: &str, name: &str) -> Result<bool> {
-    let Some(table) = bound_table("permission_table")? else {
+    let Some((table, owner)) = bound_table("permission_table")? else {
         return Ok(false);
     };
-    let created = Spi::connect_mut(|client| {
-        let rows = client.update(
-            &format!(
-                "INSERT INTO {table} (content_type_id, codename, name) VALUES ($1, $2, pg_catalog.left($3, 255))
-                 ON CONFLICT DO NOTHING RETURNING 1"
-            ),
-            None,
-            &[content_type_id.into(), codename.into(), name.into()],
-        )?;
-        Ok::<_, AuthzError>(!rows.is_empty())
-    })?;
-    Ok(created)
+    as_table_owner(owner, || {
+        Spi::connect_mut(|client| {
+            let rows = client.update(
+                &format!(
+                    "INSERT INTO {table} (content_type_id, codename, name) VALUES ($1, $2, pg_catalog.left($3, 255))
+                     ON CONFLICT DO NOTHING RETURNING 1"
+                ),
+                None,
+                &[content_type_id.into(), codename.into(), name.into()],
+            )?;
+            Ok(!rows.is_empty())
+        })
+    })
 }
 
 /// Delete a permission: from Django's table when bound (the mirror follows), else from the catalog.
 pub fn delete_permission(permission_id: i64) -> Result<()> {
-    let table = bound_table("permission_table")?;
-    let query = match table {
-        Some(table) => format!("DELETE FROM {table} WHERE id = $1"),
-        None => "DELETE FROM authz.permissions WHERE id = $1".to_owned(),
-    };
-    Spi::run_with_args(&query, &[permission_id.into()])?;
-    Ok(())
+    match bound_table("permission_table")? {
+        Some((table, owner)) => as_table_owner(owner, || {
+            Ok(Spi::run_with_args(
+                &format!("DELETE FROM {table} WHERE id OPERATOR(pg_catalog.=) $1"),
+                &[permission_id.into()],
+            )?)
+        }),
+        None => Ok(Spi::run_with_args(
+            "DELETE FROM authz.permissions WHERE id = $1",
+            &[permission_id.into()],
+        )?),
+    }
 }
 
 /// The users holding `perm` ('app_label.codename'), as Django's `UserManager.with_perm`: a direct

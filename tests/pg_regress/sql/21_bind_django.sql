@@ -181,6 +181,15 @@ SELECT authz.unbind_django();
 \set VERBOSITY default
 RESET ROLE;
 DROP ROLE regress_django_app;
+-- An authz_admin without any privilege on Django's tables still registers models: pg_authz
+-- writes them as their owner.
+CREATE ROLE regress_django_admin IN ROLE authz_admin;
+SET ROLE regress_django_admin;
+SELECT authz.register_model('blog.Note') > 0 AS registered;
+RESET ROLE;
+DROP ROLE regress_django_admin;
+SELECT count(*) AS note_permissions_in_django FROM auth_permission p JOIN django_content_type ct ON ct.id = p.content_type_id
+ WHERE ct.model = 'note';
 SELECT authz.unbind_django() AS was_bound, authz.unbind_django() AS again;
 SELECT count(*) AS triggers_left FROM pg_trigger WHERE tgname LIKE 'authz_django%';
 SELECT count(*) AS permissions_kept FROM authz.permissions;
