@@ -215,13 +215,16 @@ BEGIN
     IF NOT changed THEN
         RETURN;
     END IF;
-    EXECUTE format('INSERT INTO %s AS m (%s) SELECT %s FROM %s d WHERE %s AND %s
-                      AND NOT EXISTS (SELECT 1 FROM %s m WHERE %s AND %s AND %s) %s',
+    -- xmax = 0: the row was inserted, not updated (only new parents can have children waiting).
+    EXECUTE format('WITH w AS (INSERT INTO %s AS m (%s) SELECT %s FROM %s d WHERE %s AND %s
+                      AND NOT EXISTS (SELECT 1 FROM %s m WHERE %s AND %s AND %s) %s
+                      RETURNING m.xmax OPERATOR(pg_catalog.=) 0 AS inserted)
+                    SELECT coalesce(bool_or(inserted), false) FROM w',
                    s.mirror, s.columns, s.vals, s.src, src_filter, s.parents,
                    s.mirror, s.scope, src_match, s.same, s.conflict)
-        USING k1, k2, k3;
-    IF k1 IS NULL THEN
-        RETURN;  -- a full sync: the caller syncs the children in order
+        INTO changed USING k1, k2, k3;
+    IF k1 IS NULL OR NOT changed THEN
+        RETURN;  -- a full sync (the caller syncs the children in order), or no new parent
     END IF;
 
     -- Children whose parent just arrived.
