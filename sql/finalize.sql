@@ -159,6 +159,9 @@ SELECT authz.enable_audit('authz.actions');
 
 -- Generated row-level security (authz.protect).
 GRANT SELECT ON authz.protected_relations TO PUBLIC;
+-- protect and unprotect write it as their caller (an authz_admin member), audited as such.
+GRANT INSERT, UPDATE, DELETE ON authz.protected_relations TO authz_admin;
+SELECT authz.enable_audit('authz.protected_relations');
 SELECT pg_catalog.pg_extension_config_dump('authz.protected_relations', '');
 
 CREATE VIEW authz.policies AS

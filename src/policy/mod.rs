@@ -24,7 +24,6 @@ use serde::Deserialize;
 
 use crate::catalog::{ensure_content_type, ensure_permission, ModelName};
 use crate::error::{self, required_arg, AuthzError, OrRaise};
-use crate::privilege::as_extension_owner;
 use sql::{model_permission, once, superuser};
 use table::Table;
 
@@ -149,12 +148,18 @@ struct Spec {
     max_age: Option<age::MaxAge>,
     #[serde(default)]
     readonly: Vec<readonly::Readonly>,
+    /// The object grants rule of `model`, when `object_grants`.
+    #[serde(skip)]
+    grants: Option<grants::ObjectGrants>,
 }
 
 impl Spec {
-    fn parse(value: &serde_json::Value) -> error::Result<Spec> {
-        serde_json::from_value(value.clone())
-            .map_err(|e| AuthzError::InvalidArgument(format!("invalid protect spec: {e}")))
+    fn parse(value: &serde_json::Value) -> error::Result<(Spec, ModelName)> {
+        let mut spec: Spec = serde_json::from_value(value.clone())
+            .map_err(|e| AuthzError::InvalidArgument(format!("invalid protect spec: {e}")))?;
+        let model = ModelName::parse(&spec.model)?;
+        spec.grants = spec.object_grants.then(|| grants::ObjectGrants::of(&model));
+        Ok((spec, model))
     }
 
     fn rules(&self) -> Vec<&dyn Rule> {
@@ -166,8 +171,8 @@ impl Spec {
         if let Some(tenant) = &self.tenant {
             rules.push(tenant);
         }
-        if self.object_grants {
-            rules.push(&grants::ObjectGrants);
+        if let Some(grants) = &self.grants {
+            rules.push(grants);
         }
         if let Some(status) = &self.status {
             rules.push(status);
@@ -291,18 +296,11 @@ fn protect_table(
     spec_json: &serde_json::Value,
     dry_run: bool,
 ) -> error::Result<String> {
-    let spec = Spec::parse(spec_json)?;
-    let model = ModelName::parse(&spec.model)?;
+    let (spec, model) = Spec::parse(spec_json)?;
     let table = Table::load(relid)?;
     let statements = render(&spec, &model, &table)?;
-    if !dry_run
-        && Spi::get_one::<bool>("SELECT pg_catalog.pg_has_role('authz_admin', 'USAGE')")?
-            != Some(true)
-    {
-        return Err(AuthzError::Denied(format!(
-            "permission denied to protect {}: it takes the authz_admin role (and owning the table)",
-            table.name
-        )));
+    if !dry_run {
+        require_admin("protect", &table)?;
     }
     let script = statements.join(";\n") + ";\n";
     if dry_run || unchanged(&table, spec_json, &script, &statements)? {
@@ -316,32 +314,50 @@ fn protect_table(
     }
     // Keep the RLS flags the table had before pg_authz first touched it.
     let (was_enabled, was_forced) = previous.unwrap_or((was_enabled, was_forced));
-    as_extension_owner(|| {
-        let content_type = ensure_content_type(&model, Some(relid))?;
-        for action in ["add", "change", "delete", "view"] {
-            let codename = format!("{action}_{}", model.model);
-            ensure_permission(
-                content_type,
-                &codename,
-                &format!("Can {action} {}", model.model),
-            )?;
-        }
-        Spi::run_with_args(
-            "INSERT INTO authz.protected_relations (relation, spec, script, rls_was_enabled, rls_was_forced)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (relation) DO UPDATE
-                SET spec = EXCLUDED.spec, script = EXCLUDED.script, protected_at = now()",
-            &[
-                relid.into(),
-                pgrx::JsonB(spec_json.clone()).into(),
-                script.as_str().into(),
-                was_enabled.into(),
-                was_forced.into(),
-            ],
+    // As the caller (an authz_admin member), so that the catalogs' audit entries name it.
+    let content_type = ensure_content_type(&model, Some(relid))?;
+    for action in ["add", "change", "delete", "view"] {
+        let codename = format!("{action}_{}", model.model);
+        ensure_permission(
+            content_type,
+            &codename,
+            &format!("Can {action} {}", model.model),
         )?;
-        Ok(())
-    })?;
+    }
+    // A table is one model: an earlier model bound to it is not any more, so its object
+    // grants and policies cannot reach the table's rows again.
+    Spi::run_with_args(
+        "UPDATE authz.content_types SET relation = NULL
+          WHERE relation OPERATOR(pg_catalog.=) $1::oid::regclass AND id OPERATOR(pg_catalog.<>) $2",
+        &[relid.into(), content_type.into()],
+    )?;
+    Spi::run_with_args(
+        "INSERT INTO authz.protected_relations (relation, spec, script, rls_was_enabled, rls_was_forced)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (relation) DO UPDATE
+            SET spec = EXCLUDED.spec, script = EXCLUDED.script, protected_at = now()",
+        &[
+            relid.into(),
+            pgrx::JsonB(spec_json.clone()).into(),
+            script.as_str().into(),
+            was_enabled.into(),
+            was_forced.into(),
+        ],
+    )?;
     Ok(script)
+}
+
+/// 42501 unless the caller has the privileges of authz_admin: protect and unprotect write the
+/// catalogs and `authz.protected_relations` as the caller, so that their audit entries name it.
+fn require_admin(what: &str, table: &Table) -> error::Result<()> {
+    if Spi::get_one::<bool>("SELECT pg_catalog.pg_has_role('authz_admin', 'USAGE')")? == Some(true)
+    {
+        return Ok(());
+    }
+    Err(AuthzError::Denied(format!(
+        "permission denied to {what} {}: it takes the authz_admin role (and owning the table)",
+        table.name
+    )))
 }
 
 /// Whether `table` is protected with this very spec and script already, and still as protect
@@ -405,6 +421,7 @@ fn unprotect(relation: Option<PgRelation>) -> bool {
 
 fn unprotect_table(relid: pg_sys::Oid) -> error::Result<bool> {
     let table = Table::load(relid)?;
+    require_admin("unprotect", &table)?;
     let Some((was_enabled, was_forced)) = remove_generated(&table)? else {
         return Ok(false);
     };
@@ -420,12 +437,9 @@ fn unprotect_table(relid: pg_sys::Oid) -> error::Result<bool> {
             table.name
         ))?;
     }
-    as_extension_owner(|| {
-        Spi::run_with_args(
-            "DELETE FROM authz.protected_relations WHERE relation = $1",
-            &[relid.into()],
-        )?;
-        Ok(())
-    })?;
+    Spi::run_with_args(
+        "DELETE FROM authz.protected_relations WHERE relation = $1",
+        &[relid.into()],
+    )?;
     Ok(true)
 }
