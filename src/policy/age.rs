@@ -1,12 +1,18 @@
 //! Age rule (time-based edit lock): rows older than `days` by their timestamp column change and
 //! delete for nobody but superusers. RESTRICTIVE, on UPDATE and DELETE. The timestamp itself is
-//! fixed once written (only superusers change it), or moving it forward would reopen the row.
+//! fixed once written (only superusers change it), or moving it forward would reopen the row,
+//! and no write may set it into the future (beyond a few minutes of clock skew) or to infinity,
+//! which would keep the row open for ever.
+//!
+//! Times are compared in UTC (`timestamp` and `date` columns are read as UTC), so the session's
+//! TimeZone, which any client sets, cannot move the deadline, and by `statement_timestamp()`,
+//! so a transaction opened before the deadline does not keep the row open after it.
 
 use serde::Deserialize;
 
 use super::sql::literal;
 use super::table::Table;
-use super::{Restriction, Rule};
+use super::{Bypass, Command, Restriction, Rule};
 use crate::error::{self, AuthzError};
 
 #[derive(Debug, Deserialize)]
@@ -39,10 +45,22 @@ impl Rule for MaxAge {
                 self.column
             )));
         }
-        let fresh = format!("{column} > now() - make_interval(days => {})", self.days);
-        Ok(Restriction::on_existing_rows("age", fresh))
+        let (fresh, not_future) = bounds(&column, column_type, self.days);
+        let mut restrictions = Restriction::on_existing_rows("age", fresh);
+        for restriction in &mut restrictions {
+            if restriction.check.is_some() {
+                restriction.check = Some(not_future.clone());
+            }
+        }
+        restrictions.push(Restriction {
+            name: "age_insert".into(),
+            command: Some(Command::Insert),
+            using: None,
+            check: Some(not_future),
+            bypass: Bypass::Plain,
+        });
+        Ok(restrictions)
     }
-
     /// The trigger keeping the column fixed (`Table::generated_triggers` knows its name).
     fn statements(&self, table: &Table) -> error::Result<Vec<String>> {
         if !self.lock_column {
@@ -55,4 +73,30 @@ impl Rule for MaxAge {
             literal(&self.column)
         )])
     }
+}
+
+/// How far ahead of the statement's time a written value may be: clock skew between the
+/// application's servers and the database's.
+const LEEWAY: &str = "interval '5 minutes'";
+
+/// For `column` of `column_type`: the predicate "younger than `days`" and the predicate "not in
+/// the future" (both false for NULL and infinity), in UTC whatever the session's TimeZone.
+fn bounds(column: &str, column_type: &str, days: u32) -> (String, String) {
+    // A day is 86 400 seconds: for timestamptz, interval arithmetic in days would follow the
+    // session's TimeZone across daylight saving changes.
+    let (now, age) = match column_type {
+        "timestamp with time zone" => (
+            "statement_timestamp()".to_owned(),
+            format!("make_interval(secs => {})", u64::from(days) * 86_400),
+        ),
+        // timestamp and date (compared as midnight, UTC): UTC wall-clock time.
+        _ => (
+            "(statement_timestamp() AT TIME ZONE 'UTC')".to_owned(),
+            format!("make_interval(days => {days})"),
+        ),
+    };
+    (
+        format!("{column} > {now} - {age}"),
+        format!("{column} <= {now} + {LEEWAY}"),
+    )
 }
