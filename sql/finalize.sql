@@ -179,14 +179,32 @@ COMMENT ON VIEW authz.policies IS 'The policies authz.protect generated, with th
 GRANT SELECT ON authz.policies TO PUBLIC;
 
 -- Readonly columns (Django's readonly fields): installed by authz.protect, one per rule.
+-- Values are compared as datums (by binary image, *<>), never through their text, which
+-- settings such as extra_float_digits change. On INSERT a column must hold its default:
+-- identity and serial columns the value their sequence just gave this session, and columns
+-- with a volatile default are not checked (evaluating it again gives another value).
+CREATE FUNCTION authz.sequence_value_drawn(relation regclass, column_name text) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    -- As the extension owner: generating an identity value takes no privilege on its sequence,
+    -- and a session only ever learns the values it drew itself.
+    RETURN currval(pg_get_serial_sequence(relation::text, column_name)::regclass);
+EXCEPTION WHEN object_not_in_prerequisite_state THEN
+    RETURN NULL;
+END
+$fn$;
+COMMENT ON FUNCTION authz.sequence_value_drawn(regclass, text) IS
+    'The value this session last drew from the sequence of identity or serial column column_name of relation; NULL when none yet. Used by authz.guard_readonly_columns.';
+
 CREATE FUNCTION authz.guard_readonly_columns() RETURNS trigger
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     column_name text;
-    new_row jsonb := to_jsonb(NEW);
-        allowed_value jsonb;
+    refused boolean;
     default_expr text;
+    column_type text;
     generated boolean;
+    sequenced boolean;
 BEGIN
     IF authz.is_superuser() OR EXISTS (
         SELECT 1 FROM jsonb_array_elements_text(TG_ARGV[0]::jsonb) AS w(entry)
@@ -197,24 +215,32 @@ BEGIN
     END IF;
     FOREACH column_name IN ARRAY TG_ARGV[1:] LOOP
         IF TG_OP = 'UPDATE' THEN
-            allowed_value := to_jsonb(OLD) -> column_name;
+            EXECUTE format('SELECT ROW($1.%1$I)::record OPERATOR(pg_catalog.*<>) ROW($2.%1$I)::record', column_name)
+               INTO refused USING NEW, OLD;
         ELSE
-                        SELECT pg_get_expr(d.adbin, d.adrelid), a.attidentity <> '' OR a.attgenerated <> ''
-              INTO default_expr, generated
+            SELECT pg_get_expr(d.adbin, d.adrelid), format_type(a.atttypid, a.atttypmod),
+                   a.attgenerated <> '',
+                   a.attidentity <> '' OR pg_get_serial_sequence(TG_RELID::regclass::text, column_name) IS NOT NULL
+              INTO default_expr, column_type, generated, sequenced
               FROM pg_attribute a
               LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
              WHERE a.attrelid = TG_RELID AND a.attname = column_name;
-            -- Values the database generates (identity, serial) cannot be compared again.
-            IF generated OR default_expr LIKE '%nextval(%' THEN
-                CONTINUE;
-            END IF;
-            IF default_expr IS NULL THEN
-                allowed_value := 'null';
+            IF generated THEN
+                refused := false;    -- nobody can write a generated column
+            ELSIF sequenced THEN
+                EXECUTE format('SELECT $1.%I IS DISTINCT FROM $2', column_name)
+                   INTO refused USING NEW, authz.sequence_value_drawn(TG_RELID, column_name);
+            ELSIF default_expr IS NULL THEN
+                EXECUTE format('SELECT $1.%I IS NOT NULL', column_name) INTO refused USING NEW;
+            ELSIF authz.column_default_is_volatile(TG_RELID, column_name) THEN
+                refused := false;
             ELSE
-                EXECUTE 'SELECT to_jsonb(' || default_expr || ')' INTO allowed_value;
+                EXECUTE format('SELECT ROW($1.%I)::record OPERATOR(pg_catalog.*<>) ROW((%s)::%s)::record',
+                               column_name, default_expr, column_type)
+                   INTO refused USING NEW;
             END IF;
         END IF;
-        IF new_row -> column_name IS DISTINCT FROM allowed_value THEN
+        IF refused THEN
             RAISE EXCEPTION 'permission denied: column "%" of %.% is read-only for %',
                 column_name, quote_ident(TG_TABLE_SCHEMA), quote_ident(TG_TABLE_NAME),
                 coalesce('user "' || authz.current_user_id() || '"', 'nobody')
@@ -228,7 +254,9 @@ $fn$;
 REVOKE EXECUTE ON FUNCTION authz.guard_readonly_columns() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION authz.guard_readonly_columns() TO authz_admin;
 COMMENT ON FUNCTION authz.guard_readonly_columns() IS
-    'Row trigger installed by authz.protect for readonly columns: 42501 naming the column when someone without the unless permissions or groups changes it (UPDATE) or sets it away from its default (INSERT).';
+    'Row trigger installed by authz.protect for readonly columns: 42501 naming the column when someone without the unless permissions or groups changes it (UPDATE) or sets it away from its default (INSERT; identity and serial columns take their sequence''s value; volatile defaults are not checked).';
+COMMENT ON FUNCTION authz.column_default_is_volatile(regclass, text) IS
+    'Whether the column''s default is volatile (gen_random_uuid(), clock_timestamp(), nextval): evaluating it again would give another value. Used by authz.guard_readonly_columns.';
 COMMENT ON FUNCTION authz.protect(regclass, jsonb, boolean) IS
     'Protect a table with row-level security generated from a spec {model, owner, members, tenant, object_grants, status, max_age, readonly}: enables and forces RLS and replaces earlier generated policies in one transaction. Returns the SQL; dry_run only returns it. Idempotent.';
 COMMENT ON FUNCTION authz.unprotect(regclass) IS

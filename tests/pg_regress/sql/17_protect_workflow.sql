@@ -53,7 +53,8 @@ SET LOCAL ROLE regress_app;
 SELECT authz.set_user('wes') \g /dev/null
 INSERT INTO docs.documents (id, owner_id) VALUES (5, 'wes') RETURNING id, price;
 ROLLBACK;
--- Values the database generates (identity, serial) are not compared on INSERT.
+-- Values the database generates (identity, serial) pass on INSERT; chosen ones do not (see
+-- 21_protect_hardening).
 CREATE TABLE docs.notes (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, owner_id text NOT NULL,
                          serial_no serial, body text);
 GRANT SELECT, INSERT ON docs.notes TO regress_app;
@@ -79,7 +80,8 @@ UPDATE docs.documents SET price = 0 WHERE id = 1 RETURNING id;
 ROLLBACK;
 
 -- The age column itself is fixed once written: moving it forward would reopen a row for ever.
--- Only superusers change it; inserting with any date stays allowed (scheduled rows, imports).
+-- Only superusers change it. Inserting with a past date stays allowed (imports); a future one
+-- (beyond a few minutes of clock skew) or infinity is refused: see 21_protect_hardening.
 BEGIN;
 SET LOCAL ROLE regress_app;
 SELECT authz.set_user('wes') \g /dev/null
