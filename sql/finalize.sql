@@ -313,3 +313,39 @@ COMMENT ON FUNCTION authz.guard_audited_tables() IS
 CREATE EVENT TRIGGER authz_guard_audited_tables ON ddl_command_end
     WHEN TAG IN ('ALTER TABLE')
     EXECUTE FUNCTION authz.guard_audited_tables();
+
+-- A generated policy or trigger goes only with its table, or by authz.protect, unprotect or its
+-- owner's own DROP POLICY / DROP TRIGGER. Dropped as a side effect (DROP ... CASCADE of the
+-- membership table or of a column, DROP SCHEMA, DROP OWNED), it would silently remove a
+-- restriction and open the rows it kept out of reach; such a drop is refused. Sessions that
+-- skip event triggers (superusers with session_replication_role = replica, single-user mode)
+-- are not stopped: see README "Row-level security".
+CREATE FUNCTION authz.guard_protected_tables() RETURNS event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    lost record;
+BEGIN
+    IF tg_tag IN ('DROP POLICY', 'DROP TRIGGER') THEN
+        RETURN;
+    END IF;
+    FOR lost IN
+        SELECT d.object_type, d.address_names[3] AS name, pr.relation
+          FROM pg_event_trigger_dropped_objects() d
+          JOIN authz.protected_relations pr
+            ON pr.relation = to_regclass(quote_ident(d.address_names[1]) || '.' || quote_ident(d.address_names[2]))
+         WHERE (d.object_type = 'policy' AND d.address_names[3] LIKE 'authz\_%')
+            OR (d.object_type = 'trigger' AND (d.address_names[3] LIKE 'authz\_readonly\_%'
+                                               OR d.address_names[3] = 'authz_age_lock'))
+    LOOP
+        RAISE EXCEPTION 'cannot drop % % of protected table %: authz.protect generated it', lost.object_type, quote_ident(lost.name), lost.relation
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = format('%s would take away a rule of the table''s row-level security.', tg_tag),
+                  HINT = format('Call authz.unprotect(%L) first (and authz.protect again afterwards, with a spec that does not need what you drop).', lost.relation::text);
+    END LOOP;
+END
+$fn$;
+REVOKE EXECUTE ON FUNCTION authz.guard_protected_tables() FROM PUBLIC;
+COMMENT ON FUNCTION authz.guard_protected_tables() IS
+    'Event trigger: refuses (2BP01) a DROP that would take a policy or trigger authz.protect generated with it (a CASCADE from a membership table, a column, a schema), rather than let the table fail open.';
+CREATE EVENT TRIGGER authz_guard_protected_tables ON sql_drop
+    EXECUTE FUNCTION authz.guard_protected_tables();
