@@ -118,8 +118,8 @@ COMMENT ON FUNCTION authz.allowed_actions(text, text) IS
     'The actions of model ''app_label.ModelName'' for user_id in declaration order: [{key, label, scope, kind, allowed}]. Requires an active staff user and the action''s permission (none for codename NULL).';
 COMMENT ON FUNCTION authz.perform_action(text, text, text[], jsonb) IS
     'Run admin action key of model on ids with params as the current user: 42501 (audited) unless an active staff user holding the action''s permission; runs the handler; returns {action, model, ok, failed, result, audit_id} and writes one audit entry.';
-COMMENT ON FUNCTION authz.enable_audit(regclass, text, boolean, text) IS
-    'Audit every write to a table: one authz.audit_log entry and one NOTIFY on channel per statement (bulk included) with the primary keys and changed columns, row images when row_images, and updated_at kept at the statement time when named. Idempotent.';
+COMMENT ON FUNCTION authz.enable_audit(regclass, text, boolean, text, boolean) IS
+    'Audit every write to a table: one authz.audit_log entry (primary keys, changed columns, row images when row_images) and one NOTIFY on channel per statement (bulk included) with table, operation, count and audit_id, plus the keys and the actor only when notify_ids; updated_at kept at the statement time when named. Idempotent.';
 COMMENT ON FUNCTION authz.disable_audit(regclass) IS
     'Stop auditing a table: drop the triggers enable_audit created, and nothing else. Returns whether there were any.';
 COMMENT ON FUNCTION authz.audit_statement() IS
@@ -132,6 +132,7 @@ CREATE VIEW authz.audited_relations AS
 SELECT t.tgrelid::regclass AS relation,
        args[1] AS channel,
        args[2]::boolean AS row_images,
+       coalesce(args[3]::boolean, false) AS notify_ids,
        (SELECT split_part(encode(u.tgargs, 'escape'), '\000', 1)
           FROM pg_catalog.pg_trigger u
          WHERE u.tgrelid = t.tgrelid AND u.tgname = 'authz_updated_at') AS updated_at
