@@ -260,6 +260,8 @@ COMMENT ON FUNCTION authz.column_default_is_volatile(regclass, text) IS
     'Whether the column''s default is volatile (gen_random_uuid(), clock_timestamp(), nextval): evaluating it again would give another value. Used by authz.guard_readonly_columns.';
 COMMENT ON FUNCTION authz.protect(regclass, jsonb, boolean) IS
     'Protect a table with row-level security generated from a spec {model, owner, members, tenant, object_grants, status, max_age, readonly}: enables and forces RLS and replaces earlier generated policies in one transaction. Returns the SQL; dry_run only returns it. Idempotent.';
+COMMENT ON FUNCTION authz.protection_intact(regclass, integer) IS
+    'Whether the table still has this many RESTRICTIVE authz_* policies: the check of the authz_intact policy authz.protect adds, which denies every row once a restriction is gone.';
 COMMENT ON FUNCTION authz.unprotect(regclass) IS
     'Remove what authz.protect made on a table (its policies and triggers, and RLS if the table did not have it before) and nothing else. Returns whether the table was protected.';
 COMMENT ON FUNCTION authz.in_group(text, text) IS

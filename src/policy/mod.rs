@@ -223,6 +223,55 @@ fn permissive(
     Ok(alternatives.join("\n    OR "))
 }
 
+/// The RESTRICTIVE policy `authz_intact`: every row is out of reach unless the table still has
+/// all `count` RESTRICTIVE policies protect made (itself included). A restriction dropped as a
+/// side effect (a CASCADE from a membership table, in a session that skips the event trigger
+/// guarding against it) then denies everything instead of opening the rows it kept out. It
+/// depends on nothing but the table, and costs one relation-cache read per query (an InitPlan).
+fn intact(table: &Table, count: usize) -> String {
+    let check = format!(
+        "(SELECT authz.protection_intact({}::regclass, {count}))",
+        sql::literal(&table.name)
+    );
+    format!(
+        "CREATE POLICY authz_intact ON {} AS RESTRICTIVE FOR ALL TO PUBLIC\n  USING ({check})\n  WITH CHECK ({check})",
+        table.name
+    )
+}
+
+/// Whether `relation` has `restrictive` RESTRICTIVE row-level security policies named `authz_*`
+/// (read from the relation cache, no query): the check of the `authz_intact` policy that
+/// `authz.protect` adds to tables with restrictions. False, denying every row, once one of them
+/// is gone.
+#[pg_extern(stable, parallel_safe)]
+fn protection_intact(relation: Option<PgRelation>, restrictive: Option<i32>) -> bool {
+    let (Some(relation), Some(restrictive)) = (relation, restrictive) else {
+        return false;
+    };
+    // SAFETY: the relation is open; its row-security descriptor and policy list live in its
+    // relcache entry, read without changing them.
+    let found = unsafe {
+        let rsdesc = relation.rd_rsdesc;
+        if rsdesc.is_null() || (*rsdesc).policies.is_null() {
+            0
+        } else {
+            let list = (*rsdesc).policies;
+            let cells = std::slice::from_raw_parts((*list).elements, (*list).length as usize);
+            cells
+                .iter()
+                .map(|cell| &*(cell.ptr_value as *const pg_sys::RowSecurityPolicy))
+                .filter(|policy| {
+                    !policy.permissive
+                        && std::ffi::CStr::from_ptr(policy.policy_name)
+                            .to_bytes()
+                            .starts_with(b"authz_")
+                })
+                .count()
+        }
+    };
+    usize::try_from(restrictive) == Ok(found)
+}
+
 /// Every statement `protect` runs for `spec` on `table`, in order.
 fn render(spec: &Spec, model: &ModelName, table: &Table) -> error::Result<Vec<String>> {
     let rules = spec.rules();
@@ -246,26 +295,32 @@ fn render(spec: &Spec, model: &ModelName, table: &Table) -> error::Result<Vec<St
             ),
         });
     }
+    let mut restrictions = Vec::new();
     for rule in &rules {
-        for r in rule.restrictions(table)? {
-            let command = r.command.map_or("ALL", Command::sql);
-            let mut policy = format!(
-                "CREATE POLICY authz_{} ON {name} AS RESTRICTIVE FOR {command} TO PUBLIC",
-                r.name
-            );
-            let bypass = match r.bypass {
-                Bypass::Plain => format!("{} OR ", once(&superuser())),
-                Bypass::KeyRange => format!("{} OR ", table.all_rows_if(&superuser())),
-                Bypass::Included => String::new(),
-            };
-            if let Some(using) = r.using {
-                policy.push_str(&format!("\n  USING ({bypass}{using})"));
-            }
-            if let Some(check) = r.check {
-                policy.push_str(&format!("\n  WITH CHECK ({bypass}{check})"));
-            }
-            out.push(policy);
+        restrictions.extend(rule.restrictions(table)?);
+    }
+    let restrictive = restrictions.len();
+    for r in restrictions {
+        let command = r.command.map_or("ALL", Command::sql);
+        let mut policy = format!(
+            "CREATE POLICY authz_{} ON {name} AS RESTRICTIVE FOR {command} TO PUBLIC",
+            r.name
+        );
+        let bypass = match r.bypass {
+            Bypass::Plain => format!("{} OR ", once(&superuser())),
+            Bypass::KeyRange => format!("{} OR ", table.all_rows_if(&superuser())),
+            Bypass::Included => String::new(),
+        };
+        if let Some(using) = r.using {
+            policy.push_str(&format!("\n  USING ({bypass}{using})"));
         }
+        if let Some(check) = r.check {
+            policy.push_str(&format!("\n  WITH CHECK ({bypass}{check})"));
+        }
+        out.push(policy);
+    }
+    if restrictive > 0 {
+        out.push(intact(table, restrictive + 1));
     }
     for rule in &rules {
         out.extend(rule.statements(table)?);

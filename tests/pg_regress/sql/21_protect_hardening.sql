@@ -58,6 +58,21 @@ SELECT authz.set_user('h1') \g /dev/null
 SELECT id, v FROM hard.site_data ORDER BY id;
 ROLLBACK;
 SELECT policy, kind FROM authz.policies WHERE relation = 'hard.site_data'::regclass ORDER BY policy;
+-- A session that skips event triggers (a superuser's session_replication_role = replica) can
+-- still drop the table with its policy. Then authz_intact, which counts the table's RESTRICTIVE
+-- policies, fails the table closed: nobody sees or writes a row until it is protected again.
+BEGIN;
+SET LOCAL session_replication_role = replica;
+DROP TABLE hard_m.members CASCADE;
+SET LOCAL session_replication_role = origin;
+SELECT policy FROM authz.policies WHERE relation = 'hard.site_data'::regclass AND kind = 'RESTRICTIVE';
+GRANT INSERT ON hard.site_data TO regress_app;
+SET LOCAL ROLE regress_app;
+SELECT authz.set_user('h1') \g /dev/null
+SELECT count(*) AS h1_sees FROM hard.site_data;
+INSERT INTO hard.site_data VALUES (3, 1, 'new');
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
 -- protect itself replaces its policies, and a table dropped with its policies is no concern.
 SELECT authz.protect('hard.site_data', '{"model": "hard.SiteData",
     "tenant": {"column": "site_id", "table": "hard_m.members", "user": "user_id"}}') IS NOT NULL AS reprotected;
