@@ -12,6 +12,18 @@ const SETUP: &str = "
       SELECT 'c1', id FROM authz.permissions WHERE codename = 'view_order';
 ";
 
+/// In one statement: what `has_perm` says, and how many grants that statement's snapshot sees.
+fn check_and_grants(client: &mut impl postgres::GenericClient) -> (bool, i64) {
+    let row = client
+        .query_one(
+            "SELECT authz.has_perm('c1', 'shop.view_order'),
+                    (SELECT count(*) FROM authz.user_permissions WHERE user_id = 'c1')",
+            &[],
+        )
+        .unwrap();
+    (row.get(0), row.get(1))
+}
+
 const REVOKE: &str = "DELETE FROM authz.user_permissions WHERE user_id = 'c1'";
 
 #[test]
@@ -29,14 +41,7 @@ fn a_cursor_on_an_older_snapshot_does_not_keep_a_revoked_grant_for_the_transacti
     let fetched: bool = tx.query_one("FETCH c", &[]).unwrap().get(0);
     assert!(fetched, "the cursor's snapshot still holds the grant");
     // The next statement's snapshot sees the revoke, and so must the check.
-    let row = tx
-        .query_one(
-            "SELECT authz.has_perm('c1', 'shop.view_order'),
-                    (SELECT count(*) FROM authz.user_permissions WHERE user_id = 'c1')",
-            &[],
-        )
-        .unwrap();
-    assert_eq!((row.get::<_, bool>(0), row.get::<_, i64>(1)), (false, 0));
+    assert_eq!(check_and_grants(&mut tx), (false, 0));
     let again: bool = tx
         .query_one("SELECT authz.has_perm('c1', 'shop.view_order')", &[])
         .unwrap()
@@ -78,12 +83,5 @@ fn an_imported_older_snapshot_does_not_keep_a_revoked_grant_for_the_backend() {
 
     // Later transactions of the backend read the catalogs as they are.
     assert!(!has_perm(&mut app, "c1", "shop.view_order"));
-    let row = app
-        .query_one(
-            "SELECT authz.has_perm('c1', 'shop.view_order'),
-                    (SELECT count(*) FROM authz.user_permissions WHERE user_id = 'c1')",
-            &[],
-        )
-        .unwrap();
-    assert_eq!((row.get::<_, bool>(0), row.get::<_, i64>(1)), (false, 0));
+    assert_eq!(check_and_grants(&mut app), (false, 0));
 }
