@@ -11,6 +11,7 @@ mod catalog;
 mod checks;
 mod error;
 mod identity;
+mod jsonb;
 mod policy;
 mod privilege;
 mod relation;
@@ -25,6 +26,7 @@ extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 pub extern "C-unwind" fn _PG_init() {
     identity::init();
     cache::init();
+    audit::init();
 }
 
 #[cfg(test)]
