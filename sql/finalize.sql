@@ -181,33 +181,20 @@ SELECT pr.relation,
 COMMENT ON VIEW authz.policies IS 'The policies authz.protect generated, with the spec they came from.';
 GRANT SELECT ON authz.policies TO PUBLIC;
 
--- Readonly columns (Django's readonly fields): installed by authz.protect, one per rule.
--- Values are compared as datums (by binary image, *<>), never through their text, which
--- settings such as extra_float_digits change. On INSERT a column must hold its default:
--- identity and serial columns the value their sequence just gave this session, and columns
--- with a volatile default are not checked (evaluating it again gives another value).
-CREATE FUNCTION authz.sequence_value_drawn(relation regclass, column_name text) RETURNS bigint
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
-BEGIN
-    -- As the extension owner: generating an identity value takes no privilege on its sequence,
-    -- and a session only ever learns the values it drew itself.
-    RETURN currval(pg_get_serial_sequence(relation::text, column_name)::regclass);
-EXCEPTION WHEN object_not_in_prerequisite_state THEN
-    RETURN NULL;
-END
-$fn$;
-COMMENT ON FUNCTION authz.sequence_value_drawn(regclass, text) IS
-    'The value this session last drew from the sequence of identity or serial column column_name of relation; NULL when none yet. Used by authz.guard_readonly_columns.';
-
+-- Readonly columns (Django's readonly fields): installed by authz.protect, one per rule, with
+-- the columns' numbers as arguments (a rename keeps them). On UPDATE a value must not change:
+-- compared as a value (IS DISTINCT FROM) for the types authz.compares_by_value names, by binary
+-- image (*<>) for the rest, never through its text, which settings such as extra_float_digits
+-- change. On INSERT a column must hold its default; a column whose default gives another value
+-- each time (identity, serial, gen_random_uuid()) cannot be compared, so it takes a freshly
+-- drawn value instead of the one the INSERT supplied.
 CREATE FUNCTION authz.guard_readonly_columns() RETURNS trigger
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
-    column_name text;
+    col record;
     refused boolean;
-    default_expr text;
-    column_type text;
-    generated boolean;
-    sequenced boolean;
+    fresh text;
+    drawn record;
 BEGIN
     IF authz.is_superuser() OR EXISTS (
         SELECT 1 FROM jsonb_array_elements_text(TG_ARGV[0]::jsonb) AS w(entry)
@@ -216,36 +203,48 @@ BEGIN
     THEN
         RETURN NEW;
     END IF;
-    FOREACH column_name IN ARRAY TG_ARGV[1:] LOOP
+    FOR col IN
+        SELECT a.attnum, a.attname, format_type(a.atttypid, a.atttypmod) AS type,
+               a.attgenerated <> '' AS generated, a.attidentity <> '' AS identity,
+               pg_get_expr(d.adbin, d.adrelid) AS default_expr,
+               authz.compares_by_value(a.atttypid, a.attcollation) AS by_value
+          FROM unnest(TG_ARGV[1:]::int2[]) WITH ORDINALITY AS n(attnum, i)
+          JOIN pg_attribute a ON a.attrelid = TG_RELID AND a.attnum = n.attnum AND NOT a.attisdropped
+          LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+         ORDER BY n.i
+    LOOP
+        refused := false;
         IF TG_OP = 'UPDATE' THEN
-            EXECUTE format('SELECT ROW($1.%1$I)::record OPERATOR(pg_catalog.*<>) ROW($2.%1$I)::record', column_name)
+            EXECUTE format(CASE WHEN col.by_value THEN 'SELECT $1.%1$I IS DISTINCT FROM $2.%1$I'
+                                ELSE 'SELECT ROW($1.%1$I)::record OPERATOR(pg_catalog.*<>) ROW($2.%1$I)::record' END,
+                           col.attname)
                INTO refused USING NEW, OLD;
-        ELSE
-            SELECT pg_get_expr(d.adbin, d.adrelid), format_type(a.atttypid, a.atttypmod),
-                   a.attgenerated <> '',
-                   a.attidentity <> '' OR pg_get_serial_sequence(TG_RELID::regclass::text, column_name) IS NOT NULL
-              INTO default_expr, column_type, generated, sequenced
+        ELSIF col.generated THEN
+            NULL;    -- nobody can write a generated column
+        ELSIF col.identity OR authz.column_default_is_volatile(TG_RELID, col.attnum) THEN
+            -- The row with this column drawn afresh, every other column as it is.
+            SELECT string_agg(CASE WHEN a.attnum = col.attnum
+                                   THEN format('(%s)::%s', CASE WHEN col.identity THEN 'authz.next_identity_value($2, $3)'
+                                                                ELSE col.default_expr END, col.type)
+                                   ELSE format('t.%I', a.attname) END, ', ' ORDER BY a.attnum)
+              INTO fresh
               FROM pg_attribute a
-              LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-             WHERE a.attrelid = TG_RELID AND a.attname = column_name;
-            IF generated THEN
-                refused := false;    -- nobody can write a generated column
-            ELSIF sequenced THEN
-                EXECUTE format('SELECT $1.%I IS DISTINCT FROM $2', column_name)
-                   INTO refused USING NEW, authz.sequence_value_drawn(TG_RELID, column_name);
-            ELSIF default_expr IS NULL THEN
-                EXECUTE format('SELECT $1.%I IS NOT NULL', column_name) INTO refused USING NEW;
-            ELSIF authz.column_default_is_volatile(TG_RELID, column_name) THEN
-                refused := false;
-            ELSE
-                EXECUTE format('SELECT ROW($1.%I)::record OPERATOR(pg_catalog.*<>) ROW((%s)::%s)::record',
-                               column_name, default_expr, column_type)
-                   INTO refused USING NEW;
-            END IF;
+             WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped;
+            -- Assigned as a value of the table's row type, so that NEW keeps that type.
+            EXECUTE format('SELECT ROW(%s)::%s AS r FROM (SELECT ($1).*) AS t', fresh, TG_RELID::regclass)
+               INTO drawn USING NEW, TG_RELID, col.attnum;
+            NEW := drawn.r;
+        ELSIF col.default_expr IS NULL THEN
+            EXECUTE format('SELECT $1.%I IS NOT NULL', col.attname) INTO refused USING NEW;
+        ELSE
+            EXECUTE format(CASE WHEN col.by_value THEN 'SELECT $1.%1$I IS DISTINCT FROM (%2$s)::%3$s'
+                                ELSE 'SELECT ROW($1.%1$I)::record OPERATOR(pg_catalog.*<>) ROW((%2$s)::%3$s)::record' END,
+                           col.attname, col.default_expr, col.type)
+               INTO refused USING NEW;
         END IF;
         IF refused THEN
             RAISE EXCEPTION 'permission denied: column "%" of %.% is read-only for %',
-                column_name, quote_ident(TG_TABLE_SCHEMA), quote_ident(TG_TABLE_NAME),
+                col.attname, quote_ident(TG_TABLE_SCHEMA), quote_ident(TG_TABLE_NAME),
                 coalesce('user "' || authz.current_user_id() || '"', 'nobody')
                 USING ERRCODE = '42501';
         END IF;
@@ -257,13 +256,17 @@ $fn$;
 REVOKE EXECUTE ON FUNCTION authz.guard_readonly_columns() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION authz.guard_readonly_columns() TO authz_admin;
 COMMENT ON FUNCTION authz.guard_readonly_columns() IS
-    'Row trigger installed by authz.protect for readonly columns: 42501 naming the column when someone without the unless permissions or groups changes it (UPDATE) or sets it away from its default (INSERT; identity and serial columns take their sequence''s value; volatile defaults are not checked).';
-COMMENT ON FUNCTION authz.column_default_is_volatile(regclass, text) IS
-    'Whether the column''s default is volatile (gen_random_uuid(), clock_timestamp(), nextval): evaluating it again would give another value. Used by authz.guard_readonly_columns.';
+    'Row trigger installed by authz.protect for readonly columns (arguments: the unless list, then column numbers): 42501 naming the column when someone without the unless permissions or groups changes it (UPDATE) or sets it away from its default (INSERT); identity, serial and other volatile-default columns take a freshly drawn value on INSERT.';
+COMMENT ON FUNCTION authz.column_default_is_volatile(oid, smallint) IS
+    'Whether column number attnum of the relation has a volatile default (gen_random_uuid(), clock_timestamp(), nextval): evaluating it again gives another value. NULL for a missing relation. Used by authz.guard_readonly_columns.';
+COMMENT ON FUNCTION authz.compares_by_value(oid, oid) IS
+    'Whether authz.guard_readonly_columns compares values of this type and collation with IS DISTINCT FROM (built-in types with a default btree operator class, except interval, under a deterministic collation) rather than by binary image.';
+COMMENT ON FUNCTION authz.next_identity_value(oid, smallint) IS
+    'A fresh value of identity column number attnum, drawn as an INSERT draws it: takes the INSERT privilege on the table. Used by authz.guard_readonly_columns.';
 COMMENT ON FUNCTION authz.protect(regclass, jsonb, boolean) IS
     'Protect a table with row-level security generated from a spec {model, owner, members, tenant, object_grants, status, max_age, readonly}: enables and forces RLS and replaces earlier generated policies in one transaction. Returns the SQL; dry_run only returns it. Idempotent.';
-COMMENT ON FUNCTION authz.protection_intact(regclass, integer) IS
-    'Whether the table still has this many RESTRICTIVE authz_* policies: the check of the authz_intact policy authz.protect adds, which denies every row once a restriction is gone.';
+COMMENT ON FUNCTION authz.protection_intact(oid, integer) IS
+    'Whether the table still has this many RESTRICTIVE authz_* policies: the check of the authz_intact policy authz.protect adds, which denies every row once a restriction is gone (false for a missing table).';
 COMMENT ON FUNCTION authz.unprotect(regclass) IS
     'Remove what authz.protect made on a table (its policies and triggers, and RLS if the table did not have it before) and nothing else. Returns whether the table was protected.';
 COMMENT ON FUNCTION authz.in_group(text, text) IS

@@ -239,19 +239,38 @@ fn intact(table: &Table, count: usize) -> String {
     )
 }
 
+/// Open relation `relid` if it exists (without a lock beyond AccessShare) and run `f` on it.
+pub(crate) fn with_relation<T>(
+    relid: pg_sys::Oid,
+    f: impl FnOnce(pg_sys::Relation) -> T,
+) -> Option<T> {
+    // SAFETY: try_relation_open returns NULL for a missing relation, else an open relation
+    // that is closed again before returning.
+    unsafe {
+        let relation =
+            pg_sys::try_relation_open(relid, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
+        if relation.is_null() {
+            return None;
+        }
+        let result = f(relation);
+        pg_sys::relation_close(relation, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
+        Some(result)
+    }
+}
+
 /// Whether `relation` has `restrictive` RESTRICTIVE row-level security policies named `authz_*`
 /// (read from the relation cache, no query): the check of the `authz_intact` policy that
 /// `authz.protect` adds to tables with restrictions. False, denying every row, once one of them
-/// is gone.
+/// is gone, or for a relation that does not exist.
 #[pg_extern(stable, parallel_safe)]
-fn protection_intact(relation: Option<PgRelation>, restrictive: Option<i32>) -> bool {
+fn protection_intact(relation: Option<pg_sys::Oid>, restrictive: Option<i32>) -> bool {
     let (Some(relation), Some(restrictive)) = (relation, restrictive) else {
         return false;
     };
     // SAFETY: the relation is open; its row-security descriptor and policy list live in its
     // relcache entry, read without changing them.
-    let found = unsafe {
-        let rsdesc = relation.rd_rsdesc;
+    let found = with_relation(relation, |relation| unsafe {
+        let rsdesc = (*relation).rd_rsdesc;
         if rsdesc.is_null() || (*rsdesc).policies.is_null() {
             0
         } else {
@@ -268,8 +287,8 @@ fn protection_intact(relation: Option<PgRelation>, restrictive: Option<i32>) -> 
                 })
                 .count()
         }
-    };
-    usize::try_from(restrictive) == Ok(found)
+    });
+    found.is_some_and(|found| usize::try_from(restrictive) == Ok(found))
 }
 
 /// Every statement `protect` runs for `spec` on `table`, in order.

@@ -53,8 +53,8 @@ SET LOCAL ROLE regress_app;
 SELECT authz.set_user('wes') \g /dev/null
 INSERT INTO docs.documents (id, owner_id) VALUES (5, 'wes') RETURNING id, price;
 ROLLBACK;
--- Values the database generates (identity, serial) pass on INSERT; chosen ones do not (see
--- 21_protect_hardening).
+-- Values the database generates (identity, serial) are drawn afresh on INSERT, so a chosen one
+-- never stays (see 21_protect_hardening); the row gets the second value drawn.
 CREATE TABLE docs.notes (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, owner_id text NOT NULL,
                          serial_no serial, body text);
 GRANT SELECT, INSERT ON docs.notes TO regress_app;
