@@ -162,8 +162,38 @@ SELECT authz.enable_audit('authz.actions');
 
 -- Generated row-level security (authz.protect).
 GRANT SELECT ON authz.protected_relations TO PUBLIC;
--- protect and unprotect write it as their caller (an authz_admin member), audited as such.
+-- protect and unprotect write it as their caller (an authz_admin member), audited as such; a
+-- member writes only the rows of tables it owns (as the ALTER TABLE that protect runs needs),
+-- so that nobody rewrites what unprotect will restore on another's table. A trigger rather
+-- than row-level security, which would keep pg_dump from reading the table.
 GRANT INSERT, UPDATE, DELETE ON authz.protected_relations TO authz_admin;
+CREATE FUNCTION authz.protected_relations_owner_only() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    refused regclass;
+BEGIN
+    -- The old row: its table's owner, or anyone once the table is gone.
+    IF TG_OP <> 'INSERT' AND EXISTS (SELECT 1 FROM pg_class c
+                                      WHERE c.oid = OLD.relation AND NOT pg_has_role(c.relowner, 'USAGE')) THEN
+        refused := OLD.relation;
+    END IF;
+    -- The new row: an existing table, by its owner.
+    IF TG_OP <> 'DELETE' AND NOT EXISTS (SELECT 1 FROM pg_class c
+                                          WHERE c.oid = NEW.relation AND pg_has_role(c.relowner, 'USAGE')) THEN
+        refused := NEW.relation;
+    END IF;
+    IF refused IS NOT NULL THEN
+        RAISE EXCEPTION 'permission denied to write the authz.protected_relations row of %: it takes owning the table', refused
+            USING ERRCODE = '42501', HINT = 'authz.protect and authz.unprotect write it, called by the table''s owner.';
+    END IF;
+    RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
+END
+$fn$;
+REVOKE EXECUTE ON FUNCTION authz.protected_relations_owner_only() FROM PUBLIC;
+COMMENT ON FUNCTION authz.protected_relations_owner_only() IS
+    'Trigger on authz.protected_relations: 42501 unless the caller has the privileges of the owner of the row''s table (a row of a dropped table may go).';
+CREATE TRIGGER owner_only BEFORE INSERT OR UPDATE OR DELETE ON authz.protected_relations
+    FOR EACH ROW EXECUTE FUNCTION authz.protected_relations_owner_only();
 SELECT authz.enable_audit('authz.protected_relations');
 SELECT pg_catalog.pg_extension_config_dump('authz.protected_relations', '');
 
@@ -339,8 +369,8 @@ BEGIN
     FOR lost IN
         SELECT d.object_type, d.address_names[3] AS name, pr.relation
           FROM pg_event_trigger_dropped_objects() d
-          JOIN authz.protected_relations pr
-            ON pr.relation = to_regclass(quote_ident(d.address_names[1]) || '.' || quote_ident(d.address_names[2]))
+          JOIN (pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace) ON (n.nspname, c.relname) = (d.address_names[1], d.address_names[2])
+          JOIN authz.protected_relations pr ON pr.relation = c.oid
          WHERE (d.object_type = 'policy' AND d.address_names[3] LIKE 'authz\_%')
             OR (d.object_type = 'trigger' AND (d.address_names[3] LIKE 'authz\_readonly\_%'
                                                OR d.address_names[3] = 'authz_age_lock'))
@@ -357,3 +387,19 @@ COMMENT ON FUNCTION authz.guard_protected_tables() IS
     'Event trigger: refuses (2BP01) a DROP that would take a policy or trigger authz.protect generated with it (a CASCADE from a membership table, a column, a schema), rather than let the table fail open.';
 CREATE EVENT TRIGGER authz_guard_protected_tables ON sql_drop
     EXECUTE FUNCTION authz.guard_protected_tables();
+
+-- A dropped table is no longer protected: its row goes with it (as the extension's owner, for
+-- the table's owner need not be an authz_admin member).
+CREATE FUNCTION authz.forget_dropped_tables() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    DELETE FROM authz.protected_relations pr
+     USING pg_event_trigger_dropped_objects() d
+     WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0 AND pr.relation = d.objid;
+END
+$fn$;
+REVOKE EXECUTE ON FUNCTION authz.forget_dropped_tables() FROM PUBLIC;
+COMMENT ON FUNCTION authz.forget_dropped_tables() IS
+    'Event trigger: deletes the authz.protected_relations row of a dropped table.';
+CREATE EVENT TRIGGER authz_forget_dropped_tables ON sql_drop
+    EXECUTE FUNCTION authz.forget_dropped_tables();
