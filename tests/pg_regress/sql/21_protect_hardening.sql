@@ -79,7 +79,24 @@ SELECT authz.protect('hard.site_data', '{"model": "hard.SiteData",
 CREATE TABLE hard.scratch (id int PRIMARY KEY, site_id int NOT NULL);
 SELECT authz.protect('hard.scratch', '{"model": "hard.Scratch",
     "tenant": {"column": "site_id", "table": "hard_m.members"}}') IS NOT NULL AS protected;
+SELECT 'hard.scratch'::regclass::oid AS scratch_oid \gset
 DROP TABLE hard.scratch;
+-- Its row in authz.protected_relations goes with it (second review).
+SELECT count(*) AS scratch_rows FROM authz.protected_relations WHERE relation = :scratch_oid;
+-- The guard finds the table of a dropped policy without looking its name up as the dropping
+-- role, which may have no USAGE on that schema: still 2BP01, not 42501 (second review).
+CREATE SCHEMA hard_private;
+CREATE TABLE hard_private.site_data (id int PRIMARY KEY, site_id int NOT NULL);
+SELECT authz.protect('hard_private.site_data', '{"model": "hard.PrivateSiteData",
+    "tenant": {"column": "site_id", "table": "hard_m.members"}}') IS NOT NULL AS protected;
+SET ROLE regress_members_owner;
+\set VERBOSITY terse
+DROP TABLE hard_m.members CASCADE;
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY default
+RESET ROLE;
+SELECT authz.unprotect('hard_private.site_data');
+DROP SCHEMA hard_private CASCADE;
 -- After authz.unprotect the membership table can go.
 SELECT authz.unprotect('hard.site_data');
 SET ROLE regress_members_owner;
@@ -127,6 +144,47 @@ INSERT INTO hard.orders (id, owner_id) VALUES (22, 'h1') RETURNING id;
 INSERT INTO hard.orders (id, owner_id, created_at)
      VALUES (23, 'h1', (now() AT TIME ZONE 'UTC') + interval '1 minute'), (24, 'h1', '2001-01-01') RETURNING id;
 ROLLBACK;
+-- A timestamp or date column's own default, now() or current_date, is the session's local
+-- time: it passes the "not in the future" check in any TimeZone, up to UTC+14 (second review,
+-- D1). Beyond 14 hours (and a few minutes) ahead of UTC, a value is still refused.
+CREATE TABLE hard.stamped (id int PRIMARY KEY, owner_id text NOT NULL, created_at timestamp DEFAULT now());
+CREATE TABLE hard.bills (id int PRIMARY KEY, owner_id text NOT NULL, bill_date date NOT NULL DEFAULT current_date);
+GRANT SELECT, INSERT, UPDATE ON hard.stamped, hard.bills TO regress_app;
+SELECT authz.protect('hard.stamped', '{"model": "hard.Stamped", "owner": {"column": "owner_id"},
+    "max_age": {"column": "created_at", "days": 30}}') IS NOT NULL AS protected;
+SELECT authz.protect('hard.bills', '{"model": "hard.Bill", "owner": {"column": "owner_id"},
+    "max_age": {"column": "bill_date", "days": 30}}') IS NOT NULL AS protected;
+SELECT pg_temp.grant_hard() \g /dev/null
+BEGIN;
+SET LOCAL ROLE regress_app;
+SELECT authz.set_user('h1') \g /dev/null
+SET LOCAL TimeZone = 'Europe/Berlin';
+INSERT INTO hard.stamped (id, owner_id) VALUES (1, 'h1') RETURNING id;
+INSERT INTO hard.bills (id, owner_id) VALUES (1, 'h1') RETURNING id;
+SET LOCAL TimeZone = 'Pacific/Auckland';
+INSERT INTO hard.stamped (id, owner_id) VALUES (2, 'h1') RETURNING id;
+INSERT INTO hard.bills (id, owner_id) VALUES (2, 'h1') RETURNING id;
+SET LOCAL TimeZone = 'Pacific/Kiritimati';
+INSERT INTO hard.stamped (id, owner_id) VALUES (3, 'h1') RETURNING id;
+INSERT INTO hard.bills (id, owner_id) VALUES (3, 'h1') RETURNING id;
+ROLLBACK;
+BEGIN;
+SET LOCAL ROLE regress_app;
+SELECT authz.set_user('h1') \g /dev/null
+INSERT INTO hard.stamped (id, owner_id, created_at) VALUES (4, 'h1', (now() AT TIME ZONE 'UTC') + interval '14 hours 10 minutes');
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+BEGIN;
+SET LOCAL ROLE regress_app;
+SELECT authz.set_user('h1') \g /dev/null
+INSERT INTO hard.bills (id, owner_id, bill_date) VALUES (4, 'h1', current_date + 2);
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+-- days beyond a million (about 2 700 years) is refused by protect, naming the field (22023).
+SELECT authz.protect('hard.stamped', '{"model": "hard.Stamped", "max_age": {"column": "created_at", "days": 3000000000}}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT authz.protect('hard.stamped', '{"model": "hard.Stamped", "max_age": {"column": "created_at", "days": 1000001}}');
+\echo :LAST_ERROR_SQLSTATE
 -- A transaction opened before the deadline cannot edit the row after it.
 BEGIN;
 INSERT INTO hard.orders VALUES (12, 'h1', 'almost 30 days old',
@@ -163,19 +221,50 @@ SET LOCAL ROLE regress_app;
 SELECT authz.set_user('h1') \g /dev/null
 UPDATE hard.items SET price = 10.5, body = 'edited' WHERE id = 1 RETURNING id, price;
 ROLLBACK;
--- A serial or identity column takes the sequence's value, not the caller's.
+-- A serial, identity or volatile-default column cannot be compared with its default: it takes
+-- a freshly drawn value in place of the one the INSERT gave (second review, D3). Drawing values
+-- ahead with nextval and then inserting one of them, or repeating the value of an earlier row,
+-- or choosing a uuid, leaves nothing of the chosen value.
 BEGIN;
 SET LOCAL ROLE regress_app;
 SELECT authz.set_user('h1') \g /dev/null
-INSERT INTO hard.items (id, owner_id, code) VALUES (2, 'h1', 424242);
-\echo :LAST_ERROR_SQLSTATE
+INSERT INTO hard.items (id, owner_id, code) VALUES (2, 'h1', 424242) RETURNING code <> 424242 AS code_drawn;
 ROLLBACK;
 BEGIN;
 SET LOCAL ROLE regress_app;
 SELECT authz.set_user('h1') \g /dev/null
-INSERT INTO hard.items (id, owner_id, ident) VALUES (2, 'h1', 7);
-\echo :LAST_ERROR_SQLSTATE
+DO $$ BEGIN WHILE nextval('hard.items_code_seq') < 600 LOOP END LOOP; END $$;
+INSERT INTO hard.items (id, owner_id, code) VALUES (3, 'h1', 600) RETURNING code <> 600 AS code_drawn;
 ROLLBACK;
+BEGIN;
+SET LOCAL ROLE regress_app;
+SELECT authz.set_user('h1') \g /dev/null
+INSERT INTO hard.items (id, owner_id, ident) VALUES (4, 'h1', 7) RETURNING ident <> 7 AS ident_drawn;
+INSERT INTO hard.items (id, owner_id, ident, token)
+     SELECT 5, 'h1', ident, token FROM hard.items WHERE id = 4
+ RETURNING ident <> (SELECT ident FROM hard.items WHERE id = 4) AS ident_drawn,
+           token <> (SELECT token FROM hard.items WHERE id = 4) AS token_drawn;
+INSERT INTO hard.items (id, owner_id, token) VALUES (6, 'h1', '00000000-0000-0000-0000-000000000001')
+ RETURNING token <> '00000000-0000-0000-0000-000000000001' AS token_drawn;
+SELECT count(*) AS rows, count(DISTINCT code) AS codes, count(DISTINCT ident) AS idents FROM hard.items;
+ROLLBACK;
+-- GENERATED ALWAYS identity: OVERRIDING SYSTEM VALUE does not choose the value either.
+CREATE TABLE hard.tickets (id int PRIMARY KEY, owner_id text NOT NULL, no int GENERATED ALWAYS AS IDENTITY);
+GRANT SELECT, INSERT ON hard.tickets TO regress_app;
+SELECT authz.protect('hard.tickets', '{"model": "hard.Ticket", "owner": {"column": "owner_id"},
+    "readonly": [{"columns": ["no"]}]}') IS NOT NULL AS protected;
+SELECT pg_temp.grant_hard() \g /dev/null
+BEGIN;
+SET LOCAL ROLE regress_app;
+SELECT authz.set_user('h1') \g /dev/null
+INSERT INTO hard.tickets (id, owner_id) VALUES (1, 'h1') RETURNING id, no;
+INSERT INTO hard.tickets (id, owner_id, no) OVERRIDING SYSTEM VALUE VALUES (2, 'h1', 1) RETURNING id, no;
+ROLLBACK;
+-- Drawing an identity value takes the INSERT privilege on the table, as inserting does.
+SET ROLE regress_members_owner;
+SELECT authz.next_identity_value('hard.tickets'::regclass, 3::smallint);
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
 -- Defaults are not evaluated a second time: a volatile one (gen_random_uuid()) used to make
 -- every INSERT fail. Several rows in one statement each get their own sequence values.
 BEGIN;
@@ -249,6 +338,119 @@ SELECT authz.protect('hard.owned', '{"model": "hard.Owned", "owner": {"column": 
 SELECT authz.unprotect('hard.owned');
 RESET ROLE;
 SELECT operation, relation, db_role, row_count FROM authz.audit_log WHERE id > :before_protect ORDER BY id;
+
+-- 7. Only protect and unprotect, called by the table's owner, write its protected_relations row
+-- (second review, D4): another authz_admin member cannot rewrite the RLS flags that unprotect
+-- restores, nor add or delete rows of tables it does not own.
+CREATE ROLE regress_admin2 IN ROLE authz_admin;
+SET ROLE regress_admin;
+SELECT authz.protect('hard.owned', '{"model": "hard.Owned", "owner": {"column": "owner_id"}}') IS NOT NULL AS protected;
+SET ROLE regress_admin2;
+UPDATE authz.protected_relations SET rls_was_enabled = true, rls_was_forced = true
+ WHERE relation = 'hard.owned'::regclass;
+\echo :LAST_ERROR_SQLSTATE
+DELETE FROM authz.protected_relations WHERE relation = 'hard.owned'::regclass;
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY terse
+INSERT INTO authz.protected_relations (relation, spec, script, rls_was_enabled, rls_was_forced)
+VALUES ('hard.items', '{}', '', false, false);
+\echo :LAST_ERROR_SQLSTATE
+-- Nor plant a row for a table yet to be created, whose protect would then take its flags.
+INSERT INTO authz.protected_relations (relation, spec, script, rls_was_enabled, rls_was_forced)
+VALUES (999999, '{}', '', false, false);
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY default
+SET ROLE regress_admin;
+SELECT authz.unprotect('hard.owned');
+RESET ROLE;
+SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = 'hard.owned'::regclass;
+DROP ROLE regress_admin2;
+
+-- 8. Readonly values equal as values pass (second review, D2): jsonb re-serialised by a client
+-- ({"a": 1.10} as {"a": 1.1}), numeric 0.00 for the default 0. Types whose equality is not
+-- sameness are still compared by binary image: interval ('1 mon' = '30 days'), text under a
+-- non-deterministic collation (case-insensitive), and floats (section 3) never through text.
+CREATE COLLATION hard.nocase (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE hard.vals (id int PRIMARY KEY, owner_id text NOT NULL, j jsonb, n numeric NOT NULL DEFAULT 0,
+                        amounts numeric[], span interval, label text COLLATE hard.nocase);
+INSERT INTO hard.vals VALUES (1, 'h1', '{"a": 1.10}', 2.50, '{1.0,2}', '1 mon', 'Admin');
+GRANT SELECT, INSERT, UPDATE ON hard.vals TO regress_app;
+SELECT authz.protect('hard.vals', '{"model": "hard.Val", "owner": {"column": "owner_id"},
+    "readonly": [{"columns": ["j", "n", "amounts", "span", "label"]}]}') IS NOT NULL AS protected;
+SELECT pg_temp.grant_hard() \g /dev/null
+BEGIN;
+SET LOCAL ROLE regress_app;
+SELECT authz.set_user('h1') \g /dev/null
+UPDATE hard.vals SET j = '{"a": 1.1}', n = 2.5, amounts = '{1,2.00}', span = '1 mon', label = 'Admin' WHERE id = 1 RETURNING id;
+INSERT INTO hard.vals (id, owner_id, n) VALUES (2, 'h1', 0.00) RETURNING id, n;
+ROLLBACK;
+BEGIN;
+SET LOCAL ROLE regress_app;
+SELECT authz.set_user('h1') \g /dev/null
+UPDATE hard.vals SET j = '{"a": 1.2}' WHERE id = 1;
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+BEGIN;
+SET LOCAL ROLE regress_app;
+SELECT authz.set_user('h1') \g /dev/null
+UPDATE hard.vals SET span = '30 days' WHERE id = 1;
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+BEGIN;
+SET LOCAL ROLE regress_app;
+SELECT authz.set_user('h1') \g /dev/null
+UPDATE hard.vals SET label = 'admin' WHERE id = 1;
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+SELECT t::regtype AS type, authz.compares_by_value(t::regtype, NULL) AS by_value
+  FROM unnest(ARRAY['numeric', 'jsonb', 'double precision', 'text', 'numeric[]', 'interval', 'json', 'point']) t;
+
+-- 9. A readonly column cannot be dropped while the rule names it (second review, D6): the
+-- trigger depends on it, as a policy does on its columns (2BP01), where it used to stay behind
+-- and fail every write with 42703. Renamed, it stays read-only under its new name.
+CREATE TABLE hard.priced (id int PRIMARY KEY, owner_id text NOT NULL, price int NOT NULL DEFAULT 0,
+                          created_at timestamptz NOT NULL DEFAULT now());
+INSERT INTO hard.priced VALUES (1, 'h1', 10);
+GRANT SELECT, INSERT, UPDATE ON hard.priced TO regress_app;
+SELECT authz.protect('hard.priced', '{"model": "hard.Priced", "owner": {"column": "owner_id"},
+    "max_age": {"column": "created_at", "days": 30}, "readonly": [{"columns": ["price"]}]}') IS NOT NULL AS protected;
+SELECT pg_temp.grant_hard() \g /dev/null
+\set VERBOSITY terse
+ALTER TABLE hard.priced DROP COLUMN price;
+\echo :LAST_ERROR_SQLSTATE
+ALTER TABLE hard.priced DROP COLUMN price CASCADE;
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY default
+ALTER TABLE hard.priced RENAME COLUMN price TO unit_price;
+ALTER TABLE hard.priced RENAME COLUMN created_at TO made_at;
+BEGIN;
+SET LOCAL ROLE regress_app;
+SELECT authz.set_user('h1') \g /dev/null
+INSERT INTO hard.priced (id, owner_id) VALUES (2, 'h1') RETURNING id, unit_price;
+UPDATE hard.priced SET unit_price = 10 WHERE id = 1 RETURNING id;
+ROLLBACK;
+BEGIN;
+SET LOCAL ROLE regress_app;
+SELECT authz.set_user('h1') \g /dev/null
+UPDATE hard.priced SET unit_price = 11 WHERE id = 1;
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+BEGIN;
+SET LOCAL ROLE regress_app;
+SELECT authz.set_user('h1') \g /dev/null
+UPDATE hard.priced SET made_at = now() + interval '1 day' WHERE id = 1;
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+
+-- 10. The policy and trigger helpers answer for a relation that does not exist (second review,
+-- D5): authz_intact's check denies, the type and volatility tests know nothing, drawing an
+-- identity value is refused (22023); no XX000.
+SET ROLE regress_app;
+SELECT authz.protection_intact(999999, 1) AS intact, authz.column_default_is_volatile(999999, 1::smallint) AS volatile,
+       authz.compares_by_value(999999, 999999) AS by_value;
+SELECT authz.next_identity_value(999999, 1::smallint);
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
 
 SET client_min_messages = warning;
 DROP SCHEMA hard CASCADE;
