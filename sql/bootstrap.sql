@@ -121,7 +121,7 @@ CREATE TABLE authz.audit_log (
     xid             xid8,
     app_user        text,
     db_role         text,
-    operation       text NOT NULL CHECK (operation IN ('ACTION', 'DENIED', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')),
+    operation       text NOT NULL CHECK (operation IN ('ACTION', 'DENIED', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'CONFIGURE')),
     relation        text,
     model           text,
     action          text,

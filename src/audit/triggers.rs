@@ -46,7 +46,35 @@ fn enable_audit(
         row_images: row_images.unwrap_or(false),
         notify_ids: notify_ids.unwrap_or(false),
     };
-    install(&relation, &settings, updated_at).or_raise();
+    configure("enable_audit", relation.oid(), || {
+        install(&relation, &settings, updated_at)
+    })
+    .or_raise();
+}
+
+/// Run `change` (the DDL of enable_audit or disable_audit) past the tamper guard, and record
+/// what it changed in the audit log.
+fn configure<R>(
+    function: &str,
+    relid: pg_sys::Oid,
+    change: impl FnOnce() -> error::Result<R>,
+) -> error::Result<R> {
+    let before = current_settings(relid)?;
+    let result = crate::guard::generating(change)?;
+    let after = current_settings(relid)?;
+    super::record_configuration(function, &qualified_name(relid)?, before, after)?;
+    Ok(result)
+}
+
+/// The table's row of `authz.audited_relations`, as JSON; `None` when it is not audited.
+fn current_settings(relid: pg_sys::Oid) -> error::Result<Option<Value>> {
+    Ok(Spi::get_one_with_args::<pgrx::JsonB>(
+        "SELECT (SELECT pg_catalog.to_jsonb(a) OPERATOR(pg_catalog.-) 'relation'
+                   FROM authz.audited_relations a
+                  WHERE a.relation OPERATOR(pg_catalog.=) $1::oid::regclass)",
+        &[relid.into()],
+    )?
+    .map(|j| j.0))
 }
 
 /// What `enable_audit` was asked for, stored as the statement triggers' arguments.
@@ -87,7 +115,7 @@ impl Settings {
 #[search_path(pg_catalog, pg_temp)]
 fn disable_audit(relation: Option<PgRelation>) -> bool {
     let relation = required_arg(relation, "relation");
-    drop_triggers(relation.oid()).or_raise()
+    configure("disable_audit", relation.oid(), || drop_triggers(relation.oid())).or_raise()
 }
 
 fn install(
@@ -232,6 +260,9 @@ fn record_statement(
         PgTriggerOperation::Delete => "DELETE",
         PgTriggerOperation::Truncate => "TRUNCATE",
     };
+    if superuser_copy() {
+        return Ok(());
+    }
     let (db_role, _) = caller()?;
     let table = with_pinned_search_path(|| Relation::load(relid))?;
     let mut entry = Entry {
@@ -258,6 +289,20 @@ fn record_statement(
         ],
     )?;
     Ok(())
+}
+
+/// Whether the statement is a superuser's COPY FROM: what pg_restore and a plain-format dump run
+/// to load tables (pg_authz's catalogs and audited tables alike). It writes no audit entry: the
+/// dump brings the original entries back, with their ids, and a restore's own entries would take
+/// those ids first. A superuser can skip auditing anyway (session_replication_role = replica).
+fn superuser_copy() -> bool {
+    // SAFETY: ActivePortal is the portal running the top-level statement, or null.
+    unsafe {
+        let portal = pg_sys::ActivePortal;
+        pg_sys::superuser()
+            && !portal.is_null()
+            && (*portal).commandTag == pg_sys::CommandTag::CMDTAG_COPY
+    }
 }
 
 /// Fill in the entry's rows: count, keys and changed columns from one pass over the transition

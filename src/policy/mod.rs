@@ -343,7 +343,40 @@ fn protect(
     // Only the oid: an open relation would make ALTER TABLE refuse ("used by active queries").
     let relid = required_arg(relation, "relation").oid();
     let spec_json = required_arg(spec, "spec").0;
-    protect_table(relid, &spec_json, dry_run.unwrap_or(false)).or_raise()
+    let dry_run = dry_run.unwrap_or(false);
+    if dry_run {
+        return protect_table(relid, &spec_json, true).or_raise();
+    }
+    configure("protect", relid, || protect_table(relid, &spec_json, false)).or_raise()
+}
+
+/// Run `change` (protect or unprotect) past the tamper guard, and record the spec before and
+/// after in the audit log.
+fn configure<R>(
+    function: &str,
+    relid: pg_sys::Oid,
+    change: impl FnOnce() -> error::Result<R>,
+) -> error::Result<R> {
+    let before = recorded_spec(relid)?;
+    let result = crate::guard::generating(change)?;
+    let after = recorded_spec(relid)?;
+    crate::audit::record_configuration(
+        function,
+        &crate::relation::qualified_name(relid)?,
+        before,
+        after,
+    )?;
+    Ok(result)
+}
+
+/// The spec `authz.protected_relations` records for the table, if it is protected.
+fn recorded_spec(relid: pg_sys::Oid) -> error::Result<Option<serde_json::Value>> {
+    Ok(Spi::get_one_with_args::<pgrx::JsonB>(
+        "SELECT (SELECT spec FROM authz.protected_relations
+                  WHERE relation OPERATOR(pg_catalog.=) $1::oid::regclass)",
+        &[relid.into()],
+    )?
+    .map(|j| j.0))
 }
 
 fn protect_table(
@@ -471,7 +504,7 @@ fn remove_generated(table: &Table) -> error::Result<Option<(bool, bool)>> {
 #[search_path(pg_catalog, pg_temp)]
 fn unprotect(relation: Option<PgRelation>) -> bool {
     let relid = required_arg(relation, "relation").oid();
-    unprotect_table(relid).or_raise()
+    configure("unprotect", relid, || unprotect_table(relid)).or_raise()
 }
 
 fn unprotect_table(relid: pg_sys::Oid) -> error::Result<bool> {
