@@ -291,6 +291,14 @@ fn record_statement(
     Ok(())
 }
 
+/// Whether the running statement is a superuser's COPY FROM, the way pg_restore and plain-format
+/// dumps load tables: it writes no audit entry and skips the readonly-column checks (the rows come
+/// from a dump of a database where they were checked and audited).
+#[pg_extern(volatile, parallel_safe)]
+fn restoring() -> bool {
+    superuser_copy()
+}
+
 /// Whether the statement is a superuser's COPY FROM: what pg_restore and a plain-format dump run
 /// to load tables (pg_authz's catalogs and audited tables alike). It writes no audit entry: the
 /// dump brings the original entries back, with their ids, and a restore's own entries would take
