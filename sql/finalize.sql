@@ -382,6 +382,9 @@ SELECT pr.relation, b.breach, format('Call authz.unprotect(%L) to remove its pro
         UNION ALL SELECT format('generated policy %I is missing', m.name)
                     FROM (SELECT (regexp_matches(pr.script, 'CREATE POLICY (authz_[a-z0-9_]+) ON', 'g'))[1] AS name) m
                    WHERE NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = m.name)
+        UNION ALL SELECT format('policy %I is PERMISSIVE: it would open rows the generated policies keep closed', p.polname)
+                    FROM pg_policy p
+                   WHERE p.polrelid = c.oid AND p.polpermissive AND p.polname NOT LIKE 'authz\_%'
        ) AS b(breach)
 UNION ALL
 SELECT t.tgrelid::regclass,
@@ -404,7 +407,7 @@ SELECT t.tgrelid::regclass,
             AND t.tgname NOT LIKE 'authz\_readonly\_%'));
 GRANT SELECT ON authz.protection_breaches TO PUBLIC;
 COMMENT ON VIEW authz.protection_breaches IS
-    'What would let a write skip its audit entry or a row skip its generated policies, now: RLS disabled or not forced on a protected table, a protected table in an inheritance tree, a generated policy missing, a generated trigger disabled, renamed or set to fire on replicas; with the function that changes it. Empty when everything is as pg_authz made it.';
+    'What would let a write skip its audit entry or a row skip its generated policies, now: RLS disabled or not forced on a protected table, a protected table in an inheritance tree, a generated policy missing, a PERMISSIVE policy protect did not make, a generated trigger disabled, renamed or set to fire on replicas; with the function that changes it. Empty when everything is as pg_authz made it.';
 COMMENT ON FUNCTION authz.generated_ddl_running() IS
     'Whether authz.protect, unprotect, enable_audit or disable_audit is running DDL in this backend (set in backend memory, not by any setting): the tamper guard lets that DDL through.';
 COMMENT ON FUNCTION authz.remember_protection_breaches() IS
@@ -420,7 +423,7 @@ END
 $fn$;
 REVOKE EXECUTE ON FUNCTION authz.guard_generated_start() FROM PUBLIC;
 COMMENT ON FUNCTION authz.guard_generated_start() IS
-    'Event trigger: records authz.protection_breaches before an ALTER TABLE, ALTER TRIGGER, ALTER POLICY or CREATE TABLE.';
+    'Event trigger: records authz.protection_breaches before an ALTER TABLE, ALTER TRIGGER, ALTER POLICY, CREATE POLICY or CREATE TABLE.';
 
 CREATE FUNCTION authz.guard_generated_end() RETURNS event_trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
@@ -455,12 +458,12 @@ END
 $fn$;
 REVOKE EXECUTE ON FUNCTION authz.guard_generated_end() FROM PUBLIC;
 COMMENT ON FUNCTION authz.guard_generated_end() IS
-    'Event trigger: refuses (2BP01) an ALTER TABLE, ALTER TRIGGER, ALTER POLICY or CREATE TABLE that alters a generated policy or adds a breach (authz.protection_breaches), unless authz.protect, unprotect, enable_audit or disable_audit runs it.';
+    'Event trigger: refuses (2BP01) an ALTER TABLE, ALTER TRIGGER, ALTER POLICY, CREATE POLICY or CREATE TABLE that alters a generated policy or adds a breach (authz.protection_breaches), unless authz.protect, unprotect, enable_audit or disable_audit runs it.';
 CREATE EVENT TRIGGER authz_guard_generated_start ON ddl_command_start
-    WHEN TAG IN ('ALTER TABLE', 'ALTER TRIGGER', 'ALTER POLICY', 'CREATE TABLE')
+    WHEN TAG IN ('ALTER TABLE', 'ALTER TRIGGER', 'ALTER POLICY', 'CREATE POLICY', 'CREATE TABLE')
     EXECUTE FUNCTION authz.guard_generated_start();
 CREATE EVENT TRIGGER authz_guard_generated_end ON ddl_command_end
-    WHEN TAG IN ('ALTER TABLE', 'ALTER TRIGGER', 'ALTER POLICY', 'CREATE TABLE')
+    WHEN TAG IN ('ALTER TABLE', 'ALTER TRIGGER', 'ALTER POLICY', 'CREATE POLICY', 'CREATE TABLE')
     EXECUTE FUNCTION authz.guard_generated_end();
 
 -- Only protect and unprotect write authz.protected_relations (the guard trusts it): not even

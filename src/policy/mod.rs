@@ -432,7 +432,25 @@ fn protect_table(
             was_forced.into(),
         ],
     )?;
+    refuse_breaches(&table)?;
     Ok(script)
+}
+
+/// 22023 when the table, now protected, still has a way around its policies that protect does
+/// not remove (`authz.protection_breaches`): a PERMISSIVE policy of someone else's, say.
+fn refuse_breaches(table: &Table) -> error::Result<()> {
+    let breach = Spi::get_one_with_args::<String>(
+        "SELECT (SELECT b.breach FROM authz.protection_breaches b
+                  WHERE b.relation OPERATOR(pg_catalog.=) $1::oid::regclass LIMIT 1)",
+        &[table.oid.into()],
+    )?;
+    match breach {
+        None => Ok(()),
+        Some(breach) => Err(AuthzError::InvalidArgument(format!(
+            "cannot protect {}: {breach}; remove it first",
+            table.name
+        ))),
+    }
 }
 
 /// 42501 unless the caller has the privileges of authz_admin: protect and unprotect write the

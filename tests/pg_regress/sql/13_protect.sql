@@ -97,7 +97,7 @@ UPDATE blog.posts SET title = 'x' RETURNING id;
 ROLLBACK;
 
 -- unprotect removes what protect made, and nothing else.
-CREATE POLICY own_policy ON blog.posts FOR SELECT TO regress_app USING (false);
+CREATE POLICY own_policy ON blog.posts AS RESTRICTIVE FOR SELECT TO regress_app USING (false);
 SELECT authz.unprotect('blog.posts') AS removed, authz.unprotect('blog.posts') AS removed_again;
 SELECT polname FROM pg_policy WHERE polrelid = 'blog.posts'::regclass;
 SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = 'blog.posts'::regclass;

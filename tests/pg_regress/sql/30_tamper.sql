@@ -53,6 +53,12 @@ ALTER POLICY authz_select ON tamper.orders RENAME TO mine;
 \echo :LAST_ERROR_SQLSTATE
 ALTER POLICY authz_intact ON tamper.orders TO regress_app;
 \echo :LAST_ERROR_SQLSTATE
+
+-- A policy of the owner's own may narrow access (RESTRICTIVE), not widen it (PERMISSIVE).
+CREATE POLICY everything ON tamper.orders USING (true);
+\echo :LAST_ERROR_SQLSTATE
+CREATE POLICY nothing_on_sundays ON tamper.orders AS RESTRICTIVE USING (extract(dow FROM now()) <> 0 OR true);
+DROP POLICY nothing_on_sundays ON tamper.orders;
 \set VERBOSITY default
 
 -- 3. Row-level security: DISABLE, NO FORCE, and a child table the policies would not cover.
@@ -100,6 +106,15 @@ SELECT authz.protect('tamper.orders', '{"model": "tamper.Order"}') IS NOT NULL A
 RESET ROLE;
 SELECT operation, relation, action, db_role, params
   FROM authz.audit_log WHERE operation = 'CONFIGURE' AND relation = 'tamper.orders' ORDER BY id;
+
+-- protect itself refuses a table that keeps such a way around its policies.
+CREATE TABLE tamper.open_notes (id int PRIMARY KEY, owner_id text);
+CREATE POLICY everyone ON tamper.open_notes USING (true);
+\set VERBOSITY terse
+SELECT authz.protect('tamper.open_notes', '{"model": "tamper.Note", "owner": {"column": "owner_id"}}');
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY default
+SELECT count(*) AS open_notes_protected FROM authz.protected_relations WHERE relation = 'tamper.open_notes'::regclass;
 
 -- 6. What only a superuser can do, and is therefore not stopped (README "Tamper paths"): skip
 -- triggers and event triggers with session_replication_role = replica, or drop the event
