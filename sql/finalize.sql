@@ -437,7 +437,7 @@ BEGIN
         SELECT p.polname, p.polrelid::regclass AS relation
           FROM pg_event_trigger_ddl_commands() c
           JOIN pg_policy p ON p.oid = c.objid
-         WHERE c.classid = 'pg_policy'::regclass AND p.polname LIKE 'authz\_%'
+         WHERE tg_tag = 'ALTER POLICY' AND c.classid = 'pg_policy'::regclass AND p.polname LIKE 'authz\_%'
            AND p.polrelid IN (SELECT pr.relation FROM authz.protected_relations pr)
     LOOP
         RAISE EXCEPTION 'cannot alter policy % of protected table %: authz.protect generated it', quote_ident(found.polname), found.relation

@@ -46,24 +46,14 @@ fn enable_audit(
         row_images: row_images.unwrap_or(false),
         notify_ids: notify_ids.unwrap_or(false),
     };
-    configure("enable_audit", relation.oid(), || {
-        install(&relation, &settings, updated_at)
-    })
+    let relid = relation.oid();
+    super::configure(
+        "enable_audit",
+        relid,
+        || current_settings(relid),
+        || install(&relation, &settings, updated_at),
+    )
     .or_raise();
-}
-
-/// Run `change` (the DDL of enable_audit or disable_audit) past the tamper guard, and record
-/// what it changed in the audit log.
-fn configure<R>(
-    function: &str,
-    relid: pg_sys::Oid,
-    change: impl FnOnce() -> error::Result<R>,
-) -> error::Result<R> {
-    let before = current_settings(relid)?;
-    let result = crate::guard::generating(change)?;
-    let after = current_settings(relid)?;
-    super::record_configuration(function, &qualified_name(relid)?, before, after)?;
-    Ok(result)
 }
 
 /// The table's row of `authz.audited_relations`, as JSON; `None` when it is not audited.
@@ -115,7 +105,14 @@ impl Settings {
 #[search_path(pg_catalog, pg_temp)]
 fn disable_audit(relation: Option<PgRelation>) -> bool {
     let relation = required_arg(relation, "relation");
-    configure("disable_audit", relation.oid(), || drop_triggers(relation.oid())).or_raise()
+    let relid = relation.oid();
+    super::configure(
+        "disable_audit",
+        relid,
+        || current_settings(relid),
+        || drop_triggers(relid),
+    )
+    .or_raise()
 }
 
 fn install(

@@ -347,26 +347,13 @@ fn protect(
     if dry_run {
         return protect_table(relid, &spec_json, true).or_raise();
     }
-    configure("protect", relid, || protect_table(relid, &spec_json, false)).or_raise()
-}
-
-/// Run `change` (protect or unprotect) past the tamper guard, and record the spec before and
-/// after in the audit log.
-fn configure<R>(
-    function: &str,
-    relid: pg_sys::Oid,
-    change: impl FnOnce() -> error::Result<R>,
-) -> error::Result<R> {
-    let before = recorded_spec(relid)?;
-    let result = crate::guard::generating(change)?;
-    let after = recorded_spec(relid)?;
-    crate::audit::record_configuration(
-        function,
-        &crate::relation::qualified_name(relid)?,
-        before,
-        after,
-    )?;
-    Ok(result)
+    crate::audit::configure(
+        "protect",
+        relid,
+        || recorded_spec(relid),
+        || protect_table(relid, &spec_json, false),
+    )
+    .or_raise()
 }
 
 /// The spec `authz.protected_relations` records for the table, if it is protected.
@@ -522,7 +509,13 @@ fn remove_generated(table: &Table) -> error::Result<Option<(bool, bool)>> {
 #[search_path(pg_catalog, pg_temp)]
 fn unprotect(relation: Option<PgRelation>) -> bool {
     let relid = required_arg(relation, "relation").oid();
-    configure("unprotect", relid, || unprotect_table(relid)).or_raise()
+    crate::audit::configure(
+        "unprotect",
+        relid,
+        || recorded_spec(relid),
+        || unprotect_table(relid),
+    )
+    .or_raise()
 }
 
 fn unprotect_table(relid: pg_sys::Oid) -> error::Result<bool> {

@@ -3,35 +3,20 @@
 //! there with its entry, and no write of a transaction that never committed has one.
 
 use std::collections::BTreeSet;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use pg_authz_integration::{connect, fresh_database};
+use pg_authz_integration::{as_postgres, connect, fresh_database, server_base};
 
 const DB: &str = "pg_authz_it_crash";
 
-fn pg_bin(tool: &str) -> String {
-    let dir = std::env::var("PG_AUTHZ_PG_BIN").unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".into());
-    format!("{dir}/{tool}")
-}
-
-fn base() -> String {
-    std::env::var("PG_AUTHZ_BASE").unwrap_or_else(|_| "/var/tmp/pg_authz".into())
-}
-
-/// Run pg_ctl as the postgres user (PostgreSQL refuses to run as root).
+/// Run pg_ctl on the local server (as the postgres user).
 fn pg_ctl(args: &[&str]) {
-    let data = format!("{}/data", base());
-    let log = format!("{}/server.log", base());
-    let mut command = Command::new("runuser");
-    command
-        .args(["-u", "postgres", "--", "env", "RUST_BACKTRACE=0", "RUST_LIB_BACKTRACE=0"])
-        .arg(pg_bin("pg_ctl"))
-        .args(["-D", &data, "-l", &log, "-w"])
-        .args(args);
-    let out = command.output().expect("pg_ctl");
-    assert!(out.status.success(), "pg_ctl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let data = format!("{}/data", server_base());
+    let log = format!("{}/server.log", server_base());
+    let mut all = vec!["-D", data.as_str(), "-l", log.as_str(), "-w"];
+    all.extend_from_slice(args);
+    as_postgres("pg_ctl", &all);
 }
 
 #[derive(Default)]
@@ -47,7 +32,11 @@ fn writer(worker: i64, outcome: Arc<Mutex<Outcome>>) {
     client.batch_execute("SET synchronous_commit = on").unwrap();
     let mut open = client.transaction().unwrap();
     let pending = 1_000_000 + worker;
-    open.execute("INSERT INTO public.events (id, v) VALUES ($1, 0)", &[&pending]).unwrap();
+    open.execute(
+        "INSERT INTO public.events (id, v) VALUES ($1, 0)",
+        &[&pending],
+    )
+    .unwrap();
     outcome.lock().unwrap().never_committed.insert(pending);
     // The open transaction's session stays idle; the others write through a second session.
     let mut other = connect(DB);
@@ -81,7 +70,9 @@ fn an_immediate_shutdown_loses_no_acknowledged_write_and_invents_no_entry() {
         })
         .collect();
     let started = Instant::now();
-    while outcome.lock().unwrap().acknowledged.len() < 200 && started.elapsed() < Duration::from_secs(30) {
+    while outcome.lock().unwrap().acknowledged.len() < 200
+        && started.elapsed() < Duration::from_secs(30)
+    {
         std::thread::sleep(Duration::from_millis(20));
     }
     pg_ctl(&["-m", "immediate", "stop"]);
@@ -107,14 +98,26 @@ fn an_immediate_shutdown_loses_no_acknowledged_write_and_invents_no_entry() {
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    assert!(entries.iter().all(|(count, _)| *count == 1), "one entry per single-row statement");
+    assert!(
+        entries.iter().all(|(count, _)| *count == 1),
+        "one entry per single-row statement"
+    );
     let audited: BTreeSet<i64> = entries.iter().map(|(_, id)| id.parse().unwrap()).collect();
     let outcome = outcome.lock().unwrap();
-    assert!(outcome.acknowledged.len() >= 200, "the writers wrote before the crash");
+    assert!(
+        outcome.acknowledged.len() >= 200,
+        "the writers wrote before the crash"
+    );
     assert_eq!(audited.len(), entries.len(), "no key audited twice");
-    assert_eq!(rows, audited, "every surviving row has its entry and every entry its row");
+    assert_eq!(
+        rows, audited,
+        "every surviving row has its entry and every entry its row"
+    );
     let lost: Vec<_> = outcome.acknowledged.difference(&rows).collect();
     assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
     let leaked: Vec<_> = outcome.never_committed.intersection(&audited).collect();
-    assert!(leaked.is_empty(), "entries of transactions that never committed: {leaked:?}");
+    assert!(
+        leaked.is_empty(),
+        "entries of transactions that never committed: {leaked:?}"
+    );
 }

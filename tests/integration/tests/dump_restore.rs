@@ -6,7 +6,7 @@
 
 use std::process::Command;
 
-use pg_authz_integration::{connect, server_url};
+use pg_authz_integration::{connect, pg_tool, server_url};
 use postgres::Client;
 
 const SOURCE: &str = "
@@ -61,16 +61,17 @@ const SNAPSHOT: &str = "
          FROM authz.users u),
       (SELECT count(*)::text FROM authz.protection_breaches))";
 
-fn bin(tool: &str) -> String {
-    let dir = std::env::var("PG_AUTHZ_PG_BIN").unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".into());
-    format!("{dir}/{tool}")
-}
-
 /// Run a PostgreSQL client tool; it must succeed without printing an error.
 fn run(tool: &str, args: &[&str]) {
-    let out = Command::new(bin(tool)).args(args).output().unwrap_or_else(|e| panic!("{tool}: {e}"));
+    let out = Command::new(pg_tool(tool))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{tool}: {e}"));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && !stderr.contains("ERROR"), "{tool} {args:?} failed:\n{stderr}");
+    assert!(
+        out.status.success() && !stderr.contains("ERROR"),
+        "{tool} {args:?} failed:\n{stderr}"
+    );
 }
 
 fn conninfo(db: &str) -> String {
@@ -79,8 +80,12 @@ fn conninfo(db: &str) -> String {
 
 fn recreate(db: &str) {
     let mut admin = connect("postgres");
-    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).unwrap();
-    admin.batch_execute(&format!("CREATE DATABASE {db}")).unwrap();
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+        .unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {db}"))
+        .unwrap();
 }
 
 fn source(db: &str) -> Client {
@@ -106,9 +111,13 @@ fn snapshot(client: &mut Client) -> String {
     for user in ["alice", "bob", "carol"] {
         let mut tx = client.transaction().unwrap();
         tx.execute("SELECT authz.set_user($1)", &[&user]).unwrap();
-        tx.batch_execute("SET LOCAL ROLE authz_it_dump_reader").unwrap();
+        tx.batch_execute("SET LOCAL ROLE authz_it_dump_reader")
+            .unwrap();
         let ids: Option<String> = tx
-            .query_one("SELECT string_agg(id::text, ',' ORDER BY id) FROM shop.orders", &[])
+            .query_one(
+                "SELECT string_agg(id::text, ',' ORDER BY id) FROM shop.orders",
+                &[],
+            )
             .unwrap()
             .get(0);
         text.push_str(&format!("\n{user} sees {ids:?}"));
@@ -119,20 +128,39 @@ fn snapshot(client: &mut Client) -> String {
 
 /// The restored database goes on: the next audited write gets the next id, and the guard holds.
 fn still_works(client: &mut Client, before_max: i64) {
-    client.batch_execute("INSERT INTO authz.users (id) VALUES ('dave')").unwrap();
+    client
+        .batch_execute("INSERT INTO authz.users (id) VALUES ('dave')")
+        .unwrap();
     let (min, count): (i64, i64) = {
         let row = client
-            .query_one("SELECT min(id), count(*) FROM authz.audit_log WHERE id > $1", &[&before_max])
+            .query_one(
+                "SELECT min(id), count(*) FROM authz.audit_log WHERE id > $1",
+                &[&before_max],
+            )
             .unwrap();
         (row.get(0), row.get(1))
     };
-    assert_eq!((min, count), (before_max + 1, 1), "the next entry takes the next id");
+    assert_eq!(
+        (min, count),
+        (before_max + 1, 1),
+        "the next entry takes the next id"
+    );
     let refused = client.batch_execute("DROP POLICY authz_select ON shop.orders");
-    assert_eq!(refused.unwrap_err().code().map(|c| c.code().to_owned()).as_deref(), Some("2BP01"));
+    assert_eq!(
+        refused
+            .unwrap_err()
+            .code()
+            .map(|c| c.code().to_owned())
+            .as_deref(),
+        Some("2BP01")
+    );
 }
 
 fn max_id(client: &mut Client) -> i64 {
-    client.query_one("SELECT max(id) FROM authz.audit_log", &[]).unwrap().get(0)
+    client
+        .query_one("SELECT max(id) FROM authz.audit_log", &[])
+        .unwrap()
+        .get(0)
 }
 
 #[test]
@@ -141,9 +169,20 @@ fn custom_format_restores_everything() {
     let expected = snapshot(&mut src);
     let file = std::env::temp_dir().join("pg_authz_it_dump.custom");
     let file = file.to_str().unwrap();
-    run("pg_dump", &["-Fc", "-f", file, "-d", &conninfo("pg_authz_it_dump_src_c")]);
+    run(
+        "pg_dump",
+        &["-Fc", "-f", file, "-d", &conninfo("pg_authz_it_dump_src_c")],
+    );
     recreate("pg_authz_it_dump_dst_c");
-    run("pg_restore", &["--exit-on-error", "-d", &conninfo("pg_authz_it_dump_dst_c"), file]);
+    run(
+        "pg_restore",
+        &[
+            "--exit-on-error",
+            "-d",
+            &conninfo("pg_authz_it_dump_dst_c"),
+            file,
+        ],
+    );
     let mut dst = connect("pg_authz_it_dump_dst_c");
     assert_eq!(snapshot(&mut dst), expected);
     still_works(&mut dst, max_id(&mut src));
@@ -155,9 +194,24 @@ fn plain_format_restores_everything() {
     let expected = snapshot(&mut src);
     let file = std::env::temp_dir().join("pg_authz_it_dump.sql");
     let file = file.to_str().unwrap();
-    run("pg_dump", &["-Fp", "-f", file, "-d", &conninfo("pg_authz_it_dump_src_p")]);
+    run(
+        "pg_dump",
+        &["-Fp", "-f", file, "-d", &conninfo("pg_authz_it_dump_src_p")],
+    );
     recreate("pg_authz_it_dump_dst_p");
-    run("psql", &["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", file, "-d", &conninfo("pg_authz_it_dump_dst_p")]);
+    run(
+        "psql",
+        &[
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-f",
+            file,
+            "-d",
+            &conninfo("pg_authz_it_dump_dst_p"),
+        ],
+    );
     let mut dst = connect("pg_authz_it_dump_dst_p");
     assert_eq!(snapshot(&mut dst), expected);
     still_works(&mut dst, max_id(&mut src));
@@ -170,12 +224,49 @@ fn data_only_restores_into_an_existing_install() {
     let schema = std::env::temp_dir().join("pg_authz_it_dump.schema");
     let data = std::env::temp_dir().join("pg_authz_it_dump.data");
     let (schema, data) = (schema.to_str().unwrap(), data.to_str().unwrap());
-    run("pg_dump", &["-Fc", "--schema-only", "-f", schema, "-d", &conninfo("pg_authz_it_dump_src_d")]);
-    run("pg_dump", &["-Fc", "--data-only", "-f", data, "-d", &conninfo("pg_authz_it_dump_src_d")]);
+    run(
+        "pg_dump",
+        &[
+            "-Fc",
+            "--schema-only",
+            "-f",
+            schema,
+            "-d",
+            &conninfo("pg_authz_it_dump_src_d"),
+        ],
+    );
+    run(
+        "pg_dump",
+        &[
+            "-Fc",
+            "--data-only",
+            "-f",
+            data,
+            "-d",
+            &conninfo("pg_authz_it_dump_src_d"),
+        ],
+    );
     // The existing install: pg_authz and the application's tables, policies and triggers.
     recreate("pg_authz_it_dump_dst_d");
-    run("pg_restore", &["--exit-on-error", "-d", &conninfo("pg_authz_it_dump_dst_d"), schema]);
-    run("pg_restore", &["--exit-on-error", "--data-only", "-d", &conninfo("pg_authz_it_dump_dst_d"), data]);
+    run(
+        "pg_restore",
+        &[
+            "--exit-on-error",
+            "-d",
+            &conninfo("pg_authz_it_dump_dst_d"),
+            schema,
+        ],
+    );
+    run(
+        "pg_restore",
+        &[
+            "--exit-on-error",
+            "--data-only",
+            "-d",
+            &conninfo("pg_authz_it_dump_dst_d"),
+            data,
+        ],
+    );
     let mut dst = connect("pg_authz_it_dump_dst_d");
     assert_eq!(snapshot(&mut dst), expected);
     still_works(&mut dst, max_id(&mut src));

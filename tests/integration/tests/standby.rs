@@ -4,36 +4,20 @@
 //! cache needs no help. (Where a denial on the standby is recorded belongs to the durable-denials
 //! work on the audit writer and is not tested here.)
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use pg_authz_integration::{connect, fresh_database, has_perm, server_url};
+use pg_authz_integration::{
+    as_postgres, connect, fresh_database, has_perm, run_as_postgres, server_base, server_url,
+};
 use postgres::{Client, NoTls};
 
 const DB: &str = "pg_authz_it_standby";
 
-fn pg_bin(tool: &str) -> String {
-    let dir = std::env::var("PG_AUTHZ_PG_BIN").unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".into());
-    format!("{dir}/{tool}")
-}
-
-fn base() -> String {
-    std::env::var("PG_AUTHZ_BASE").unwrap_or_else(|_| "/var/tmp/pg_authz".into())
-}
-
 fn primary_port() -> u16 {
-    std::env::var("PG_AUTHZ_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(55432)
-}
-
-/// Run a PostgreSQL tool as the postgres user; it must succeed.
-fn as_postgres(tool: &str, args: &[&str]) {
-    let out = Command::new("runuser")
-        .args(["-u", "postgres", "--", "env", "RUST_BACKTRACE=0", "RUST_LIB_BACKTRACE=0"])
-        .arg(pg_bin(tool))
-        .args(args)
-        .output()
-        .expect(tool);
-    assert!(out.status.success(), "{tool} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    std::env::var("PG_AUTHZ_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(55432)
 }
 
 /// The standby: a base backup of the local server on the next port but 1000, stopped on drop.
@@ -45,36 +29,49 @@ struct Standby {
 impl Standby {
     fn start() -> Standby {
         let port = primary_port() + 1000;
-        let data = format!("{}/standby", base());
-        let _ = Command::new("runuser")
-            .args(["-u", "postgres", "--"])
-            .arg(pg_bin("pg_ctl"))
-            .args(["-D", &data, "-m", "immediate", "-w", "stop"])
-            .output();
+        let data = format!("{}/standby", server_base());
+        let _ = run_as_postgres("pg_ctl", &["-D", &data, "-m", "immediate", "-w", "stop"]);
         let _ = std::fs::remove_dir_all(&data);
         as_postgres(
             "pg_basebackup",
-            &["-h", "127.0.0.1", "-p", &primary_port().to_string(), "-U", "postgres", "-D", &data, "-R", "-X", "stream"],
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &primary_port().to_string(),
+                "-U",
+                "postgres",
+                "-D",
+                &data,
+                "-R",
+                "-X",
+                "stream",
+            ],
         );
-        let log = format!("{}/standby.log", base());
-        let options = format!("-p {port} -c hot_standby=on -c unix_socket_directories={}", base());
-        as_postgres("pg_ctl", &["-D", &data, "-l", &log, "-o", &options, "-w", "start"]);
+        let log = format!("{}/standby.log", server_base());
+        let options = format!(
+            "-p {port} -c hot_standby=on -c unix_socket_directories={}",
+            server_base()
+        );
+        as_postgres(
+            "pg_ctl",
+            &["-D", &data, "-l", &log, "-o", &options, "-w", "start"],
+        );
         Standby { data, port }
     }
 
     fn connect(&self, db: &str) -> Client {
-        let url = server_url().replace(&format!("port={}", primary_port()), &format!("port={}", self.port));
+        let url = server_url().replace(
+            &format!("port={}", primary_port()),
+            &format!("port={}", self.port),
+        );
         Client::connect(&format!("{url} dbname={db}"), NoTls).expect("connect to the standby")
     }
 }
 
 impl Drop for Standby {
     fn drop(&mut self) {
-        let _ = Command::new("runuser")
-            .args(["-u", "postgres", "--"])
-            .arg(pg_bin("pg_ctl"))
-            .args(["-D", &self.data, "-m", "fast", "-w", "stop"])
-            .output();
+        let _ = run_as_postgres("pg_ctl", &["-D", &self.data, "-m", "fast", "-w", "stop"]);
         let _ = std::fs::remove_dir_all(&self.data);
     }
 }
@@ -82,17 +79,26 @@ impl Drop for Standby {
 /// Wait until the standby has replayed everything the primary has committed so far.
 fn wait_for_replay(primary: &mut Client, standby: &mut Client) {
     // The insert position: with asynchronous commit the last commit may not be written yet.
-    let lsn: String = primary.query_one("SELECT pg_current_wal_insert_lsn()::text", &[]).unwrap().get(0);
+    let lsn: String = primary
+        .query_one("SELECT pg_current_wal_insert_lsn()::text", &[])
+        .unwrap()
+        .get(0);
     let started = Instant::now();
     loop {
         let done: bool = standby
-            .query_one("SELECT pg_last_wal_replay_lsn() >= $1::text::pg_lsn", &[&lsn])
+            .query_one(
+                "SELECT pg_last_wal_replay_lsn() >= $1::text::pg_lsn",
+                &[&lsn],
+            )
             .unwrap()
             .get(0);
         if done {
             return;
         }
-        assert!(started.elapsed() < Duration::from_secs(30), "the standby did not replay {lsn}");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the standby did not replay {lsn}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -100,9 +106,13 @@ fn wait_for_replay(primary: &mut Client, standby: &mut Client) {
 fn visible_ids(standby: &mut Client, user: &str) -> Option<String> {
     let mut tx = standby.transaction().unwrap();
     tx.execute("SELECT authz.set_user($1)", &[&user]).unwrap();
-    tx.batch_execute("SET LOCAL ROLE authz_it_standby_reader").unwrap();
+    tx.batch_execute("SET LOCAL ROLE authz_it_standby_reader")
+        .unwrap();
     let ids = tx
-        .query_one("SELECT string_agg(id::text, ',' ORDER BY id) FROM public.docs", &[])
+        .query_one(
+            "SELECT string_agg(id::text, ',' ORDER BY id) FROM public.docs",
+            &[],
+        )
         .unwrap()
         .get(0);
     tx.rollback().unwrap();
@@ -147,16 +157,27 @@ fn a_grant_on_the_primary_reaches_the_standby_at_its_next_statement() {
         )
         .unwrap();
     wait_for_replay(&mut primary, &mut replica);
-    assert!(has_perm(&mut replica, "ann", "app.see_all_docs"), "the grant reached the standby's cache");
-    assert_eq!(visible_ids(&mut replica, "ann").as_deref(), Some("1,2"), "and its policies");
+    assert!(
+        has_perm(&mut replica, "ann", "app.see_all_docs"),
+        "the grant reached the standby's cache"
+    );
+    assert_eq!(
+        visible_ids(&mut replica, "ann").as_deref(),
+        Some("1,2"),
+        "and its policies"
+    );
 
     // Revoked on the primary: gone on the standby at its next statement too.
-    primary.batch_execute("DELETE FROM authz.user_permissions WHERE user_id = 'ann'").unwrap();
+    primary
+        .batch_execute("DELETE FROM authz.user_permissions WHERE user_id = 'ann'")
+        .unwrap();
     wait_for_replay(&mut primary, &mut replica);
     assert!(!has_perm(&mut replica, "ann", "app.view_doc"));
     assert_eq!(visible_ids(&mut replica, "ann"), None);
 
     // The standby is read-only: a write is refused there (25006), audited nowhere.
-    let refused = replica.batch_execute("INSERT INTO authz.users (id) VALUES ('eve')").unwrap_err();
+    let refused = replica
+        .batch_execute("INSERT INTO authz.users (id) VALUES ('eve')")
+        .unwrap_err();
     assert_eq!(refused.code().map(|c| c.code()), Some("25006"));
 }
