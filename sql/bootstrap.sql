@@ -140,8 +140,13 @@ CREATE TABLE authz.actions (
     name            text NOT NULL,
     kind            text NOT NULL CHECK (kind IN ('server', 'client')),
     scope           text NOT NULL CHECK (scope IN ('bulk', 'toolbar')),
-    handler         regprocedure,
+    -- The handler's canonical signature schema.name(text[],jsonb), looked up by name at each
+    -- call: an oid (regprocedure) would not survive dump/restore, and pg_upgrade refuses it.
+    handler         text,
     position        integer NOT NULL,
+    -- transactional: the ACTION entry commits or rolls back with the caller; autonomous: it
+    -- is written in a transaction of its own (actions whose effects leave the database).
+    audit           text NOT NULL DEFAULT 'transactional' CHECK (audit IN ('transactional', 'autonomous')),
     UNIQUE (content_type_id, key),
     CHECK ((codename IS NULL) = (permission_id IS NULL))
 );

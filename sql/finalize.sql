@@ -108,6 +108,8 @@ COMMENT ON FUNCTION authz.cache_stats() IS
     'This backend''s permission cache counters: hits, loads (catalog queries), invalidations, cached_users.';
 COMMENT ON FUNCTION authz.catalog_changed() IS
     'Statement trigger on the catalogs: invalidates every backend''s permission cache.';
+-- Only the catalogs' own triggers run it: anyone else could flush every backend's cache.
+REVOKE EXECUTE ON FUNCTION authz.catalog_changed() FROM PUBLIC;
 COMMENT ON FUNCTION authz.audit_log_is_append_only() IS
     'Trigger on authz.audit_log: refuses UPDATE, DELETE and TRUNCATE with SQLSTATE 42501.';
 COMMENT ON FUNCTION authz.sync_admin_actions_report(jsonb, boolean) IS

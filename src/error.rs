@@ -20,6 +20,9 @@ pub enum AuthzError {
     /// 55000: a table was altered after pg_authz set it up (an audited table lost its primary
     /// key, say); the message says how to repair it.
     SchemaChanged(String),
+    /// 53000: a resource pg_authz needs is not available now (no background worker slot to write
+    /// an audit entry the call depends on, say); retrying later may work.
+    Unavailable(String),
     /// XX000: something that should not happen (an SPI failure, a catalog inconsistency).
     Internal(String),
 }
@@ -34,6 +37,7 @@ impl AuthzError {
             AuthzError::SchemaChanged(_) => {
                 PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE
             }
+            AuthzError::Unavailable(_) => PgSqlErrorCode::ERRCODE_INSUFFICIENT_RESOURCES,
             AuthzError::Internal(_) => PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
         }
     }
@@ -46,6 +50,7 @@ impl AuthzError {
             | AuthzError::NotFound(m)
             | AuthzError::UndefinedColumn(m)
             | AuthzError::SchemaChanged(m)
+            | AuthzError::Unavailable(m)
             | AuthzError::Internal(m) => m,
         }
     }

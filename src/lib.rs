@@ -12,6 +12,7 @@ mod checks;
 mod error;
 mod guard;
 mod identity;
+mod jsonb;
 mod policy;
 mod privilege;
 mod relation;
@@ -26,6 +27,7 @@ extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 pub extern "C-unwind" fn _PG_init() {
     identity::init();
     cache::init();
+    audit::init();
 }
 
 #[cfg(test)]

@@ -337,12 +337,12 @@ fn render(spec: &Spec, model: &ModelName, table: &Table) -> error::Result<Vec<St
 #[search_path(pg_catalog, pg_temp)]
 fn protect(
     relation: Option<PgRelation>,
-    spec: Option<pgrx::JsonB>,
+    spec: Option<crate::jsonb::JsonbText>,
     dry_run: default!(Option<bool>, false),
 ) -> String {
     // Only the oid: an open relation would make ALTER TABLE refuse ("used by active queries").
     let relid = required_arg(relation, "relation").oid();
-    let spec_json = required_arg(spec, "spec").0;
+    let spec_json = required_arg(spec, "spec").parse("spec").or_raise();
     let dry_run = dry_run.unwrap_or(false);
     if dry_run {
         return protect_table(relid, &spec_json, true).or_raise();

@@ -71,7 +71,9 @@ fn column_default_is_volatile(
             return Some(false);
         }
         let defaults = std::slice::from_raw_parts((*constr).defval, (*constr).num_defval.into());
-        let default = defaults.iter().find(|d| usize::try_from(d.adnum) == Ok(attnum));
+        let default = defaults
+            .iter()
+            .find(|d| usize::try_from(d.adnum) == Ok(attnum));
         Some(default.is_some_and(|d| {
             pg_sys::contain_volatile_functions(pg_sys::stringToNode(d.adbin).cast())
         }))
