@@ -113,22 +113,16 @@ CALL authz.sync_admin_actions('[{"model": "shop.Order", "codename": "change_orde
 BEGIN;
 SELECT authz.set_user('ann') \g /dev/null
 SELECT authz.has_perm('shop.view_order') AS ann_now, authz.current_user_id() AS acting_for;
--- (perform_action runs with the default search_path here: its handler lookup in src/actions.rs
--- still resolves = through the caller's search_path, reported to be fixed there.)
-RESET search_path;
 SELECT authz.perform_action('shop.Order', 'touch', ARRAY['1'], '{}')->>'ok' AS touched;
-SET search_path = public, pg_catalog;
 UPDATE public.orders SET note = 'by ann';
 COMMIT;
 BEGIN;
 SELECT authz.set_user('bob') \g /dev/null
 \set VERBOSITY terse
-RESET search_path;
 SELECT authz.perform_action('shop.Order', 'touch', ARRAY['2'], '{}');
 \echo :LAST_ERROR_SQLSTATE
 \set VERBOSITY default
 ROLLBACK;
-SET search_path = public, pg_catalog;
 \set VERBOSITY terse
 DROP POLICY authz_select ON public.orders;
 \echo :LAST_ERROR_SQLSTATE
