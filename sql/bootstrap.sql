@@ -3,6 +3,47 @@
 -- plus django-guardian's object permissions. Everything lives in schema authz, which
 -- CREATE EXTENSION creates (see pg_authz.control).
 
+-- Install-time safety (the CVE-2022-2625 / CVE-2023-39417 class): CREATE EXTENSION uses a schema
+-- authz that already exists. One that another role owns or may create objects in could hold
+-- look-alikes of our objects, or let its owner drop or replace them later: refuse it, as we refuse
+-- one that is not empty. (Every object below is created with a plain CREATE, so a pre-created
+-- name fails the install instead of being adopted.)
+DO $install_guard$
+DECLARE
+    schema_owner name;
+    creators text;
+    objects bigint;
+BEGIN
+    SELECT r.rolname INTO schema_owner
+      FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) n.nspowner
+     WHERE n.nspname OPERATOR(pg_catalog.=) 'authz' AND NOT r.rolsuper;
+    IF schema_owner IS NOT NULL THEN
+        RAISE EXCEPTION 'schema authz belongs to role %, who is not a superuser: pg_authz does not install into a schema another role controls', schema_owner
+            USING ERRCODE = '42501',
+                  HINT = 'Check what the schema holds, drop or rename it, and run CREATE EXTENSION pg_authz again.';
+    END IF;
+    SELECT pg_catalog.string_agg(DISTINCT a.grantee::pg_catalog.regrole::pg_catalog.text, ', ') INTO creators
+      FROM pg_catalog.pg_namespace n, pg_catalog.aclexplode(n.nspacl) a
+     WHERE n.nspname OPERATOR(pg_catalog.=) 'authz' AND a.privilege_type OPERATOR(pg_catalog.=) 'CREATE'
+       AND a.grantee OPERATOR(pg_catalog.<>) n.nspowner;
+    IF creators IS NOT NULL THEN
+        RAISE EXCEPTION 'schema authz lets other roles create objects in it (%): pg_authz does not install there', creators
+            USING ERRCODE = '42501', HINT = 'REVOKE CREATE ON SCHEMA authz from them (and check what they created), or drop the schema.';
+    END IF;
+    SELECT (SELECT pg_catalog.count(*) FROM pg_catalog.pg_class WHERE relnamespace OPERATOR(pg_catalog.=) 'authz'::pg_catalog.regnamespace)
+         OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM pg_catalog.pg_proc WHERE pronamespace OPERATOR(pg_catalog.=) 'authz'::pg_catalog.regnamespace)
+         OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM pg_catalog.pg_type WHERE typnamespace OPERATOR(pg_catalog.=) 'authz'::pg_catalog.regnamespace)
+         OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM pg_catalog.pg_operator WHERE oprnamespace OPERATOR(pg_catalog.=) 'authz'::pg_catalog.regnamespace)
+         OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM pg_catalog.pg_collation WHERE collnamespace OPERATOR(pg_catalog.=) 'authz'::pg_catalog.regnamespace)
+         OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM pg_catalog.pg_conversion WHERE connamespace OPERATOR(pg_catalog.=) 'authz'::pg_catalog.regnamespace)
+      INTO objects;
+    IF objects OPERATOR(pg_catalog.>) 0 THEN
+        RAISE EXCEPTION 'schema authz already holds % objects: pg_authz installs only into a new or empty schema', objects
+            USING ERRCODE = '42P06', HINT = 'Check what the schema holds, drop or rename it, and run CREATE EXTENSION pg_authz again.';
+    END IF;
+END
+$install_guard$;
+
 -- Roles are cluster-wide and may exist from another database's install.
 DO $roles$
 BEGIN
@@ -126,7 +167,7 @@ CREATE TABLE authz.audit_log (
     xid             xid8,
     app_user        text,
     db_role         text,
-    operation       text NOT NULL CHECK (operation IN ('ACTION', 'DENIED', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')),
+    operation       text NOT NULL CHECK (operation IN ('ACTION', 'DENIED', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'CONFIGURE')),
     relation        text,
     model           text,
     action          text,

@@ -226,7 +226,7 @@ DECLARE
     fresh text;
     drawn record;
 BEGIN
-    IF authz.is_superuser() OR EXISTS (
+    IF authz.is_superuser() OR authz.restoring() OR EXISTS (
         SELECT 1 FROM jsonb_array_elements_text(TG_ARGV[0]::jsonb) AS w(entry)
          WHERE CASE WHEN w.entry LIKE 'group:%' THEN authz.in_group(substr(w.entry, 7))
                     ELSE authz.has_perm(w.entry) END)
@@ -293,6 +293,8 @@ COMMENT ON FUNCTION authz.compares_by_value(oid, oid) IS
     'Whether authz.guard_readonly_columns compares values of this type and collation with IS DISTINCT FROM (built-in types with a default btree operator class, except interval, under a deterministic collation) rather than by binary image.';
 COMMENT ON FUNCTION authz.next_identity_value(oid, smallint) IS
     'A fresh value of identity column number attnum, drawn as an INSERT draws it: takes the INSERT privilege on the table. Used by authz.guard_readonly_columns.';
+COMMENT ON FUNCTION authz.restoring() IS
+    'Whether the running statement is a superuser''s COPY FROM, as pg_restore and plain-format dumps load tables: it writes no audit entry and skips readonly-column checks.';
 COMMENT ON FUNCTION authz.protect(regclass, jsonb, boolean) IS
     'Protect a table with row-level security generated from a spec {model, owner, members, tenant, object_grants, status, max_age, readonly}: enables and forces RLS and replaces earlier generated policies in one transaction. Returns the SQL; dry_run only returns it. Idempotent.';
 COMMENT ON FUNCTION authz.protection_intact(oid, integer) IS
@@ -352,39 +354,52 @@ CREATE EVENT TRIGGER authz_guard_audited_tables ON ddl_command_end
     WHEN TAG IN ('ALTER TABLE')
     EXECUTE FUNCTION authz.guard_audited_tables();
 
--- A generated policy or trigger goes only with its table, or by authz.protect, unprotect or its
--- owner's own DROP POLICY / DROP TRIGGER. Dropped as a side effect (DROP ... CASCADE of the
--- membership table or of a column, DROP SCHEMA, DROP OWNED), it would silently remove a
--- restriction and open the rows it kept out of reach; such a drop is refused. Sessions that
--- skip event triggers (superusers with session_replication_role = replica, single-user mode)
--- are not stopped: see README "Row-level security".
+-- Tamper guard (src/guard.rs). A generated policy or trigger goes only with its table, or by
+-- authz.protect, unprotect, enable_audit or disable_audit, which run their DDL with a flag set in
+-- backend memory (authz.generated_ddl_running()). Anything else is refused: the owner's DROP
+-- POLICY / DROP TRIGGER, a DROP ... CASCADE of a membership table or a column, DROP SCHEMA,
+-- DROP OWNED. Sessions that skip event triggers (superusers with session_replication_role =
+-- replica, single-user mode) are not stopped: see README "Tamper paths".
 CREATE FUNCTION authz.guard_protected_tables() RETURNS event_trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     lost record;
 BEGIN
-    IF tg_tag IN ('DROP POLICY', 'DROP TRIGGER') THEN
+    IF authz.generated_ddl_running() THEN
         RETURN;
     END IF;
     FOR lost IN
-        SELECT d.object_type, d.address_names[3] AS name, pr.relation
+        SELECT d.object_type, d.address_names[3] AS name, t.relation,
+               CASE WHEN d.object_type = 'trigger' AND (d.address_names[3] LIKE 'authz\_audit\_%'
+                                                        OR d.address_names[3] = 'authz_updated_at')
+                    THEN 'authz.enable_audit' ELSE 'authz.protect' END AS generator
           FROM pg_event_trigger_dropped_objects() d
-          JOIN (pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace) ON (n.nspname, c.relname) = (d.address_names[1], d.address_names[2])
-          JOIN authz.protected_relations pr ON pr.relation = c.oid
-         WHERE (d.object_type = 'policy' AND d.address_names[3] LIKE 'authz\_%')
-            OR (d.object_type = 'trigger' AND (d.address_names[3] LIKE 'authz\_readonly\_%'
-                                               OR d.address_names[3] = 'authz_age_lock'))
+          JOIN (pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace)
+            ON (n.nspname, c.relname) = (d.address_names[1], d.address_names[2])
+         CROSS JOIN LATERAL (SELECT c.oid::regclass AS relation) t
+         WHERE d.object_type IN ('policy', 'trigger')
+           AND ((d.object_type = 'trigger' AND d.address_names[3] IN
+                    ('authz_audit_insert', 'authz_audit_update', 'authz_audit_delete',
+                     'authz_audit_truncate', 'authz_updated_at'))
+             OR (c.oid IN (SELECT pr.relation FROM authz.protected_relations pr)
+                 AND ((d.object_type = 'policy' AND d.address_names[3] LIKE 'authz\_%')
+                   OR (d.object_type = 'trigger' AND (d.address_names[3] LIKE 'authz\_readonly\_%'
+                                                      OR d.address_names[3] = 'authz_age_lock')))))
     LOOP
-        RAISE EXCEPTION 'cannot drop % % of protected table %: authz.protect generated it', lost.object_type, quote_ident(lost.name), lost.relation
+        RAISE EXCEPTION 'cannot drop % % of % table %: % generated it', lost.object_type, quote_ident(lost.name),
+                        CASE lost.generator WHEN 'authz.enable_audit' THEN 'audited' ELSE 'protected' END, lost.relation, lost.generator
             USING ERRCODE = 'dependent_objects_still_exist',
-                  DETAIL = format('%s would take away a rule of the table''s row-level security.', tg_tag),
-                  HINT = format('Call authz.unprotect(%L) first (and authz.protect again afterwards, with a spec that does not need what you drop).', lost.relation::text);
+                  DETAIL = format('%s would take away a rule of the table''s %s.', tg_tag,
+                                  CASE lost.generator WHEN 'authz.enable_audit' THEN 'audit coverage' ELSE 'row-level security' END),
+                  HINT = CASE lost.generator
+                         WHEN 'authz.enable_audit' THEN format('Call authz.disable_audit(%L) to stop auditing the table.', lost.relation::text)
+                         ELSE format('Call authz.unprotect(%L) first (and authz.protect again afterwards, with a spec that does not need what you drop).', lost.relation::text) END;
     END LOOP;
 END
 $fn$;
 REVOKE EXECUTE ON FUNCTION authz.guard_protected_tables() FROM PUBLIC;
 COMMENT ON FUNCTION authz.guard_protected_tables() IS
-    'Event trigger: refuses (2BP01) a DROP that would take a policy or trigger authz.protect generated with it (a CASCADE from a membership table, a column, a schema), rather than let the table fail open.';
+    'Event trigger: refuses (2BP01) a DROP that would take a policy or trigger authz.protect or authz.enable_audit generated while its table stays (DROP POLICY, DROP TRIGGER, a CASCADE from a membership table, a column, a schema), unless authz.unprotect or authz.disable_audit runs it.';
 CREATE EVENT TRIGGER authz_guard_protected_tables ON sql_drop
     EXECUTE FUNCTION authz.guard_protected_tables();
 
@@ -403,3 +418,119 @@ COMMENT ON FUNCTION authz.forget_dropped_tables() IS
     'Event trigger: deletes the authz.protected_relations row of a dropped table.';
 CREATE EVENT TRIGGER authz_forget_dropped_tables ON sql_drop
     EXECUTE FUNCTION authz.forget_dropped_tables();
+
+-- What would let a write skip its audit entry or a row skip its policies, now. An ALTER that
+-- adds one of these is refused (authz_guard_generated_end).
+CREATE VIEW authz.protection_breaches AS
+SELECT pr.relation, b.breach, format('Call authz.unprotect(%L) to remove its protection.', pr.relation::text) AS remedy
+  FROM authz.protected_relations pr
+  JOIN pg_class c ON c.oid = pr.relation
+ CROSS JOIN LATERAL (
+        SELECT 'row-level security is disabled' WHERE NOT c.relrowsecurity
+        UNION ALL SELECT 'row-level security is not forced' WHERE NOT c.relforcerowsecurity
+        UNION ALL SELECT 'it is part of an inheritance or partitioning tree'
+                   WHERE EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid OR i.inhparent = c.oid)
+        UNION ALL SELECT format('generated policy %I is missing', m.name)
+                    FROM (SELECT (regexp_matches(pr.script, 'CREATE POLICY (authz_[a-z0-9_]+) ON', 'g'))[1] AS name) m
+                   WHERE NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = m.name)
+        UNION ALL SELECT format('policy %I is PERMISSIVE: it would open rows the generated policies keep closed', p.polname)
+                    FROM pg_policy p
+                   WHERE p.polrelid = c.oid AND p.polpermissive AND p.polname NOT LIKE 'authz\_%'
+       ) AS b(breach)
+UNION ALL
+SELECT t.tgrelid::regclass,
+       format('trigger %I is %s', t.tgname,
+              CASE WHEN t.tgname NOT IN ('authz_audit_insert', 'authz_audit_update', 'authz_audit_delete',
+                                         'authz_audit_truncate', 'authz_updated_at', 'authz_age_lock')
+                        AND t.tgname NOT LIKE 'authz\_readonly\_%' THEN 'a generated trigger under another name'
+                   WHEN t.tgenabled = 'D' THEN 'disabled'
+                   WHEN t.tgenabled = 'R' THEN 'set to fire only on replicas'
+                   ELSE 'set to fire always, on replicas too' END),
+       CASE WHEN t.tgfoid = 'authz.guard_readonly_columns()'::regprocedure
+            THEN format('Call authz.unprotect(%L) to remove its protection.', t.tgrelid::regclass::text)
+            ELSE format('Call authz.disable_audit(%L) to stop auditing the table.', t.tgrelid::regclass::text) END
+  FROM pg_trigger t
+ WHERE t.tgfoid IN ('authz.audit_statement()'::regprocedure, 'authz.touch_updated_at()'::regprocedure,
+                    'authz.guard_readonly_columns()'::regprocedure)
+   AND (t.tgenabled <> 'O'
+        OR (t.tgname NOT IN ('authz_audit_insert', 'authz_audit_update', 'authz_audit_delete',
+                             'authz_audit_truncate', 'authz_updated_at', 'authz_age_lock')
+            AND t.tgname NOT LIKE 'authz\_readonly\_%'));
+GRANT SELECT ON authz.protection_breaches TO PUBLIC;
+COMMENT ON VIEW authz.protection_breaches IS
+    'What would let a write skip its audit entry or a row skip its generated policies, now: RLS disabled or not forced on a protected table, a protected table in an inheritance tree, a generated policy missing, a PERMISSIVE policy protect did not make, a generated trigger disabled, renamed or set to fire on replicas; with the function that changes it. Empty when everything is as pg_authz made it.';
+COMMENT ON FUNCTION authz.generated_ddl_running() IS
+    'Whether authz.protect, unprotect, enable_audit or disable_audit is running DDL in this backend (set in backend memory, not by any setting): the tamper guard lets that DDL through.';
+COMMENT ON FUNCTION authz.remember_protection_breaches() IS
+    'Record authz.protection_breaches at the start of a DDL command (event trigger authz_guard_generated_start).';
+COMMENT ON FUNCTION authz.protection_breaches_at_start() IS
+    'The breaches recorded at the start of the current DDL command, as ''relation-oid breach''.';
+
+CREATE FUNCTION authz.guard_generated_start() RETURNS event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    PERFORM authz.remember_protection_breaches();
+END
+$fn$;
+REVOKE EXECUTE ON FUNCTION authz.guard_generated_start() FROM PUBLIC;
+COMMENT ON FUNCTION authz.guard_generated_start() IS
+    'Event trigger: records authz.protection_breaches before an ALTER TABLE, ALTER TRIGGER, ALTER POLICY, CREATE POLICY or CREATE TABLE.';
+
+CREATE FUNCTION authz.guard_generated_end() RETURNS event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    found record;
+BEGIN
+    IF authz.generated_ddl_running() THEN
+        RETURN;
+    END IF;
+    FOR found IN
+        SELECT p.polname, p.polrelid::regclass AS relation
+          FROM pg_event_trigger_ddl_commands() c
+          JOIN pg_policy p ON p.oid = c.objid
+         WHERE tg_tag = 'ALTER POLICY' AND c.classid = 'pg_policy'::regclass AND p.polname LIKE 'authz\_%'
+           AND p.polrelid IN (SELECT pr.relation FROM authz.protected_relations pr)
+    LOOP
+        RAISE EXCEPTION 'cannot alter policy % of protected table %: authz.protect generated it', quote_ident(found.polname), found.relation
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  HINT = format('Call authz.protect(%L, spec) again with the spec you want.', found.relation::text);
+    END LOOP;
+    FOR found IN
+        SELECT b.relation, b.breach, b.remedy
+          FROM authz.protection_breaches b
+         WHERE b.relation::oid::text || ' ' || b.breach <> ALL (authz.protection_breaches_at_start())
+    LOOP
+        RAISE EXCEPTION '% refused on table %: %', tg_tag, found.relation, found.breach
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'Audit coverage and row-level security change only through authz.enable_audit, authz.disable_audit, authz.protect and authz.unprotect.',
+                  HINT = found.remedy;
+    END LOOP;
+END
+$fn$;
+REVOKE EXECUTE ON FUNCTION authz.guard_generated_end() FROM PUBLIC;
+COMMENT ON FUNCTION authz.guard_generated_end() IS
+    'Event trigger: refuses (2BP01) an ALTER TABLE, ALTER TRIGGER, ALTER POLICY, CREATE POLICY or CREATE TABLE that alters a generated policy or adds a breach (authz.protection_breaches), unless authz.protect, unprotect, enable_audit or disable_audit runs it.';
+CREATE EVENT TRIGGER authz_guard_generated_start ON ddl_command_start
+    WHEN TAG IN ('ALTER TABLE', 'ALTER TRIGGER', 'ALTER POLICY', 'CREATE POLICY', 'CREATE TABLE')
+    EXECUTE FUNCTION authz.guard_generated_start();
+CREATE EVENT TRIGGER authz_guard_generated_end ON ddl_command_end
+    WHEN TAG IN ('ALTER TABLE', 'ALTER TRIGGER', 'ALTER POLICY', 'CREATE POLICY', 'CREATE TABLE')
+    EXECUTE FUNCTION authz.guard_generated_end();
+
+-- Only protect and unprotect write authz.protected_relations (the guard trusts it): not even
+-- authz_admin may edit it by hand. A superuser's writes (a restore's COPY) pass.
+CREATE FUNCTION authz.protected_relations_written_by_protect() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    IF authz.generated_ddl_running()
+       OR (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) current_user) THEN
+        RETURN NULL;
+    END IF;
+    RAISE EXCEPTION 'permission denied: authz.protected_relations is written by authz.protect and authz.unprotect only'
+        USING ERRCODE = '42501', HINT = 'Call authz.protect or authz.unprotect.';
+END
+$fn$;
+COMMENT ON FUNCTION authz.protected_relations_written_by_protect() IS
+    'Trigger on authz.protected_relations: refuses (42501) writes that do not come from authz.protect or authz.unprotect (or a superuser, such as a restore).';
+CREATE TRIGGER written_by_protect BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON authz.protected_relations
+    FOR EACH STATEMENT EXECUTE FUNCTION authz.protected_relations_written_by_protect();

@@ -10,6 +10,7 @@ mod cache;
 mod catalog;
 mod checks;
 mod error;
+mod guard;
 mod identity;
 mod jsonb;
 mod policy;

@@ -170,6 +170,38 @@ fn strs(values: &Option<Vec<String>>) -> Option<Vec<&str>> {
         .map(|v| v.iter().map(String::as_str).collect())
 }
 
+/// Run `change` (the DDL of `enable_audit`, `disable_audit`, `protect` or `unprotect`) past the
+/// tamper guard, and record what it changed as a `CONFIGURE` entry naming the function, the table,
+/// the caller and `state` (the settings or spec) before and after. Nothing is recorded when
+/// nothing changed, nor while `CREATE EXTENSION` sets up the catalogs' own auditing (a restore's
+/// audit ids start there).
+pub fn configure<R>(
+    function: &str,
+    relid: pg_sys::Oid,
+    state: impl Fn() -> Result<Option<Value>>,
+    change: impl FnOnce() -> Result<R>,
+) -> Result<R> {
+    let before = state()?;
+    let result = crate::guard::generating(change)?;
+    let after = state()?;
+    if before == after || unsafe { pg_sys::creating_extension } {
+        return Ok(result);
+    }
+    let (db_role, _) = caller()?;
+    append(&Entry {
+        operation: "CONFIGURE".into(),
+        relation: Some(crate::relation::qualified_name(relid)?),
+        action: Some(function.to_owned()),
+        app_user: crate::identity::with_current_user_id(|u| u.map(str::to_owned)),
+        db_role,
+        params: Some(crate::jsonb::JsonbText::from_value(
+            &serde_json::json!({ "before": before, "after": after }),
+        )),
+        ..Entry::default()
+    })?;
+    Ok(result)
+}
+
 /// A fresh audit entry id, so that an entry can be referred to before it is written.
 pub fn next_entry_id() -> Result<i64> {
     as_extension_owner(|| {

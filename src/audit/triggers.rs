@@ -46,7 +46,25 @@ fn enable_audit(
         row_images: row_images.unwrap_or(false),
         notify_ids: notify_ids.unwrap_or(false),
     };
-    install(&relation, &settings, updated_at).or_raise();
+    let relid = relation.oid();
+    super::configure(
+        "enable_audit",
+        relid,
+        || current_settings(relid),
+        || install(&relation, &settings, updated_at),
+    )
+    .or_raise();
+}
+
+/// The table's row of `authz.audited_relations`, as JSON; `None` when it is not audited.
+fn current_settings(relid: pg_sys::Oid) -> error::Result<Option<Value>> {
+    Ok(Spi::get_one_with_args::<pgrx::JsonB>(
+        "SELECT (SELECT pg_catalog.to_jsonb(a) OPERATOR(pg_catalog.-) 'relation'
+                   FROM authz.audited_relations a
+                  WHERE a.relation OPERATOR(pg_catalog.=) $1::oid::regclass)",
+        &[relid.into()],
+    )?
+    .map(|j| j.0))
 }
 
 /// What `enable_audit` was asked for, stored as the statement triggers' arguments.
@@ -87,7 +105,14 @@ impl Settings {
 #[search_path(pg_catalog, pg_temp)]
 fn disable_audit(relation: Option<PgRelation>) -> bool {
     let relation = required_arg(relation, "relation");
-    drop_triggers(relation.oid()).or_raise()
+    let relid = relation.oid();
+    super::configure(
+        "disable_audit",
+        relid,
+        || current_settings(relid),
+        || drop_triggers(relid),
+    )
+    .or_raise()
 }
 
 fn install(
@@ -232,6 +257,9 @@ fn record_statement(
         PgTriggerOperation::Delete => "DELETE",
         PgTriggerOperation::Truncate => "TRUNCATE",
     };
+    if superuser_copy() {
+        return Ok(());
+    }
     let (db_role, _) = caller()?;
     let table = with_pinned_search_path(|| Relation::load(relid))?;
     let mut entry = Entry {
@@ -258,6 +286,28 @@ fn record_statement(
         ],
     )?;
     Ok(())
+}
+
+/// Whether the running statement is a superuser's COPY FROM, the way pg_restore and plain-format
+/// dumps load tables: it writes no audit entry and skips the readonly-column checks (the rows come
+/// from a dump of a database where they were checked and audited).
+#[pg_extern(volatile, parallel_safe)]
+fn restoring() -> bool {
+    superuser_copy()
+}
+
+/// Whether the statement is a superuser's COPY FROM: what pg_restore and a plain-format dump run
+/// to load tables (pg_authz's catalogs and audited tables alike). It writes no audit entry: the
+/// dump brings the original entries back, with their ids, and a restore's own entries would take
+/// those ids first. A superuser can skip auditing anyway (session_replication_role = replica).
+fn superuser_copy() -> bool {
+    // SAFETY: ActivePortal is the portal running the top-level statement, or null.
+    unsafe {
+        let portal = pg_sys::ActivePortal;
+        pg_sys::superuser()
+            && !portal.is_null()
+            && (*portal).commandTag == pg_sys::CommandTag::CMDTAG_COPY
+    }
 }
 
 /// Fill in the entry's rows: count, keys and changed columns from one pass over the transition

@@ -362,7 +362,27 @@ fn protect(
     // Only the oid: an open relation would make ALTER TABLE refuse ("used by active queries").
     let relid = required_arg(relation, "relation").oid();
     let spec_json = required_arg(spec, "spec").parse("spec").or_raise();
-    protect_table(relid, &spec_json, dry_run.unwrap_or(false)).or_raise()
+    let dry_run = dry_run.unwrap_or(false);
+    if dry_run {
+        return protect_table(relid, &spec_json, true).or_raise();
+    }
+    crate::audit::configure(
+        "protect",
+        relid,
+        || recorded_spec(relid),
+        || protect_table(relid, &spec_json, false),
+    )
+    .or_raise()
+}
+
+/// The spec `authz.protected_relations` records for the table, if it is protected.
+fn recorded_spec(relid: pg_sys::Oid) -> error::Result<Option<serde_json::Value>> {
+    Ok(Spi::get_one_with_args::<pgrx::JsonB>(
+        "SELECT (SELECT spec FROM authz.protected_relations
+                  WHERE relation OPERATOR(pg_catalog.=) $1::oid::regclass)",
+        &[relid.into()],
+    )?
+    .map(|j| j.0))
 }
 
 fn protect_table(
@@ -418,7 +438,25 @@ fn protect_table(
             was_forced.into(),
         ],
     )?;
+    refuse_breaches(&table)?;
     Ok(script)
+}
+
+/// 22023 when the table, now protected, still has a way around its policies that protect does
+/// not remove (`authz.protection_breaches`): a PERMISSIVE policy of someone else's, say.
+fn refuse_breaches(table: &Table) -> error::Result<()> {
+    let breach = Spi::get_one_with_args::<String>(
+        "SELECT (SELECT b.breach FROM authz.protection_breaches b
+                  WHERE b.relation OPERATOR(pg_catalog.=) $1::oid::regclass LIMIT 1)",
+        &[table.oid.into()],
+    )?;
+    match breach {
+        None => Ok(()),
+        Some(breach) => Err(AuthzError::InvalidArgument(format!(
+            "cannot protect {}: {breach}; remove it first",
+            table.name
+        ))),
+    }
 }
 
 /// 42501 unless the caller has the privileges of authz_admin: protect and unprotect write the
@@ -490,7 +528,13 @@ fn remove_generated(table: &Table) -> error::Result<Option<(bool, bool)>> {
 #[search_path(pg_catalog, pg_temp)]
 fn unprotect(relation: Option<PgRelation>) -> bool {
     let relid = required_arg(relation, "relation").oid();
-    unprotect_table(relid).or_raise()
+    crate::audit::configure(
+        "unprotect",
+        relid,
+        || recorded_spec(relid),
+        || unprotect_table(relid),
+    )
+    .or_raise()
 }
 
 fn unprotect_table(relid: pg_sys::Oid) -> error::Result<bool> {

@@ -103,8 +103,11 @@ SELECT tgname FROM pg_trigger WHERE tgrelid = 'docs.documents'::regclass AND NOT
 -- rule reads "no edits after 30 days without one": no trigger.
 SELECT authz.protect('docs.documents', '{"model": "docs.Document",
     "max_age": {"column": "created_at", "days": 30, "lock_column": false}}', dry_run => true) LIKE '%TRIGGER%' AS has_trigger;
--- Calling protect again with the same spec repairs what was dropped by hand, triggers included.
+-- Calling protect again with the same spec repairs what was dropped by hand, triggers included
+-- (by a superuser skipping the tamper guard with session_replication_role = replica).
+SET session_replication_role = replica;
 DROP TRIGGER authz_age_lock ON docs.documents;
+RESET session_replication_role;
 SELECT authz.protect('docs.documents', '{"model": "docs.Document",
     "owner": {"column": "owner_id", "edit_all": ["group:Finance"]},
     "status": {"column": "status", "locked": ["approved"], "editors_only": ["published"], "editors": ["group:Finance"]},
