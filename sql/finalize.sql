@@ -162,38 +162,10 @@ SELECT authz.enable_audit('authz.actions');
 
 -- Generated row-level security (authz.protect).
 GRANT SELECT ON authz.protected_relations TO PUBLIC;
--- protect and unprotect write it as their caller (an authz_admin member), audited as such; a
--- member writes only the rows of tables it owns (as the ALTER TABLE that protect runs needs),
--- so that nobody rewrites what unprotect will restore on another's table. A trigger rather
--- than row-level security, which would keep pg_dump from reading the table.
+-- protect and unprotect write it as their caller (an authz_admin member), audited as such; the
+-- ALTER TABLE they run lets only the table's owner through, and hand-written changes are refused
+-- (the written_by_protect trigger below), so nobody rewrites what unprotect will restore.
 GRANT INSERT, UPDATE, DELETE ON authz.protected_relations TO authz_admin;
-CREATE FUNCTION authz.protected_relations_owner_only() RETURNS trigger
-    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
-DECLARE
-    refused regclass;
-BEGIN
-    -- The old row: its table's owner, or anyone once the table is gone.
-    IF TG_OP <> 'INSERT' AND EXISTS (SELECT 1 FROM pg_class c
-                                      WHERE c.oid = OLD.relation AND NOT pg_has_role(c.relowner, 'USAGE')) THEN
-        refused := OLD.relation;
-    END IF;
-    -- The new row: an existing table, by its owner.
-    IF TG_OP <> 'DELETE' AND NOT EXISTS (SELECT 1 FROM pg_class c
-                                          WHERE c.oid = NEW.relation AND pg_has_role(c.relowner, 'USAGE')) THEN
-        refused := NEW.relation;
-    END IF;
-    IF refused IS NOT NULL THEN
-        RAISE EXCEPTION 'permission denied to write the authz.protected_relations row of %: it takes owning the table', refused
-            USING ERRCODE = '42501', HINT = 'authz.protect and authz.unprotect write it, called by the table''s owner.';
-    END IF;
-    RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
-END
-$fn$;
-REVOKE EXECUTE ON FUNCTION authz.protected_relations_owner_only() FROM PUBLIC;
-COMMENT ON FUNCTION authz.protected_relations_owner_only() IS
-    'Trigger on authz.protected_relations: 42501 unless the caller has the privileges of the owner of the row''s table (a row of a dropped table may go).';
-CREATE TRIGGER owner_only BEFORE INSERT OR UPDATE OR DELETE ON authz.protected_relations
-    FOR EACH ROW EXECUTE FUNCTION authz.protected_relations_owner_only();
 SELECT authz.enable_audit('authz.protected_relations');
 SELECT pg_catalog.pg_extension_config_dump('authz.protected_relations', '');
 
