@@ -174,6 +174,11 @@ pub fn with_user<R>(user_id: &str, f: impl FnOnce(Option<&UserAuth>) -> R) -> Re
 /// signing keys) are valid while it stays put.
 pub fn catalog_generation() -> u64 {
     accept_invalidations_once_per_statement();
+    // A backend that has not loaded a user yet must still recognise the sentinel's
+    // invalidations; until it knows it, every invalidation marks the transaction (see above).
+    if SENTINEL.with(Cell::get) == pg_sys::InvalidOid {
+        SENTINEL.with(|s| s.set(sentinel_oid()));
+    }
     INVALIDATIONS.with(Cell::get)
 }
 

@@ -81,7 +81,8 @@ unsafe extern "C-unwind" fn check_verified(
     }
     unsafe {
         pg_sys::GUC_check_errdetail_string = pg_sys::pstrdup(
-            c"Only authz.set_user_token sets authz.verified_user_id, after verifying a token.".as_ptr(),
+            c"Only authz.set_user_token sets authz.verified_user_id, after verifying a token."
+                .as_ptr(),
         );
     }
     false
@@ -128,7 +129,12 @@ fn set_user_token(token: Option<&str>, is_local: default!(Option<bool>, true)) -
         AuthzError::InvalidArgument("token subject must not contain a NUL byte".into()).raise()
     });
     let _guard = SettingFromHere::begin();
-    set_setting(VERIFIED_GUC, &value, pg_sys::GucContext::PGC_SUSET, is_local);
+    set_setting(
+        VERIFIED_GUC,
+        &value,
+        pg_sys::GucContext::PGC_SUSET,
+        is_local,
+    );
     user
 }
 
@@ -216,7 +222,8 @@ fn parse_key(alg: &str, key: &str) -> std::result::Result<KeyMaterial, String> {
         "EdDSA" => VerifyingKey::from_public_key_pem(key.trim())
             .map(KeyMaterial::EdDsa)
             .map_err(|_| {
-                "an EdDSA key must be an Ed25519 public key in PEM (-----BEGIN PUBLIC KEY-----)".into()
+                "an EdDSA key must be an Ed25519 public key in PEM (-----BEGIN PUBLIC KEY-----)"
+                    .into()
             }),
         other => Err(format!(
             "unsupported JWT algorithm \"{other}\": use HS256 or EdDSA"
@@ -294,7 +301,9 @@ fn verify(
         .filter(Value::is_object)
         .ok_or_else(|| bad("the header is not base64url-encoded JSON".into()))?;
     if header.get("crit").is_some() {
-        return Err(bad("critical header extensions (crit) are not supported".into()));
+        return Err(bad(
+            "critical header extensions (crit) are not supported".into()
+        ));
     }
     let kid = header
         .get("kid")
@@ -332,7 +341,9 @@ fn verify(
             _ => false,
         };
         if !names_it {
-            return Err(bad_for(format!("the audience (aud) does not include \"{audience}\"")));
+            return Err(bad_for(format!(
+                "the audience (aud) does not include \"{audience}\""
+            )));
         }
     }
     match claims.get("sub") {
@@ -350,7 +361,10 @@ fn check_times(claims: &Value, now: f64) -> std::result::Result<(), String> {
     let number = |name: &str| -> std::result::Result<Option<f64>, String> {
         match claims.get(name) {
             None => Ok(None),
-            Some(v) => v.as_f64().map(Some).ok_or(format!("{name} is not a number")),
+            Some(v) => v
+                .as_f64()
+                .map(Some)
+                .ok_or(format!("{name} is not a number")),
         }
     };
     let exp = number("exp")?.ok_or("the token has no expiry (exp)")?;
@@ -405,18 +419,39 @@ mod tests {
             Err(AuthzError::BadCredentials(m)) => m,
             other => panic!("{claims}: {other:?}"),
         };
-        assert!(denied(r#"{"sub":"7","iss":"https://issuer.example","aud":"app"}"#).contains("no expiry"));
-        assert!(denied(r#"{"sub":"7","exp":900,"iss":"https://issuer.example","aud":"app"}"#).contains("expired"));
+        assert!(
+            denied(r#"{"sub":"7","iss":"https://issuer.example","aud":"app"}"#)
+                .contains("no expiry")
+        );
+        assert!(
+            denied(r#"{"sub":"7","exp":900,"iss":"https://issuer.example","aud":"app"}"#)
+                .contains("expired")
+        );
         // Within the leeway.
         let late = r#"{"sub":"7","exp":990,"iss":"https://issuer.example","aud":"app"}"#;
         assert!(check(&hs256(HEADER, late)).is_ok());
-        assert!(denied(r#"{"sub":"7","exp":2000,"nbf":1100,"iss":"https://issuer.example","aud":"app"}"#).contains("nbf"));
-        assert!(denied(r#"{"sub":"7","exp":2000,"iat":1100,"iss":"https://issuer.example","aud":"app"}"#).contains("iat"));
+        assert!(denied(
+            r#"{"sub":"7","exp":2000,"nbf":1100,"iss":"https://issuer.example","aud":"app"}"#
+        )
+        .contains("nbf"));
+        assert!(denied(
+            r#"{"sub":"7","exp":2000,"iat":1100,"iss":"https://issuer.example","aud":"app"}"#
+        )
+        .contains("iat"));
         assert!(denied(r#"{"sub":"7","exp":2000,"iss":"other","aud":"app"}"#).contains("issuer"));
-        assert!(denied(r#"{"sub":"7","exp":2000,"iss":"https://issuer.example","aud":"x"}"#).contains("audience"));
-        assert!(denied(r#"{"exp":2000,"iss":"https://issuer.example","aud":"app"}"#).contains("no subject"));
+        assert!(
+            denied(r#"{"sub":"7","exp":2000,"iss":"https://issuer.example","aud":"x"}"#)
+                .contains("audience")
+        );
+        assert!(
+            denied(r#"{"exp":2000,"iss":"https://issuer.example","aud":"app"}"#)
+                .contains("no subject")
+        );
         let nul = r#"{"sub":"99\u0000junk","exp":2000,"iss":"https://issuer.example","aud":"app"}"#;
-        assert!(matches!(check(&hs256(HEADER, nul)), Err(AuthzError::InvalidArgument(_))));
+        assert!(matches!(
+            check(&hs256(HEADER, nul)),
+            Err(AuthzError::InvalidArgument(_))
+        ));
     }
 
     #[pg_test]
@@ -430,7 +465,10 @@ mod tests {
             r#"{"alg":"HS256","kid":"k1","crit":["x"]}"#,
         ] {
             assert!(
-                matches!(check(&hs256(header, claims)), Err(AuthzError::BadCredentials(_))),
+                matches!(
+                    check(&hs256(header, claims)),
+                    Err(AuthzError::BadCredentials(_))
+                ),
                 "{header}"
             );
         }

@@ -60,7 +60,9 @@ unsafe fn setting_text<'a>(raw: *const std::ffi::c_char) -> Option<&'a str> {
         return None;
     }
     let bytes = unsafe { CStr::from_ptr(raw) }.to_bytes();
-    (!bytes.is_empty()).then(|| std::str::from_utf8(bytes).ok()).flatten()
+    (!bytes.is_empty())
+        .then(|| std::str::from_utf8(bytes).ok())
+        .flatten()
 }
 
 /// Run `f` with the current user id, without copying it.
@@ -151,7 +153,12 @@ fn set_user(user_id: Option<&str>, is_local: default!(Option<bool>, true)) {
     let value = CString::new(user_id.unwrap_or("")).unwrap_or_else(|_| {
         AuthzError::InvalidArgument("user id must not contain a NUL byte".into()).raise()
     });
-    set_setting(USER_ID_GUC, &value, pg_sys::GucContext::PGC_USERSET, is_local);
+    set_setting(
+        USER_ID_GUC,
+        &value,
+        pg_sys::GucContext::PGC_USERSET,
+        is_local,
+    );
     // The latest choice wins: a token verified earlier no longer speaks for this session.
     jwt::clear_verified(is_local);
 }

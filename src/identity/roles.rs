@@ -47,7 +47,10 @@ thread_local! {
 /// Register the role and membership invalidation callbacks; called once from `_PG_init`.
 pub fn init() {
     unsafe {
-        for cache in [pg_sys::SysCacheIdentifier::AUTHOID, pg_sys::SysCacheIdentifier::AUTHMEMMEMROLE] {
+        for cache in [
+            pg_sys::SysCacheIdentifier::AUTHOID,
+            pg_sys::SysCacheIdentifier::AUTHMEMMEMROLE,
+        ] {
             pg_sys::CacheRegisterSyscacheCallback(
                 cache as i32,
                 Some(on_role_change),

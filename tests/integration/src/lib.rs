@@ -37,3 +37,9 @@ pub fn sqlstate_of(client: &mut Client, sql: &str) -> String {
         Err(e) => e.code().map(|c| c.code().to_owned()).unwrap_or_default(),
     }
 }
+
+/// Open a new session on database `db` logged in as `role` (the test server trusts local logins).
+pub fn connect_as(db: &str, role: &str) -> Client {
+    Client::connect(&format!("{} dbname={db} user={role}", server_url()), NoTls)
+        .unwrap_or_else(|e| panic!("cannot connect to {db} as {role}: {e}"))
+}
