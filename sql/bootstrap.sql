@@ -189,10 +189,10 @@ COMMENT ON TABLE authz.bound_roles IS 'Database roles bound to one app user each
 
 CREATE TABLE authz.jwt_keys (
     kid        text PRIMARY KEY CHECK (kid <> ''),
-    alg        text NOT NULL CHECK (alg IN ('HS256', 'EdDSA')),
+    alg        text NOT NULL CHECK (alg IN ('HS256', 'EdDSA', 'RS256')),
     key        text NOT NULL,
     issuer     text,
     audience   text,
     created_at timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
-COMMENT ON TABLE authz.jwt_keys IS 'Keys that authz.set_user_token accepts, chosen by the token''s kid: an HS256 secret (at least 32 bytes) or an Ed25519 public key in PEM; optional required iss and aud. Written by authz_admin; key is readable by no ordinary role.';
+COMMENT ON TABLE authz.jwt_keys IS 'Keys that authz.set_user_token accepts, chosen by the token''s kid: an HS256 secret (at least 32 bytes), or an Ed25519 or RSA (2048 bits or more) public key in PEM; optional required iss and aud. Written by authz_admin; key is readable by no ordinary role.';

@@ -422,6 +422,6 @@ $fn$;
 COMMENT ON FUNCTION authz.unbind_role(regrole) IS
     'Remove the binding of a database role (authz_admin only); its sessions are nobody again unless it is an authenticator. Returns whether it was bound.';
 COMMENT ON FUNCTION authz.set_user_token(text, boolean) IS
-    'Verify a signed token (compact JWT, HS256 or EdDSA, key chosen by kid from authz.jwt_keys; exp required, nbf/iat/iss/aud checked) and act as its sub for the transaction (or the session when is_local is false); returns the user id. 28000 for a bad token, 42501 for a bound role.';
+    'Verify a signed token (compact JWT, HS256, EdDSA or RS256, key chosen by kid from authz.jwt_keys; exp required, nbf/iat/iss/aud checked) and act as its sub for the transaction (or the session when is_local is false); returns the user id. 28000 for a bad token, 42501 for a bound role.';
 COMMENT ON FUNCTION authz.jwt_key_is_usable(text, text) IS
-    'CHECK constraint of authz.jwt_keys: whether key is usable for alg (an HS256 secret of at least 32 bytes, an Ed25519 PEM public key); 22023 saying why not.';
+    'CHECK constraint of authz.jwt_keys: whether key is usable for alg (an HS256 secret of at least 32 bytes, an Ed25519 or 2048-bit-plus RSA public key in PEM); 22023 saying why not.';

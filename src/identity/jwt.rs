@@ -1,8 +1,10 @@
 //! Signed tokens: `authz.set_user_token` verifies a compact JWT against `authz.jwt_keys` and acts
 //! as its subject.
 //!
-//! Crates: RustCrypto's `hmac` + `sha2` (HS256, constant-time comparison) and `ed25519-dalek`
-//! (EdDSA, strict verification, PEM/SPKI keys), `base64` for base64url. The JOSE layer is ours
+//! Crates: RustCrypto's `hmac` + `sha2` (HS256, constant-time comparison), `ed25519-dalek`
+//! (EdDSA, strict verification, PEM/SPKI keys) and `rsa` (RS256, PKCS#1 v1.5 verification with a
+//! public key only, so the crate's private-key timing advisory does not apply), `base64` for
+//! base64url. The JOSE layer is ours
 //! and small on purpose: the key is chosen by `kid` and fixes the algorithm, so `none` and
 //! algorithm confusion cannot arise.
 //!
@@ -24,6 +26,10 @@ use ed25519_dalek::{Signature, VerifyingKey};
 use hmac::{Hmac, Mac};
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use pgrx::prelude::*;
+use rsa::pkcs1::DecodeRsaPublicKey;
+use rsa::signature::Verifier;
+use rsa::traits::PublicKeyParts;
+use rsa::RsaPublicKey;
 use serde_json::Value;
 use sha2::Sha256;
 
@@ -115,7 +121,7 @@ impl Drop for SettingFromHere {
     }
 }
 
-/// Verify a compact JWT (HS256 or EdDSA, key chosen by its `kid` in `authz.jwt_keys`) and act as
+/// Verify a compact JWT (HS256, EdDSA or RS256, key chosen by its `kid` in `authz.jwt_keys`) and act as
 /// its `sub` for the rest of the transaction (or the session, when `is_local` is false); returns
 /// the user id. Any role may call it, except a bound one (42501). A token that is malformed,
 /// tampered with, expired, not yet valid, for an unknown key, issuer or audience gives 28000.
@@ -185,13 +191,18 @@ pub struct JwtKey {
 enum KeyMaterial {
     Hs256(Vec<u8>),
     EdDsa(VerifyingKey),
+    Rs256(rsa::pkcs1v15::VerifyingKey<Sha256>),
 }
+
+/// The smallest RSA modulus accepted, in bits (NIST SP 800-131A).
+const MIN_RSA_BITS: usize = 2048;
 
 impl KeyMaterial {
     fn alg(&self) -> &'static str {
         match self {
             KeyMaterial::Hs256(_) => "HS256",
             KeyMaterial::EdDsa(_) => "EdDSA",
+            KeyMaterial::Rs256(_) => "RS256",
         }
     }
 
@@ -206,12 +217,14 @@ impl KeyMaterial {
             }
             KeyMaterial::EdDsa(key) => Signature::from_slice(signature)
                 .is_ok_and(|sig| key.verify_strict(signing_input, &sig).is_ok()),
+            KeyMaterial::Rs256(key) => rsa::pkcs1v15::Signature::try_from(signature)
+                .is_ok_and(|sig| key.verify(signing_input, &sig).is_ok()),
         }
     }
 }
 
-/// Parse a key as stored: an HS256 secret (its UTF-8 bytes, at least 32 of them) or an Ed25519
-/// public key in PEM.
+/// Parse a key as stored: an HS256 secret (its UTF-8 bytes, at least 32 of them), an Ed25519
+/// public key in PEM, or an RSA public key of at least 2048 bits in PEM (SPKI or PKCS#1).
 fn parse_key(alg: &str, key: &str) -> std::result::Result<KeyMaterial, String> {
     match alg {
         "HS256" if key.len() >= 32 => Ok(KeyMaterial::Hs256(key.as_bytes().to_vec())),
@@ -225,8 +238,24 @@ fn parse_key(alg: &str, key: &str) -> std::result::Result<KeyMaterial, String> {
                 "an EdDSA key must be an Ed25519 public key in PEM (-----BEGIN PUBLIC KEY-----)"
                     .into()
             }),
+        "RS256" => {
+            let pem = key.trim();
+            let public = RsaPublicKey::from_public_key_pem(pem)
+                .or_else(|_| RsaPublicKey::from_pkcs1_pem(pem))
+                .map_err(|_| {
+                    "an RS256 key must be an RSA public key in PEM (-----BEGIN PUBLIC KEY----- or -----BEGIN RSA PUBLIC KEY-----)"
+                        .to_string()
+                })?;
+            let bits = public.size() * 8;
+            if bits < MIN_RSA_BITS {
+                return Err(format!(
+                    "an RS256 key needs at least {MIN_RSA_BITS} bits, this one has {bits}"
+                ));
+            }
+            Ok(KeyMaterial::Rs256(rsa::pkcs1v15::VerifyingKey::new(public)))
+        }
         other => Err(format!(
-            "unsupported JWT algorithm \"{other}\": use HS256 or EdDSA"
+            "unsupported JWT algorithm \"{other}\": use HS256, EdDSA or RS256"
         )),
     }
 }

@@ -4,6 +4,7 @@
 -- tests/pg_regress/tools/make_tokens.py (deterministic signatures, test keys only).
 \set hs_secret 'regress-secret-0123456789-abcdefghij'
 \set ed_public '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAA6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=\n-----END PUBLIC KEY-----'
+\set rs_public '-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAuYimhmZwcg/GKP3OnQG7\nIbJn80lC9awjudrAEidAyqkN653op+zi91pOJ45DGF4tNkvq0gllP7EOH8wYufJo\nDRwWdFLWkNp8IqC/0SStmspRVgd9ot9F5f7ZtHfBgPGxLEBMck9wWzGaR2azqnxg\n38WW0oVqGhjX3ZlDfMUgkCfVnpVp97X692JcQxAyw5/nptc2vmuEVB1u9CSJ3h2e\nxboD2tHWBig/yjnkJZqmbYu3V3TSQcvVcbRjcE/SOhfLL7AFppQWvatLJMRtf9UB\nLwSTKg3mZYvJ98X1L+17M48xmHEMrE5gZkwMb/+TDt4TdIaIulqaabuaD53Oh/1l\n7wIDAQAB\n-----END PUBLIC KEY-----'
 \set hs_ann 'eyJhbGciOiJIUzI1NiIsImtpZCI6ImhzIiwidHlwIjoiSldUIn0.eyJzdWIiOiJhbm4iLCJleHAiOjQxMDI0NDQ4MDB9.gt4q2EJKXvSrM_eZbE7z4muEdECZoMnTOhJWH_egnIw'
 \set hs_numeric 'eyJhbGciOiJIUzI1NiIsImtpZCI6ImhzIiwidHlwIjoiSldUIn0.eyJzdWIiOjQyLCJleHAiOjQxMDI0NDQ4MDAsImlhdCI6MTcwMDAwMDAwMH0.r9RN50pjpJ0mIJQbTbIZDO6jOmmEGrw_V4dntG1DHgQ'
 \set ed_ben 'eyJhbGciOiJFZERTQSIsImtpZCI6ImVkIiwidHlwIjoiSldUIn0.eyJzdWIiOiJiZW4iLCJleHAiOjQxMDI0NDQ4MDAsImlzcyI6Imh0dHBzOi8vbG9naW4uZXhhbXBsZSIsImF1ZCI6WyJzaG9wIiwib3RoZXIiXX0.rV7c4TTAtbx5KX7Fq-iH7LIglRC_tThdE2l4fyP37wsb1FYLxSyo_kKZH_Ji3hV0j3-HLOMq53MMb83-fz3GCg'
@@ -18,6 +19,8 @@
 \set no_kid 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbm4iLCJleHAiOjQxMDI0NDQ4MDB9.RkNPpSCIz8wvgEEzG5x0XlujBgN7RvbcpBVUBmi_pos'
 \set alg_none 'eyJhbGciOiJub25lIiwia2lkIjoiaHMifQ.eyJzdWIiOiJyb290IiwiZXhwIjo0MTAyNDQ0ODAwfQ.'
 \set alg_confusion 'eyJhbGciOiJIUzI1NiIsImtpZCI6ImVkIn0.eyJzdWIiOiJyb290IiwiZXhwIjo0MTAyNDQ0ODAwLCJpc3MiOiJodHRwczovL2xvZ2luLmV4YW1wbGUiLCJhdWQiOiJzaG9wIn0.unn_RQcvfodasQpdvWfLqjN_PYhiJonnAwCPCZ7H7p0'
+\set rs_carol 'eyJhbGciOiJSUzI1NiIsImtpZCI6InJzIn0.eyJzdWIiOiJjYXJvbCIsImV4cCI6NDEwMjQ0NDgwMH0.Ddpn8LtExb4HMWbdq6ADBBuJiz8yXKMccg42089Vu0i9xrxTzwJukKmCep3-c6nCT7bqvRgUkrb_bDb-JsTnH_XthLxCFMic1xFLGTeIuBGDAMjXyHDNhW5abFpC1Ba-hFumVZ1W9l5dPFRmQ1tsrft19n5EchNZakAOw57TvTfSLEcJTJzUWKym2PQge96hStUveWSF8DcDu35TSzQoEPE_6wZijHnBRs8qLxceM1HqOsXyvRJE1vKtboHq5C2Yb8vQteRLBMgO5wKCDFusypB6D8utDNMtfBS1EgLcAlMvFLE6mLNSXG1tOyireeuOCOP1iwyzJnbVjGKUsPQj8g'
+\set rs_as_hs 'eyJhbGciOiJIUzI1NiIsImtpZCI6InJzIn0.eyJzdWIiOiJyb290IiwiZXhwIjo0MTAyNDQ0ODAwfQ.RFA02Xa3ZoUWcqe_Fj-U3giELpQ25uHeDjvZVfW8Q44'
 \set wrong_iss 'eyJhbGciOiJFZERTQSIsImtpZCI6ImVkIiwidHlwIjoiSldUIn0.eyJzdWIiOiJiZW4iLCJleHAiOjQxMDI0NDQ4MDAsImlzcyI6Imh0dHBzOi8vZXZpbC5leGFtcGxlIiwiYXVkIjoic2hvcCJ9.S79orPFONSciJUaXGbfHcuFTokt_GMuASBRZ99H20TCHCSDgwnQL4INFMtIvvtq-hDjhNNvzFMInlunCAwDVAg'
 \set wrong_aud 'eyJhbGciOiJFZERTQSIsImtpZCI6ImVkIiwidHlwIjoiSldUIn0.eyJzdWIiOiJiZW4iLCJleHAiOjQxMDI0NDQ4MDAsImlzcyI6Imh0dHBzOi8vbG9naW4uZXhhbXBsZSIsImF1ZCI6ImJpbGxpbmcifQ.qb9p2yquraEaNkAdmvUwP0nCKDQe820AaJH1OfkaHaK7uBXW9TNFbe1yAhQ_e0Ch-Hz2dfkXlNhGl7n4YtNgDA'
 
@@ -43,6 +46,7 @@ SELECT authz.bind_role('regress_tok_bound', 'ben');
 \c - regress_tok_keeper
 INSERT INTO authz.jwt_keys (kid, alg, key) VALUES ('hs', 'HS256', :'hs_secret');
 INSERT INTO authz.jwt_keys (kid, alg, key, issuer, audience) VALUES ('ed', 'EdDSA', :'ed_public', 'https://login.example', 'shop');
+INSERT INTO authz.jwt_keys (kid, alg, key) VALUES ('rs', 'RS256', :'rs_public');
 SELECT kid, alg, issuer, audience FROM authz.jwt_keys ORDER BY kid;
 SELECT key FROM authz.jwt_keys;
 \echo :LAST_ERROR_SQLSTATE
@@ -50,6 +54,10 @@ SELECT key FROM authz.jwt_keys;
 INSERT INTO authz.jwt_keys (kid, alg, key) VALUES ('short', 'HS256', 'too short');
 \echo :LAST_ERROR_SQLSTATE
 INSERT INTO authz.jwt_keys (kid, alg, key) VALUES ('bad', 'EdDSA', 'not a pem key');
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO authz.jwt_keys (kid, alg, key) VALUES ('bad', 'RS256', :'ed_public');
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO authz.jwt_keys (kid, alg, key) VALUES ('small', 'RS256', E'-----BEGIN PUBLIC KEY-----\nMIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQCpn9x4CIBZ82xpGwOGH0umC54u\nsHCLI9PCd8K2KEqI+KayjRbUWmc1XpkpxvehWcI+d09OT/QFiGKya2rOe2TeA5Zk\nLIGzo8xMxfkWh2oeKDD+M2qtvqYHlWUgGcSdsOrclxjnNwe+fKYLIFI6B2Afjda1\nhNp8H0gcQDX44qTuvwIDAQAB\n-----END PUBLIC KEY-----');
 \echo :LAST_ERROR_SQLSTATE
 \set VERBOSITY terse
 INSERT INTO authz.jwt_keys (kid, alg, key) VALUES ('none', 'none', :'hs_secret');
@@ -71,6 +79,8 @@ SELECT authz.current_user_id() AS acting_as, (SELECT string_agg(id::text, ',' OR
 -- The same token again in the transaction is verified once (memo); another token replaces it.
 SELECT authz.set_user_token(:'hs_ann') AS again;
 SELECT authz.set_user_token(:'ed_ben') AS eddsa;
+SELECT authz.set_user_token(:'rs_carol') AS rs256;
+SELECT authz.set_user_token(:'ed_ben') AS eddsa_again;
 SELECT authz.current_user_id() AS acting_as, (SELECT string_agg(id::text, ',' ORDER BY id) FROM tok.notes) AS notes_seen;
 COMMIT;
 -- Transaction-local by default: gone after commit.
@@ -130,6 +140,8 @@ SELECT authz.set_user_token(:'no_kid');
 SELECT authz.set_user_token(:'alg_none');
 \echo :LAST_ERROR_SQLSTATE
 SELECT authz.set_user_token(:'alg_confusion');
+\echo :LAST_ERROR_SQLSTATE
+SELECT authz.set_user_token(:'rs_as_hs');
 \echo :LAST_ERROR_SQLSTATE
 SELECT authz.set_user_token(:'wrong_iss');
 \echo :LAST_ERROR_SQLSTATE
