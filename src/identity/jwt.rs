@@ -4,9 +4,8 @@
 //! Crates: RustCrypto's `hmac` + `sha2` (HS256, constant-time comparison), `ed25519-dalek`
 //! (EdDSA, strict verification, PEM/SPKI keys) and `rsa` (RS256, PKCS#1 v1.5 verification with a
 //! public key only, so the crate's private-key timing advisory does not apply), `base64` for
-//! base64url. The JOSE layer is ours
-//! and small on purpose: the key is chosen by `kid` and fixes the algorithm, so `none` and
-//! algorithm confusion cannot arise.
+//! base64url. The JOSE layer is ours and small on purpose: the key is chosen by `kid` and fixes
+//! the algorithm, so `none` and algorithm confusion cannot arise.
 //!
 //! The verified subject is kept in `authz.verified_user_id`, a superuser-context setting whose
 //! check hook refuses every non-empty value not set by this module (nor copied into a parallel
@@ -121,9 +120,9 @@ impl Drop for SettingFromHere {
     }
 }
 
-/// Verify a compact JWT (HS256, EdDSA or RS256, key chosen by its `kid` in `authz.jwt_keys`) and act as
-/// its `sub` for the rest of the transaction (or the session, when `is_local` is false); returns
-/// the user id. Any role may call it, except a bound one (42501). A token that is malformed,
+/// Verify a compact JWT (HS256, EdDSA or RS256, key chosen by its `kid` in `authz.jwt_keys`) and
+/// act as its `sub` for the rest of the transaction (or the session, when `is_local` is false);
+/// returns the user id. Any role may call it, except a bound one (42501). A token that is malformed,
 /// tampered with, expired, not yet valid, for an unknown key, issuer or audience gives 28000.
 #[pg_extern(volatile, parallel_unsafe)]
 fn set_user_token(token: Option<&str>, is_local: default!(Option<bool>, true)) -> String {
@@ -182,7 +181,7 @@ fn unix_now() -> f64 {
 }
 
 /// A verification key from `authz.jwt_keys`.
-pub struct JwtKey {
+struct JwtKey {
     material: KeyMaterial,
     issuer: Option<String>,
     audience: Option<String>,
