@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Print the signed tokens used by sql/22_identity_tokens.sql as psql \\set lines.
+"""Print the signed tokens used by sql/24_identity_tokens.sql as psql \\set lines.
 
 HS256 and Ed25519 signatures are deterministic, so running this again prints the same tokens.
 Needs the `cryptography` package for Ed25519. Keys here are test keys, never used elsewhere.
