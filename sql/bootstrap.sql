@@ -207,3 +207,33 @@ CREATE TABLE authz.protected_relations (
     protected_at    timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 COMMENT ON TABLE authz.protected_relations IS 'Tables protected by authz.protect, with their spec; written by protect and unprotect.';
+
+-- Identity (src/identity/): who may say who is asking. Members of authz_authenticator (the
+-- app's pooled login role, PostgREST's authenticator) choose the app user; bound roles always
+-- act as theirs; signed tokens are checked against authz.jwt_keys.
+DO $roles$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'authz_authenticator') THEN
+        CREATE ROLE authz_authenticator NOLOGIN;
+    END IF;
+END
+$roles$;
+
+-- role is a regrole: it follows renames, and pg_dump writes the role's name, not its oid.
+CREATE TABLE authz.bound_roles (
+    role     regrole PRIMARY KEY,
+    user_id  text NOT NULL REFERENCES authz.users (id) ON DELETE CASCADE ON UPDATE CASCADE,
+    bound_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    bound_by text NOT NULL DEFAULT CURRENT_USER
+);
+COMMENT ON TABLE authz.bound_roles IS 'Database roles bound to one app user each (authz.bind_role); read through the view authz.role_bindings.';
+
+CREATE TABLE authz.jwt_keys (
+    kid        text PRIMARY KEY CHECK (kid <> ''),
+    alg        text NOT NULL CHECK (alg IN ('HS256', 'EdDSA', 'RS256')),
+    key        text NOT NULL,
+    issuer     text,
+    audience   text,
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE authz.jwt_keys IS 'Keys that authz.set_user_token accepts, chosen by the token''s kid: an HS256 secret (at least 32 bytes), or an Ed25519 or RSA (2048 bits or more) public key in PEM; optional required iss and aud. Written by authz_admin; key is readable by no ordinary role.';

@@ -81,9 +81,9 @@ SELECT pg_catalog.pg_extension_config_dump('authz.audit_log_id_seq', '');
 
 -- The SQL reference: one comment per public function (listed by tests/pg_regress/sql/01_api.sql).
 COMMENT ON FUNCTION authz.set_user(text, boolean) IS
-    'Act as app user user_id for the rest of the transaction (or the session when is_local is false); NULL acts as nobody.';
+    'Act as app user user_id for the rest of the transaction (or the session when is_local is false); NULL acts as nobody. Only for sessions whose session user is a member of authz_authenticator (42501 otherwise).';
 COMMENT ON FUNCTION authz.current_user_id() IS
-    'The app user this session acts for: authz.user_id if set, else the sub claim of request.jwt.claims; NULL for nobody.';
+    'The app user this session acts for, NULL for nobody: a bound role''s user; else a verified token''s sub; else, for authenticator sessions only, authz.user_id or the sub claim of request.jwt.claims.';
 COMMENT ON FUNCTION authz.register_model(text, regclass) IS
     'Register model ''app_label.ModelName'' (optionally backed by a relation): its content type and the add_/change_/delete_/view_ permissions. Idempotent; returns the content type id.';
 COMMENT ON FUNCTION authz.has_perm(text, text) IS
@@ -506,3 +506,74 @@ COMMENT ON FUNCTION authz.protected_relations_written_by_protect() IS
     'Trigger on authz.protected_relations: refuses (42501) writes that do not come from authz.protect or authz.unprotect (or a superuser, such as a restore).';
 CREATE TRIGGER written_by_protect BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON authz.protected_relations
     FOR EACH STATEMENT EXECUTE FUNCTION authz.protected_relations_written_by_protect();
+
+-- Identity (src/identity/): role bindings and signing keys.
+GRANT SELECT ON authz.bound_roles TO PUBLIC;
+GRANT INSERT, UPDATE, DELETE ON authz.bound_roles TO authz_admin;
+-- authz_admin manages keys without reading secrets back; only the extension owner reads key.
+GRANT INSERT, UPDATE, DELETE ON authz.jwt_keys TO authz_admin;
+GRANT SELECT (kid, alg, issuer, audience, created_at) ON authz.jwt_keys TO authz_admin;
+ALTER TABLE authz.jwt_keys ADD CONSTRAINT jwt_keys_key_is_usable CHECK (authz.jwt_key_is_usable(alg, key));
+CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON authz.bound_roles
+    FOR EACH STATEMENT EXECUTE FUNCTION authz.catalog_changed();
+CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON authz.jwt_keys
+    FOR EACH STATEMENT EXECUTE FUNCTION authz.catalog_changed();
+SELECT pg_catalog.pg_extension_config_dump('authz.bound_roles', '');
+SELECT pg_catalog.pg_extension_config_dump('authz.jwt_keys', '');
+SELECT authz.enable_audit('authz.bound_roles');
+
+-- Roles are cluster-wide and PostgreSQL runs no event trigger for DROP ROLE: a dropped role's
+-- row is left behind, hidden by the view, and deleted by the next bind_role or unbind_role.
+CREATE VIEW authz.role_bindings AS
+SELECT b.role, b.user_id, b.bound_at, b.bound_by
+  FROM authz.bound_roles b
+ WHERE EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) b.role::pg_catalog.oid);
+COMMENT ON VIEW authz.role_bindings IS 'Database roles bound to an app user: their sessions always act as it (authz.bind_role).';
+GRANT SELECT ON authz.role_bindings TO PUBLIC;
+
+CREATE FUNCTION authz.bind_role(role regrole, user_id text) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    IF NOT pg_has_role(current_user, 'authz_admin', 'USAGE') THEN
+        RAISE EXCEPTION 'permission denied to bind role %: authz.bind_role requires authz_admin', role
+            USING ERRCODE = '42501';
+    END IF;
+    IF role IS NULL OR user_id IS NULL THEN
+        RAISE EXCEPTION 'authz.bind_role: role and user_id must not be NULL' USING ERRCODE = '22023';
+    END IF;
+    IF NOT EXISTS (SELECT FROM authz.users u WHERE u.id = user_id) THEN
+        RAISE EXCEPTION 'app user "%" does not exist', user_id USING ERRCODE = 'P0002';
+    END IF;
+    DELETE FROM authz.bound_roles b
+     WHERE NOT EXISTS (SELECT FROM pg_roles r WHERE r.oid = b.role::oid);
+    INSERT INTO authz.bound_roles AS b (role, user_id) VALUES (bind_role.role, bind_role.user_id)
+    ON CONFLICT ON CONSTRAINT bound_roles_pkey DO UPDATE
+       SET user_id = excluded.user_id, bound_at = excluded.bound_at, bound_by = excluded.bound_by
+     WHERE b.user_id IS DISTINCT FROM excluded.user_id;
+END
+$fn$;
+COMMENT ON FUNCTION authz.bind_role(regrole, text) IS
+    'Bind a database role to app user user_id (authz_admin only): sessions whose session user is that role always act as it, whatever they set. Rebinding moves it; the binding follows renames.';
+
+CREATE FUNCTION authz.unbind_role(role regrole) RETURNS boolean
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    removed integer;
+BEGIN
+    IF NOT pg_has_role(current_user, 'authz_admin', 'USAGE') THEN
+        RAISE EXCEPTION 'permission denied to unbind role %: authz.unbind_role requires authz_admin', role
+            USING ERRCODE = '42501';
+    END IF;
+    DELETE FROM authz.bound_roles b
+     WHERE b.role <> unbind_role.role AND NOT EXISTS (SELECT FROM pg_roles r WHERE r.oid = b.role::oid);
+    DELETE FROM authz.bound_roles b WHERE b.role = unbind_role.role;
+    GET DIAGNOSTICS removed = ROW_COUNT;
+    RETURN removed > 0;
+END
+$fn$;
+COMMENT ON FUNCTION authz.unbind_role(regrole) IS
+    'Remove the binding of a database role (authz_admin only); its sessions are nobody again unless it is an authenticator. Returns whether it was bound.';
+COMMENT ON FUNCTION authz.set_user_token(text, boolean) IS
+    'Verify a signed token (compact JWT, HS256, EdDSA or RS256, key chosen by kid from authz.jwt_keys; exp required, nbf/iat/iss/aud checked) and act as its sub for the transaction (or the session when is_local is false); returns the user id. 28000 for a bad token, 42501 for a bound role.';
+COMMENT ON FUNCTION authz.jwt_key_is_usable(text, text) IS
+    'CHECK constraint of authz.jwt_keys: whether key is usable for alg (an HS256 secret of at least 32 bytes, an Ed25519 or 2048-bit-plus RSA public key in PEM); 22023 saying why not.';

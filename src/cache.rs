@@ -169,6 +169,19 @@ pub fn with_user<R>(user_id: &str, f: impl FnOnce(Option<&UserAuth>) -> R) -> Re
     Ok(f(entry.as_deref()))
 }
 
+/// The invalidation generation of the catalogs, after reading pending invalidations once per
+/// statement: it moves whenever a catalog row changes. Other per-backend caches (role bindings,
+/// signing keys) are valid while it stays put.
+pub fn catalog_generation() -> u64 {
+    accept_invalidations_once_per_statement();
+    // A backend that has not loaded a user yet must still recognise the sentinel's
+    // invalidations; until it knows it, every invalidation marks the transaction (see above).
+    if SENTINEL.with(Cell::get) == pg_sys::InvalidOid {
+        SENTINEL.with(|s| s.set(sentinel_oid()));
+    }
+    INVALIDATIONS.with(Cell::get)
+}
+
 /// Keep a freshly loaded entry, unless an invalidation arrived while it was being read.
 fn remember(user_id: &str, generation: u64, entry: Option<Rc<UserAuth>>) {
     if INVALIDATIONS.with(Cell::get) != generation {

@@ -13,6 +13,8 @@ pub enum AuthzError {
     InvalidArgument(String),
     /// 42501: the current user may not do this.
     Denied(String),
+    /// 28000: presented credentials (a signed token) are not acceptable.
+    BadCredentials(String),
     /// P0002: a named thing (model, action, user) does not exist.
     NotFound(String),
     /// 42703: a named column does not exist.
@@ -32,6 +34,9 @@ impl AuthzError {
         match self {
             AuthzError::InvalidArgument(_) => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             AuthzError::Denied(_) => PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            AuthzError::BadCredentials(_) => {
+                PgSqlErrorCode::ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION
+            }
             AuthzError::NotFound(_) => PgSqlErrorCode::ERRCODE_NO_DATA_FOUND,
             AuthzError::UndefinedColumn(_) => PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
             AuthzError::SchemaChanged(_) => {
@@ -47,6 +52,7 @@ impl AuthzError {
         match self {
             AuthzError::InvalidArgument(m)
             | AuthzError::Denied(m)
+            | AuthzError::BadCredentials(m)
             | AuthzError::NotFound(m)
             | AuthzError::UndefinedColumn(m)
             | AuthzError::SchemaChanged(m)

@@ -77,3 +77,9 @@ pub fn as_postgres(tool: &str, args: &[&str]) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Open a new session on database `db` logged in as `role` (the test server trusts local logins).
+pub fn connect_as(db: &str, role: &str) -> Client {
+    Client::connect(&format!("{} dbname={db} user={role}", server_url()), NoTls)
+        .unwrap_or_else(|e| panic!("cannot connect to {db} as {role}: {e}"))
+}
