@@ -29,7 +29,9 @@ INSERT INTO bench.report_lines (pos, key, label, metric, a_variant, b_variant, k
  (8, '5b', '5b audit cost (time added to the bare UPDATE): enable_audit vs row trigger', '5_audit_update', 'pg_authz', 'row_trigger', 'overhead', '>=', 3, 'bare'),
  (9, '5b_total', '5b (info) total time: enable_audit vs row trigger', '5_audit_update', 'pg_authz', 'row_trigger', 'speedup', NULL, NULL, NULL),
  (10, '5_info', '5 (info) row trigger vs bare UPDATE', '5_audit_update', 'row_trigger', 'bare', 'time', NULL, NULL, NULL),
- (11, '6', '6 pgbench TPS, protected vs unprotected', '6_pgbench', 'pg_authz', 'baseline', 'tps', '>=', 0.85, NULL);
+ (11, '6', '6 pgbench TPS, protected vs unprotected', '6_pgbench', 'pg_authz', 'baseline', 'tps', '>=', 0.85, NULL),
+ (12, '6_token', '6 (info) pgbench TPS, set_user_token per transaction vs unprotected', '6_pgbench', 'token', 'baseline', 'tps', NULL, NULL, NULL),
+ (13, '6_bound', '6 (info) pgbench TPS as a bound role vs unprotected, one user', '6_pgbench', 'bound', 'baseline_one_user', 'tps', NULL, NULL, NULL);
 
 CREATE VIEW bench.report AS
 WITH med AS (

@@ -3,6 +3,47 @@
 -- plus django-guardian's object permissions. Everything lives in schema authz, which
 -- CREATE EXTENSION creates (see pg_authz.control).
 
+-- Install-time safety (the CVE-2022-2625 / CVE-2023-39417 class): CREATE EXTENSION uses a schema
+-- authz that already exists. One that another role owns or may create objects in could hold
+-- look-alikes of our objects, or let its owner drop or replace them later: refuse it, as we refuse
+-- one that is not empty. (Every object below is created with a plain CREATE, so a pre-created
+-- name fails the install instead of being adopted.)
+DO $install_guard$
+DECLARE
+    schema_owner name;
+    creators text;
+    objects bigint;
+BEGIN
+    SELECT r.rolname INTO schema_owner
+      FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) n.nspowner
+     WHERE n.nspname OPERATOR(pg_catalog.=) 'authz' AND NOT r.rolsuper;
+    IF schema_owner IS NOT NULL THEN
+        RAISE EXCEPTION 'schema authz belongs to role %, who is not a superuser: pg_authz does not install into a schema another role controls', schema_owner
+            USING ERRCODE = '42501',
+                  HINT = 'Check what the schema holds, drop or rename it, and run CREATE EXTENSION pg_authz again.';
+    END IF;
+    SELECT pg_catalog.string_agg(DISTINCT a.grantee::pg_catalog.regrole::pg_catalog.text, ', ') INTO creators
+      FROM pg_catalog.pg_namespace n, pg_catalog.aclexplode(n.nspacl) a
+     WHERE n.nspname OPERATOR(pg_catalog.=) 'authz' AND a.privilege_type OPERATOR(pg_catalog.=) 'CREATE'
+       AND a.grantee OPERATOR(pg_catalog.<>) n.nspowner;
+    IF creators IS NOT NULL THEN
+        RAISE EXCEPTION 'schema authz lets other roles create objects in it (%): pg_authz does not install there', creators
+            USING ERRCODE = '42501', HINT = 'REVOKE CREATE ON SCHEMA authz from them (and check what they created), or drop the schema.';
+    END IF;
+    SELECT (SELECT pg_catalog.count(*) FROM pg_catalog.pg_class WHERE relnamespace OPERATOR(pg_catalog.=) 'authz'::pg_catalog.regnamespace)
+         OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM pg_catalog.pg_proc WHERE pronamespace OPERATOR(pg_catalog.=) 'authz'::pg_catalog.regnamespace)
+         OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM pg_catalog.pg_type WHERE typnamespace OPERATOR(pg_catalog.=) 'authz'::pg_catalog.regnamespace)
+         OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM pg_catalog.pg_operator WHERE oprnamespace OPERATOR(pg_catalog.=) 'authz'::pg_catalog.regnamespace)
+         OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM pg_catalog.pg_collation WHERE collnamespace OPERATOR(pg_catalog.=) 'authz'::pg_catalog.regnamespace)
+         OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM pg_catalog.pg_conversion WHERE connamespace OPERATOR(pg_catalog.=) 'authz'::pg_catalog.regnamespace)
+      INTO objects;
+    IF objects OPERATOR(pg_catalog.>) 0 THEN
+        RAISE EXCEPTION 'schema authz already holds % objects: pg_authz installs only into a new or empty schema', objects
+            USING ERRCODE = '42P06', HINT = 'Check what the schema holds, drop or rename it, and run CREATE EXTENSION pg_authz again.';
+    END IF;
+END
+$install_guard$;
+
 -- Roles are cluster-wide and may exist from another database's install.
 DO $roles$
 BEGIN
@@ -99,8 +140,13 @@ CREATE TABLE authz.actions (
     name            text NOT NULL,
     kind            text NOT NULL CHECK (kind IN ('server', 'client')),
     scope           text NOT NULL CHECK (scope IN ('bulk', 'toolbar')),
-    handler         regprocedure,
+    -- The handler's canonical signature schema.name(text[],jsonb), looked up by name at each
+    -- call: an oid (regprocedure) would not survive dump/restore, and pg_upgrade refuses it.
+    handler         text,
     position        integer NOT NULL,
+    -- transactional: the ACTION entry commits or rolls back with the caller; autonomous: it
+    -- is written in a transaction of its own (actions whose effects leave the database).
+    audit           text NOT NULL DEFAULT 'transactional' CHECK (audit IN ('transactional', 'autonomous')),
     UNIQUE (content_type_id, key),
     CHECK ((codename IS NULL) = (permission_id IS NULL))
 );
@@ -121,7 +167,7 @@ CREATE TABLE authz.audit_log (
     xid             xid8,
     app_user        text,
     db_role         text,
-    operation       text NOT NULL CHECK (operation IN ('ACTION', 'DENIED', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')),
+    operation       text NOT NULL CHECK (operation IN ('ACTION', 'DENIED', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'CONFIGURE')),
     relation        text,
     model           text,
     action          text,
@@ -161,3 +207,33 @@ CREATE TABLE authz.protected_relations (
     protected_at    timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 COMMENT ON TABLE authz.protected_relations IS 'Tables protected by authz.protect, with their spec; written by protect and unprotect.';
+
+-- Identity (src/identity/): who may say who is asking. Members of authz_authenticator (the
+-- app's pooled login role, PostgREST's authenticator) choose the app user; bound roles always
+-- act as theirs; signed tokens are checked against authz.jwt_keys.
+DO $roles$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'authz_authenticator') THEN
+        CREATE ROLE authz_authenticator NOLOGIN;
+    END IF;
+END
+$roles$;
+
+-- role is a regrole: it follows renames, and pg_dump writes the role's name, not its oid.
+CREATE TABLE authz.bound_roles (
+    role     regrole PRIMARY KEY,
+    user_id  text NOT NULL REFERENCES authz.users (id) ON DELETE CASCADE ON UPDATE CASCADE,
+    bound_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    bound_by text NOT NULL DEFAULT CURRENT_USER
+);
+COMMENT ON TABLE authz.bound_roles IS 'Database roles bound to one app user each (authz.bind_role); read through the view authz.role_bindings.';
+
+CREATE TABLE authz.jwt_keys (
+    kid        text PRIMARY KEY CHECK (kid <> ''),
+    alg        text NOT NULL CHECK (alg IN ('HS256', 'EdDSA', 'RS256')),
+    key        text NOT NULL,
+    issuer     text,
+    audience   text,
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE authz.jwt_keys IS 'Keys that authz.set_user_token accepts, chosen by the token''s kid: an HS256 secret (at least 32 bytes), or an Ed25519 or RSA (2048 bits or more) public key in PEM; optional required iss and aud. Written by authz_admin; key is readable by no ordinary role.';

@@ -81,9 +81,9 @@ SELECT pg_catalog.pg_extension_config_dump('authz.audit_log_id_seq', '');
 
 -- The SQL reference: one comment per public function (listed by tests/pg_regress/sql/01_api.sql).
 COMMENT ON FUNCTION authz.set_user(text, boolean) IS
-    'Act as app user user_id for the rest of the transaction (or the session when is_local is false); NULL acts as nobody.';
+    'Act as app user user_id for the rest of the transaction (or the session when is_local is false); NULL acts as nobody. Only for sessions whose session user is a member of authz_authenticator (42501 otherwise).';
 COMMENT ON FUNCTION authz.current_user_id() IS
-    'The app user this session acts for: authz.user_id if set, else the sub claim of request.jwt.claims; NULL for nobody.';
+    'The app user this session acts for, NULL for nobody: a bound role''s user; else a verified token''s sub; else, for authenticator sessions only, authz.user_id or the sub claim of request.jwt.claims.';
 COMMENT ON FUNCTION authz.register_model(text, regclass) IS
     'Register model ''app_label.ModelName'' (optionally backed by a relation): its content type and the add_/change_/delete_/view_ permissions. Idempotent; returns the content type id.';
 COMMENT ON FUNCTION authz.has_perm(text, text) IS
@@ -108,6 +108,8 @@ COMMENT ON FUNCTION authz.cache_stats() IS
     'This backend''s permission cache counters: hits, loads (catalog queries), invalidations, cached_users.';
 COMMENT ON FUNCTION authz.catalog_changed() IS
     'Statement trigger on the catalogs: invalidates every backend''s permission cache.';
+-- Only the catalogs' own triggers run it: anyone else could flush every backend's cache.
+REVOKE EXECUTE ON FUNCTION authz.catalog_changed() FROM PUBLIC;
 COMMENT ON FUNCTION authz.audit_log_is_append_only() IS
     'Trigger on authz.audit_log: refuses UPDATE, DELETE and TRUNCATE with SQLSTATE 42501.';
 COMMENT ON FUNCTION authz.sync_admin_actions_report(jsonb, boolean) IS
@@ -118,8 +120,8 @@ COMMENT ON FUNCTION authz.allowed_actions(text, text) IS
     'The actions of model ''app_label.ModelName'' for user_id in declaration order: [{key, label, scope, kind, allowed}]. Requires an active staff user and the action''s permission (none for codename NULL).';
 COMMENT ON FUNCTION authz.perform_action(text, text, text[], jsonb) IS
     'Run admin action key of model on ids with params as the current user: 42501 (audited) unless an active staff user holding the action''s permission; runs the handler; returns {action, model, ok, failed, result, audit_id} and writes one audit entry.';
-COMMENT ON FUNCTION authz.enable_audit(regclass, text, boolean, text) IS
-    'Audit every write to a table: one authz.audit_log entry and one NOTIFY on channel per statement (bulk included) with the primary keys and changed columns, row images when row_images, and updated_at kept at the statement time when named. Idempotent.';
+COMMENT ON FUNCTION authz.enable_audit(regclass, text, boolean, text, boolean) IS
+    'Audit every write to a table: one authz.audit_log entry (primary keys, changed columns, row images when row_images) and one NOTIFY on channel per statement (bulk included) with table, operation, count and audit_id, plus the keys and the actor only when notify_ids; updated_at kept at the statement time when named. Idempotent.';
 COMMENT ON FUNCTION authz.disable_audit(regclass) IS
     'Stop auditing a table: drop the triggers enable_audit created, and nothing else. Returns whether there were any.';
 COMMENT ON FUNCTION authz.audit_statement() IS
@@ -132,6 +134,7 @@ CREATE VIEW authz.audited_relations AS
 SELECT t.tgrelid::regclass AS relation,
        args[1] AS channel,
        args[2]::boolean AS row_images,
+       coalesce(args[3]::boolean, false) AS notify_ids,
        (SELECT split_part(encode(u.tgargs, 'escape'), '\000', 1)
           FROM pg_catalog.pg_trigger u
          WHERE u.tgrelid = t.tgrelid AND u.tgname = 'authz_updated_at') AS updated_at
@@ -159,6 +162,11 @@ SELECT authz.enable_audit('authz.actions');
 
 -- Generated row-level security (authz.protect).
 GRANT SELECT ON authz.protected_relations TO PUBLIC;
+-- protect and unprotect write it as their caller (an authz_admin member), audited as such; the
+-- ALTER TABLE they run lets only the table's owner through, and hand-written changes are refused
+-- (the written_by_protect trigger below), so nobody rewrites what unprotect will restore.
+GRANT INSERT, UPDATE, DELETE ON authz.protected_relations TO authz_admin;
+SELECT authz.enable_audit('authz.protected_relations');
 SELECT pg_catalog.pg_extension_config_dump('authz.protected_relations', '');
 
 CREATE VIEW authz.policies AS
@@ -175,45 +183,70 @@ SELECT pr.relation,
 COMMENT ON VIEW authz.policies IS 'The policies authz.protect generated, with the spec they came from.';
 GRANT SELECT ON authz.policies TO PUBLIC;
 
--- Readonly columns (Django's readonly fields): installed by authz.protect, one per rule.
+-- Readonly columns (Django's readonly fields): installed by authz.protect, one per rule, with
+-- the columns' numbers as arguments (a rename keeps them). On UPDATE a value must not change:
+-- compared as a value (IS DISTINCT FROM) for the types authz.compares_by_value names, by binary
+-- image (*<>) for the rest, never through its text, which settings such as extra_float_digits
+-- change. On INSERT a column must hold its default; a column whose default gives another value
+-- each time (identity, serial, gen_random_uuid()) cannot be compared, so it takes a freshly
+-- drawn value instead of the one the INSERT supplied.
 CREATE FUNCTION authz.guard_readonly_columns() RETURNS trigger
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
-    column_name text;
-    new_row jsonb := to_jsonb(NEW);
-        allowed_value jsonb;
-    default_expr text;
-    generated boolean;
+    col record;
+    refused boolean;
+    fresh text;
+    drawn record;
 BEGIN
-    IF authz.is_superuser() OR EXISTS (
+    IF authz.is_superuser() OR authz.restoring() OR EXISTS (
         SELECT 1 FROM jsonb_array_elements_text(TG_ARGV[0]::jsonb) AS w(entry)
          WHERE CASE WHEN w.entry LIKE 'group:%' THEN authz.in_group(substr(w.entry, 7))
                     ELSE authz.has_perm(w.entry) END)
     THEN
         RETURN NEW;
     END IF;
-    FOREACH column_name IN ARRAY TG_ARGV[1:] LOOP
+    FOR col IN
+        SELECT a.attnum, a.attname, format_type(a.atttypid, a.atttypmod) AS type,
+               a.attgenerated <> '' AS generated, a.attidentity <> '' AS identity,
+               pg_get_expr(d.adbin, d.adrelid) AS default_expr,
+               authz.compares_by_value(a.atttypid, a.attcollation) AS by_value
+          FROM unnest(TG_ARGV[1:]::int2[]) WITH ORDINALITY AS n(attnum, i)
+          JOIN pg_attribute a ON a.attrelid = TG_RELID AND a.attnum = n.attnum AND NOT a.attisdropped
+          LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+         ORDER BY n.i
+    LOOP
+        refused := false;
         IF TG_OP = 'UPDATE' THEN
-            allowed_value := to_jsonb(OLD) -> column_name;
-        ELSE
-                        SELECT pg_get_expr(d.adbin, d.adrelid), a.attidentity <> '' OR a.attgenerated <> ''
-              INTO default_expr, generated
+            EXECUTE format(CASE WHEN col.by_value THEN 'SELECT $1.%1$I IS DISTINCT FROM $2.%1$I'
+                                ELSE 'SELECT ROW($1.%1$I)::record OPERATOR(pg_catalog.*<>) ROW($2.%1$I)::record' END,
+                           col.attname)
+               INTO refused USING NEW, OLD;
+        ELSIF col.generated THEN
+            NULL;    -- nobody can write a generated column
+        ELSIF col.identity OR authz.column_default_is_volatile(TG_RELID, col.attnum) THEN
+            -- The row with this column drawn afresh, every other column as it is.
+            SELECT string_agg(CASE WHEN a.attnum = col.attnum
+                                   THEN format('(%s)::%s', CASE WHEN col.identity THEN 'authz.next_identity_value($2, $3)'
+                                                                ELSE col.default_expr END, col.type)
+                                   ELSE format('t.%I', a.attname) END, ', ' ORDER BY a.attnum)
+              INTO fresh
               FROM pg_attribute a
-              LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-             WHERE a.attrelid = TG_RELID AND a.attname = column_name;
-            -- Values the database generates (identity, serial) cannot be compared again.
-            IF generated OR default_expr LIKE '%nextval(%' THEN
-                CONTINUE;
-            END IF;
-            IF default_expr IS NULL THEN
-                allowed_value := 'null';
-            ELSE
-                EXECUTE 'SELECT to_jsonb(' || default_expr || ')' INTO allowed_value;
-            END IF;
+             WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped;
+            -- Assigned as a value of the table's row type, so that NEW keeps that type.
+            EXECUTE format('SELECT ROW(%s)::%s AS r FROM (SELECT ($1).*) AS t', fresh, TG_RELID::regclass)
+               INTO drawn USING NEW, TG_RELID, col.attnum;
+            NEW := drawn.r;
+        ELSIF col.default_expr IS NULL THEN
+            EXECUTE format('SELECT $1.%I IS NOT NULL', col.attname) INTO refused USING NEW;
+        ELSE
+            EXECUTE format(CASE WHEN col.by_value THEN 'SELECT $1.%1$I IS DISTINCT FROM (%2$s)::%3$s'
+                                ELSE 'SELECT ROW($1.%1$I)::record OPERATOR(pg_catalog.*<>) ROW((%2$s)::%3$s)::record' END,
+                           col.attname, col.default_expr, col.type)
+               INTO refused USING NEW;
         END IF;
-        IF new_row -> column_name IS DISTINCT FROM allowed_value THEN
+        IF refused THEN
             RAISE EXCEPTION 'permission denied: column "%" of %.% is read-only for %',
-                column_name, quote_ident(TG_TABLE_SCHEMA), quote_ident(TG_TABLE_NAME),
+                col.attname, quote_ident(TG_TABLE_SCHEMA), quote_ident(TG_TABLE_NAME),
                 coalesce('user "' || authz.current_user_id() || '"', 'nobody')
                 USING ERRCODE = '42501';
         END IF;
@@ -225,9 +258,19 @@ $fn$;
 REVOKE EXECUTE ON FUNCTION authz.guard_readonly_columns() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION authz.guard_readonly_columns() TO authz_admin;
 COMMENT ON FUNCTION authz.guard_readonly_columns() IS
-    'Row trigger installed by authz.protect for readonly columns: 42501 naming the column when someone without the unless permissions or groups changes it (UPDATE) or sets it away from its default (INSERT).';
+    'Row trigger installed by authz.protect for readonly columns (arguments: the unless list, then column numbers): 42501 naming the column when someone without the unless permissions or groups changes it (UPDATE) or sets it away from its default (INSERT); identity, serial and other volatile-default columns take a freshly drawn value on INSERT.';
+COMMENT ON FUNCTION authz.column_default_is_volatile(oid, smallint) IS
+    'Whether column number attnum of the relation has a volatile default (gen_random_uuid(), clock_timestamp(), nextval): evaluating it again gives another value. NULL for a missing relation. Used by authz.guard_readonly_columns.';
+COMMENT ON FUNCTION authz.compares_by_value(oid, oid) IS
+    'Whether authz.guard_readonly_columns compares values of this type and collation with IS DISTINCT FROM (built-in types with a default btree operator class, except interval, under a deterministic collation) rather than by binary image.';
+COMMENT ON FUNCTION authz.next_identity_value(oid, smallint) IS
+    'A fresh value of identity column number attnum, drawn as an INSERT draws it: takes the INSERT privilege on the table. Used by authz.guard_readonly_columns.';
+COMMENT ON FUNCTION authz.restoring() IS
+    'Whether the running statement is a superuser''s COPY FROM, as pg_restore and plain-format dumps load tables: it writes no audit entry and skips readonly-column checks.';
 COMMENT ON FUNCTION authz.protect(regclass, jsonb, boolean) IS
     'Protect a table with row-level security generated from a spec {model, owner, members, tenant, object_grants, status, max_age, readonly}: enables and forces RLS and replaces earlier generated policies in one transaction. Returns the SQL; dry_run only returns it. Idempotent.';
+COMMENT ON FUNCTION authz.protection_intact(oid, integer) IS
+    'Whether the table still has this many RESTRICTIVE authz_* policies: the check of the authz_intact policy authz.protect adds, which denies every row once a restriction is gone (false for a missing table).';
 COMMENT ON FUNCTION authz.unprotect(regclass) IS
     'Remove what authz.protect made on a table (its policies and triggers, and RLS if the table did not have it before) and nothing else. Returns whether the table was protected.';
 COMMENT ON FUNCTION authz.in_group(text, text) IS
@@ -282,6 +325,258 @@ COMMENT ON FUNCTION authz.guard_audited_tables() IS
 CREATE EVENT TRIGGER authz_guard_audited_tables ON ddl_command_end
     WHEN TAG IN ('ALTER TABLE')
     EXECUTE FUNCTION authz.guard_audited_tables();
+
+-- Tamper guard (src/guard.rs). A generated policy or trigger goes only with its table, or by
+-- authz.protect, unprotect, enable_audit or disable_audit, which run their DDL with a flag set in
+-- backend memory (authz.generated_ddl_running()). Anything else is refused: the owner's DROP
+-- POLICY / DROP TRIGGER, a DROP ... CASCADE of a membership table or a column, DROP SCHEMA,
+-- DROP OWNED. Sessions that skip event triggers (superusers with session_replication_role =
+-- replica, single-user mode) are not stopped: see README "Tamper paths".
+CREATE FUNCTION authz.guard_protected_tables() RETURNS event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    lost record;
+BEGIN
+    IF authz.generated_ddl_running() THEN
+        RETURN;
+    END IF;
+    FOR lost IN
+        SELECT d.object_type, d.address_names[3] AS name, t.relation,
+               CASE WHEN d.object_type = 'trigger' AND (d.address_names[3] LIKE 'authz\_audit\_%'
+                                                        OR d.address_names[3] = 'authz_updated_at')
+                    THEN 'authz.enable_audit' ELSE 'authz.protect' END AS generator
+          FROM pg_event_trigger_dropped_objects() d
+          JOIN (pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace)
+            ON (n.nspname, c.relname) = (d.address_names[1], d.address_names[2])
+         CROSS JOIN LATERAL (SELECT c.oid::regclass AS relation) t
+         WHERE d.object_type IN ('policy', 'trigger')
+           AND ((d.object_type = 'trigger' AND d.address_names[3] IN
+                    ('authz_audit_insert', 'authz_audit_update', 'authz_audit_delete',
+                     'authz_audit_truncate', 'authz_updated_at'))
+             OR (c.oid IN (SELECT pr.relation FROM authz.protected_relations pr)
+                 AND ((d.object_type = 'policy' AND d.address_names[3] LIKE 'authz\_%')
+                   OR (d.object_type = 'trigger' AND (d.address_names[3] LIKE 'authz\_readonly\_%'
+                                                      OR d.address_names[3] = 'authz_age_lock')))))
+    LOOP
+        RAISE EXCEPTION 'cannot drop % % of % table %: % generated it', lost.object_type, quote_ident(lost.name),
+                        CASE lost.generator WHEN 'authz.enable_audit' THEN 'audited' ELSE 'protected' END, lost.relation, lost.generator
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = format('%s would take away a rule of the table''s %s.', tg_tag,
+                                  CASE lost.generator WHEN 'authz.enable_audit' THEN 'audit coverage' ELSE 'row-level security' END),
+                  HINT = CASE lost.generator
+                         WHEN 'authz.enable_audit' THEN format('Call authz.disable_audit(%L) to stop auditing the table.', lost.relation::text)
+                         ELSE format('Call authz.unprotect(%L) first (and authz.protect again afterwards, with a spec that does not need what you drop).', lost.relation::text) END;
+    END LOOP;
+END
+$fn$;
+REVOKE EXECUTE ON FUNCTION authz.guard_protected_tables() FROM PUBLIC;
+COMMENT ON FUNCTION authz.guard_protected_tables() IS
+    'Event trigger: refuses (2BP01) a DROP that would take a policy or trigger authz.protect or authz.enable_audit generated while its table stays (DROP POLICY, DROP TRIGGER, a CASCADE from a membership table, a column, a schema), unless authz.unprotect or authz.disable_audit runs it.';
+CREATE EVENT TRIGGER authz_guard_protected_tables ON sql_drop
+    EXECUTE FUNCTION authz.guard_protected_tables();
+
+-- A dropped table is no longer protected: its row goes with it (as the extension's owner, for
+-- the table's owner need not be an authz_admin member).
+CREATE FUNCTION authz.forget_dropped_tables() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    DELETE FROM authz.protected_relations pr
+     USING pg_event_trigger_dropped_objects() d
+     WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0 AND pr.relation = d.objid;
+END
+$fn$;
+REVOKE EXECUTE ON FUNCTION authz.forget_dropped_tables() FROM PUBLIC;
+COMMENT ON FUNCTION authz.forget_dropped_tables() IS
+    'Event trigger: deletes the authz.protected_relations row of a dropped table.';
+CREATE EVENT TRIGGER authz_forget_dropped_tables ON sql_drop
+    EXECUTE FUNCTION authz.forget_dropped_tables();
+
+-- What would let a write skip its audit entry or a row skip its policies, now. An ALTER that
+-- adds one of these is refused (authz_guard_generated_end).
+CREATE VIEW authz.protection_breaches AS
+SELECT pr.relation, b.breach, format('Call authz.unprotect(%L) to remove its protection.', pr.relation::text) AS remedy
+  FROM authz.protected_relations pr
+  JOIN pg_class c ON c.oid = pr.relation
+ CROSS JOIN LATERAL (
+        SELECT 'row-level security is disabled' WHERE NOT c.relrowsecurity
+        UNION ALL SELECT 'row-level security is not forced' WHERE NOT c.relforcerowsecurity
+        UNION ALL SELECT 'it is part of an inheritance or partitioning tree'
+                   WHERE EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid OR i.inhparent = c.oid)
+        UNION ALL SELECT format('generated policy %I is missing', m.name)
+                    FROM (SELECT (regexp_matches(pr.script, 'CREATE POLICY (authz_[a-z0-9_]+) ON', 'g'))[1] AS name) m
+                   WHERE NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = m.name)
+        UNION ALL SELECT format('policy %I is PERMISSIVE: it would open rows the generated policies keep closed', p.polname)
+                    FROM pg_policy p
+                   WHERE p.polrelid = c.oid AND p.polpermissive AND p.polname NOT LIKE 'authz\_%'
+       ) AS b(breach)
+UNION ALL
+SELECT t.tgrelid::regclass,
+       format('trigger %I is %s', t.tgname,
+              CASE WHEN t.tgname NOT IN ('authz_audit_insert', 'authz_audit_update', 'authz_audit_delete',
+                                         'authz_audit_truncate', 'authz_updated_at', 'authz_age_lock')
+                        AND t.tgname NOT LIKE 'authz\_readonly\_%' THEN 'a generated trigger under another name'
+                   WHEN t.tgenabled = 'D' THEN 'disabled'
+                   WHEN t.tgenabled = 'R' THEN 'set to fire only on replicas'
+                   ELSE 'set to fire always, on replicas too' END),
+       CASE WHEN t.tgfoid = 'authz.guard_readonly_columns()'::regprocedure
+            THEN format('Call authz.unprotect(%L) to remove its protection.', t.tgrelid::regclass::text)
+            ELSE format('Call authz.disable_audit(%L) to stop auditing the table.', t.tgrelid::regclass::text) END
+  FROM pg_trigger t
+ WHERE t.tgfoid IN ('authz.audit_statement()'::regprocedure, 'authz.touch_updated_at()'::regprocedure,
+                    'authz.guard_readonly_columns()'::regprocedure)
+   AND (t.tgenabled <> 'O'
+        OR (t.tgname NOT IN ('authz_audit_insert', 'authz_audit_update', 'authz_audit_delete',
+                             'authz_audit_truncate', 'authz_updated_at', 'authz_age_lock')
+            AND t.tgname NOT LIKE 'authz\_readonly\_%'));
+GRANT SELECT ON authz.protection_breaches TO PUBLIC;
+COMMENT ON VIEW authz.protection_breaches IS
+    'What would let a write skip its audit entry or a row skip its generated policies, now: RLS disabled or not forced on a protected table, a protected table in an inheritance tree, a generated policy missing, a PERMISSIVE policy protect did not make, a generated trigger disabled, renamed or set to fire on replicas; with the function that changes it. Empty when everything is as pg_authz made it.';
+COMMENT ON FUNCTION authz.generated_ddl_running() IS
+    'Whether authz.protect, unprotect, enable_audit or disable_audit is running DDL in this backend (set in backend memory, not by any setting): the tamper guard lets that DDL through.';
+COMMENT ON FUNCTION authz.remember_protection_breaches() IS
+    'Record authz.protection_breaches at the start of a DDL command (event trigger authz_guard_generated_start).';
+COMMENT ON FUNCTION authz.protection_breaches_at_start() IS
+    'The breaches recorded at the start of the current DDL command, as ''relation-oid breach''.';
+
+CREATE FUNCTION authz.guard_generated_start() RETURNS event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    PERFORM authz.remember_protection_breaches();
+END
+$fn$;
+REVOKE EXECUTE ON FUNCTION authz.guard_generated_start() FROM PUBLIC;
+COMMENT ON FUNCTION authz.guard_generated_start() IS
+    'Event trigger: records authz.protection_breaches before an ALTER TABLE, ALTER TRIGGER, ALTER POLICY, CREATE POLICY or CREATE TABLE.';
+
+CREATE FUNCTION authz.guard_generated_end() RETURNS event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    found record;
+BEGIN
+    IF authz.generated_ddl_running() THEN
+        RETURN;
+    END IF;
+    FOR found IN
+        SELECT p.polname, p.polrelid::regclass AS relation
+          FROM pg_event_trigger_ddl_commands() c
+          JOIN pg_policy p ON p.oid = c.objid
+         WHERE tg_tag = 'ALTER POLICY' AND c.classid = 'pg_policy'::regclass AND p.polname LIKE 'authz\_%'
+           AND p.polrelid IN (SELECT pr.relation FROM authz.protected_relations pr)
+    LOOP
+        RAISE EXCEPTION 'cannot alter policy % of protected table %: authz.protect generated it', quote_ident(found.polname), found.relation
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  HINT = format('Call authz.protect(%L, spec) again with the spec you want.', found.relation::text);
+    END LOOP;
+    FOR found IN
+        SELECT b.relation, b.breach, b.remedy
+          FROM authz.protection_breaches b
+         WHERE b.relation::oid::text || ' ' || b.breach <> ALL (authz.protection_breaches_at_start())
+    LOOP
+        RAISE EXCEPTION '% refused on table %: %', tg_tag, found.relation, found.breach
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'Audit coverage and row-level security change only through authz.enable_audit, authz.disable_audit, authz.protect and authz.unprotect.',
+                  HINT = found.remedy;
+    END LOOP;
+END
+$fn$;
+REVOKE EXECUTE ON FUNCTION authz.guard_generated_end() FROM PUBLIC;
+COMMENT ON FUNCTION authz.guard_generated_end() IS
+    'Event trigger: refuses (2BP01) an ALTER TABLE, ALTER TRIGGER, ALTER POLICY, CREATE POLICY or CREATE TABLE that alters a generated policy or adds a breach (authz.protection_breaches), unless authz.protect, unprotect, enable_audit or disable_audit runs it.';
+CREATE EVENT TRIGGER authz_guard_generated_start ON ddl_command_start
+    WHEN TAG IN ('ALTER TABLE', 'ALTER TRIGGER', 'ALTER POLICY', 'CREATE POLICY', 'CREATE TABLE')
+    EXECUTE FUNCTION authz.guard_generated_start();
+CREATE EVENT TRIGGER authz_guard_generated_end ON ddl_command_end
+    WHEN TAG IN ('ALTER TABLE', 'ALTER TRIGGER', 'ALTER POLICY', 'CREATE POLICY', 'CREATE TABLE')
+    EXECUTE FUNCTION authz.guard_generated_end();
+
+-- Only protect and unprotect write authz.protected_relations (the guard trusts it): not even
+-- authz_admin may edit it by hand. A superuser's writes (a restore's COPY) pass.
+CREATE FUNCTION authz.protected_relations_written_by_protect() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    IF authz.generated_ddl_running()
+       OR (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) current_user) THEN
+        RETURN NULL;
+    END IF;
+    RAISE EXCEPTION 'permission denied: authz.protected_relations is written by authz.protect and authz.unprotect only'
+        USING ERRCODE = '42501', HINT = 'Call authz.protect or authz.unprotect.';
+END
+$fn$;
+COMMENT ON FUNCTION authz.protected_relations_written_by_protect() IS
+    'Trigger on authz.protected_relations: refuses (42501) writes that do not come from authz.protect or authz.unprotect (or a superuser, such as a restore).';
+CREATE TRIGGER written_by_protect BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON authz.protected_relations
+    FOR EACH STATEMENT EXECUTE FUNCTION authz.protected_relations_written_by_protect();
+
+-- Identity (src/identity/): role bindings and signing keys.
+GRANT SELECT ON authz.bound_roles TO PUBLIC;
+GRANT INSERT, UPDATE, DELETE ON authz.bound_roles TO authz_admin;
+-- authz_admin manages keys without reading secrets back; only the extension owner reads key.
+GRANT INSERT, UPDATE, DELETE ON authz.jwt_keys TO authz_admin;
+GRANT SELECT (kid, alg, issuer, audience, created_at) ON authz.jwt_keys TO authz_admin;
+ALTER TABLE authz.jwt_keys ADD CONSTRAINT jwt_keys_key_is_usable CHECK (authz.jwt_key_is_usable(alg, key));
+CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON authz.bound_roles
+    FOR EACH STATEMENT EXECUTE FUNCTION authz.catalog_changed();
+CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON authz.jwt_keys
+    FOR EACH STATEMENT EXECUTE FUNCTION authz.catalog_changed();
+SELECT pg_catalog.pg_extension_config_dump('authz.bound_roles', '');
+SELECT pg_catalog.pg_extension_config_dump('authz.jwt_keys', '');
+SELECT authz.enable_audit('authz.bound_roles');
+
+-- Roles are cluster-wide and PostgreSQL runs no event trigger for DROP ROLE: a dropped role's
+-- row is left behind, hidden by the view, and deleted by the next bind_role or unbind_role.
+CREATE VIEW authz.role_bindings AS
+SELECT b.role, b.user_id, b.bound_at, b.bound_by
+  FROM authz.bound_roles b
+ WHERE EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) b.role::pg_catalog.oid);
+COMMENT ON VIEW authz.role_bindings IS 'Database roles bound to an app user: their sessions always act as it (authz.bind_role).';
+GRANT SELECT ON authz.role_bindings TO PUBLIC;
+
+CREATE FUNCTION authz.bind_role(role regrole, user_id text) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    IF NOT pg_has_role(current_user, 'authz_admin', 'USAGE') THEN
+        RAISE EXCEPTION 'permission denied to bind role %: authz.bind_role requires authz_admin', role
+            USING ERRCODE = '42501';
+    END IF;
+    IF role IS NULL OR user_id IS NULL THEN
+        RAISE EXCEPTION 'authz.bind_role: role and user_id must not be NULL' USING ERRCODE = '22023';
+    END IF;
+    IF NOT EXISTS (SELECT FROM authz.users u WHERE u.id = user_id) THEN
+        RAISE EXCEPTION 'app user "%" does not exist', user_id USING ERRCODE = 'P0002';
+    END IF;
+    DELETE FROM authz.bound_roles b
+     WHERE NOT EXISTS (SELECT FROM pg_roles r WHERE r.oid = b.role::oid);
+    INSERT INTO authz.bound_roles AS b (role, user_id) VALUES (bind_role.role, bind_role.user_id)
+    ON CONFLICT ON CONSTRAINT bound_roles_pkey DO UPDATE
+       SET user_id = excluded.user_id, bound_at = excluded.bound_at, bound_by = excluded.bound_by
+     WHERE b.user_id IS DISTINCT FROM excluded.user_id;
+END
+$fn$;
+COMMENT ON FUNCTION authz.bind_role(regrole, text) IS
+    'Bind a database role to app user user_id (authz_admin only): sessions whose session user is that role always act as it, whatever they set. Rebinding moves it; the binding follows renames.';
+
+CREATE FUNCTION authz.unbind_role(role regrole) RETURNS boolean
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    removed integer;
+BEGIN
+    IF NOT pg_has_role(current_user, 'authz_admin', 'USAGE') THEN
+        RAISE EXCEPTION 'permission denied to unbind role %: authz.unbind_role requires authz_admin', role
+            USING ERRCODE = '42501';
+    END IF;
+    DELETE FROM authz.bound_roles b
+     WHERE b.role <> unbind_role.role AND NOT EXISTS (SELECT FROM pg_roles r WHERE r.oid = b.role::oid);
+    DELETE FROM authz.bound_roles b WHERE b.role = unbind_role.role;
+    GET DIAGNOSTICS removed = ROW_COUNT;
+    RETURN removed > 0;
+END
+$fn$;
+COMMENT ON FUNCTION authz.unbind_role(regrole) IS
+    'Remove the binding of a database role (authz_admin only); its sessions are nobody again unless it is an authenticator. Returns whether it was bound.';
+COMMENT ON FUNCTION authz.set_user_token(text, boolean) IS
+    'Verify a signed token (compact JWT, HS256, EdDSA or RS256, key chosen by kid from authz.jwt_keys; exp required, nbf/iat/iss/aud checked) and act as its sub for the transaction (or the session when is_local is false); returns the user id. 28000 for a bad token, 42501 for a bound role.';
+COMMENT ON FUNCTION authz.jwt_key_is_usable(text, text) IS
+    'CHECK constraint of authz.jwt_keys: whether key is usable for alg (an HS256 secret of at least 32 bytes, an Ed25519 or 2048-bit-plus RSA public key in PEM); 22023 saying why not.';
 
 -- Django's tables as the source of truth (src/django.rs, sql/django.sql).
 GRANT SELECT ON authz.django_binding TO PUBLIC;

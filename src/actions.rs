@@ -14,10 +14,16 @@ use crate::catalog::{
 };
 use crate::error::{required_arg, AuthzError, OrRaise, Result};
 use crate::identity::with_current_user_id;
+use crate::jsonb::JsonbText;
 
-const FIELDS: [&str; 7] = [
-    "model", "codename", "name", "kind", "scope", "handler", "key",
+const FIELDS: [&str; 8] = [
+    "model", "codename", "name", "kind", "scope", "handler", "key", "audit",
 ];
+
+/// A refused call records at most this many ids (plus their count and a digest of all of them).
+const DENIED_IDS_KEPT: usize = 100;
+/// A refused call records params up to this many bytes of jsonb text (else their size and digest).
+const DENIED_PARAMS_KEPT: usize = 8192;
 
 /// One entry of the `ADMIN_ACTIONS` list, validated.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,8 +34,11 @@ struct Declaration {
     name: String,
     kind: String,
     scope: String,
-    /// The handler as `regprocedure` text, resolved to a function `(text[], jsonb) → jsonb`.
+    /// The handler's canonical signature `schema.name(text[],jsonb)`, resolved at sync.
     handler: Option<String>,
+    /// `transactional` (the ACTION entry commits or rolls back with the caller) or `autonomous`
+    /// (written in a transaction of its own, for actions whose effects leave the database).
+    audit: String,
 }
 
 fn bad(index: usize, field: &str, problem: impl std::fmt::Display) -> AuthzError {
@@ -93,7 +102,7 @@ fn parse_declaration(index: usize, value: &Value) -> Result<Declaration> {
         return Err(bad(
             index,
             unknown,
-            "is not a known field (expected model, codename, name, kind, scope, handler, key)",
+            "is not a known field (expected model, codename, name, kind, scope, handler, key, audit)",
         ));
     }
     let model_text: String = required(obj, index, "model")?;
@@ -139,6 +148,10 @@ fn parse_declaration(index: usize, value: &Value) -> Result<Declaration> {
         return Err(bad(index, "key", format!("\"{key}\" is not an identifier")));
     }
     let handler: Option<String> = field::<Option<String>>(obj, index, "handler")?.flatten();
+    let audit = match field::<Option<String>>(obj, index, "audit")?.flatten() {
+        Some(mode) => one_of(index, "audit", mode, &["transactional", "autonomous"])?,
+        None => "transactional".to_owned(),
+    };
     Ok(Declaration {
         model,
         key,
@@ -147,29 +160,88 @@ fn parse_declaration(index: usize, value: &Value) -> Result<Declaration> {
         kind,
         scope,
         handler,
+        audit,
     })
 }
 
-/// Resolve a handler name to `regprocedure` text of a function `(text[], jsonb) returns jsonb`.
+/// One SQL identifier at the start of `text`: `"quoted"` (with `""` escapes) as written, or
+/// unquoted and folded to lower case, as PostgreSQL reads it; with the rest of the text.
+fn identifier(text: &str) -> Option<(String, &str)> {
+    if let Some(quoted) = text.strip_prefix('"') {
+        let mut name = String::new();
+        let mut chars = quoted.char_indices();
+        while let Some((i, c)) = chars.next() {
+            if c != '"' {
+                name.push(c);
+            } else if quoted[i + 1..].starts_with('"') {
+                name.push('"');
+                chars.next();
+            } else {
+                return (!name.is_empty()).then(|| (name, &quoted[i + 1..]));
+            }
+        }
+        return None;
+    }
+    let end = text
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '$'))
+        .unwrap_or(text.len());
+    let name = &text[..end];
+    let starts_well = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
+    starts_well.then(|| (name.to_ascii_lowercase(), &text[end..]))
+}
+
+/// `schema.name` or `schema.name(text[], jsonb)` → (schema, name); `None` if malformed.
+fn handler_name(handler: &str) -> Option<(String, String)> {
+    let (schema, rest) = identifier(handler.trim())?;
+    let (name, rest) = identifier(rest.strip_prefix('.')?)?;
+    let args: String = rest.chars().filter(|c| !c.is_whitespace()).collect();
+    matches!(args.to_ascii_lowercase().as_str(), "" | "(text[],jsonb)").then_some((schema, name))
+}
+
+/// The canonical signature of the handler `schema.name(text[], jsonb)` as stored in
+/// `authz.actions.handler`, and whether it returns jsonb; `None` if no such function exists.
+/// Catalog lookups here never depend on the caller's search_path.
+fn find_handler(schema: &str, name: &str) -> Result<Option<(String, bool)>> {
+    with_pinned_search_path(|| {
+        Ok(Spi::get_two_with_args::<String, bool>(
+            "SELECT pg_catalog.format('%I.%I(text[],jsonb)', n.nspname, p.proname),
+                    p.prorettype OPERATOR(pg_catalog.=) 'pg_catalog.jsonb'::pg_catalog.regtype
+               FROM pg_catalog.pg_proc p
+               JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
+              WHERE n.nspname OPERATOR(pg_catalog.=) $1 AND p.proname OPERATOR(pg_catalog.=) $2
+                AND p.proargtypes OPERATOR(pg_catalog.=) '1009 3802'::pg_catalog.oidvector",
+            &[schema.into(), name.into()],
+        )
+        .map(|(sig, jsonb)| sig.map(|sig| (sig, jsonb.unwrap_or(false))))
+        .or_else(|e| match e {
+            pgrx::spi::SpiError::InvalidPosition => Ok(None),
+            e => Err(e),
+        })?)
+    })
+}
+
+/// Resolve a declared handler to its canonical signature `schema.name(text[],jsonb)`.
 fn resolve_handler(index: usize, handler: &str) -> Result<String> {
-    let signature = if handler.contains('(') {
-        handler.to_owned()
-    } else {
-        format!("{handler}(text[], jsonb)")
-    };
-    let found = Spi::get_two_with_args::<String, bool>(
-        "SELECT p.oid::regprocedure::text, p.prorettype = 'jsonb'::regtype
-           FROM pg_proc p WHERE p.oid = to_regprocedure($1)
-            AND p.proargtypes = '1009 3802'::oidvector",
-        &[signature.as_str().into()],
-    );
-    match found {
-        Ok((Some(proc), Some(true))) => Ok(proc),
-        Ok((Some(proc), _)) => Err(bad(index, "handler", format!("{proc} must return jsonb"))),
-        _ => Err(bad(
+    let takes = "a handler takes (ids text[], params jsonb) and returns jsonb";
+    let (schema, name) = handler_name(handler).ok_or_else(|| {
+        let form = "expected schema.name or schema.name(text[], jsonb)";
+        bad(
             index,
             "handler",
-            format!("no function {signature}: a handler takes (ids text[], params jsonb) and returns jsonb"),
+            format!("\"{handler}\" is malformed ({form}): {takes}"),
+        )
+    })?;
+    match find_handler(&schema, &name)? {
+        Some((signature, true)) => Ok(signature),
+        Some((signature, false)) => Err(bad(
+            index,
+            "handler",
+            format!("{signature} must return jsonb"),
+        )),
+        None => Err(bad(
+            index,
+            "handler",
+            format!("no function {schema}.{name}(text[], jsonb): {takes}"),
         )),
     }
 }
@@ -240,6 +312,7 @@ fn sync_one(position: usize, decl: &Declaration, report: &mut SyncReport) -> Res
     let label = format!("{}.{}:{}", decl.model.app_label, decl.model.model, decl.key);
     let permission_id = match &decl.codename {
         Some(code) => {
+            warn_if_string_is_shared(decl, ct, code)?;
             let (id, created) = ensure_permission(ct, code, &decl.name)?;
             if created {
                 SyncReport::note(
@@ -265,21 +338,22 @@ fn sync_one(position: usize, decl: &Declaration, report: &mut SyncReport) -> Res
         decl.scope.as_str().into(),
         decl.handler.as_deref().into(),
         (position as i32).into(),
+        decl.audit.as_str().into(),
     ];
     let outcome = Spi::get_one_with_args::<String>(
         "WITH old AS (SELECT * FROM authz.actions WHERE content_type_id = $1 AND key = $2),
               ins AS (INSERT INTO authz.actions
-                             (content_type_id, key, codename, permission_id, name, kind, scope, handler, position)
-                      SELECT $1, $2, $3, $4, $5, $6, $7, $8::regprocedure, $9
+                             (content_type_id, key, codename, permission_id, name, kind, scope, handler, position, audit)
+                      SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10
                        WHERE NOT EXISTS (SELECT 1 FROM old)
                       RETURNING 'created'),
               upd AS (UPDATE authz.actions a
                          SET codename = $3, permission_id = $4, name = $5, kind = $6, scope = $7,
-                             handler = $8::regprocedure, position = $9
+                             handler = $8, position = $9, audit = $10
                         FROM old
                        WHERE a.id = old.id
-                         AND (old.codename, old.permission_id, old.name, old.kind, old.scope, old.handler, old.position)
-                             IS DISTINCT FROM ($3, $4, $5, $6, $7, $8::regprocedure, $9)
+                         AND (old.codename, old.permission_id, old.name, old.kind, old.scope, old.handler, old.position, old.audit)
+                             IS DISTINCT FROM ($3, $4, $5, $6, $7, $8, $9, $10)
                       RETURNING 'updated')
          SELECT coalesce((SELECT * FROM ins), (SELECT * FROM upd), 'unchanged')",
         &args,
@@ -288,6 +362,37 @@ fn sync_one(position: usize, decl: &Declaration, report: &mut SyncReport) -> Res
         Some("created") => SyncReport::note(&mut report.created, "created action", label),
         Some("updated") => SyncReport::note(&mut report.updated, "updated action", label),
         _ => report.unchanged.push(label),
+    }
+    Ok(())
+}
+
+/// `has_perm('app.codename')` compares strings, as Django does, so it cannot tell this
+/// permission from one of the same codename on another model of the app: say so. Actions
+/// themselves check their own permission row.
+fn warn_if_string_is_shared(
+    decl: &Declaration,
+    content_type_id: i64,
+    codename: &str,
+) -> Result<()> {
+    let others = Spi::get_one_with_args::<String>(
+        "SELECT string_agg(ct.app_label || '.' || ct.model, ', ' ORDER BY ct.model)
+           FROM authz.permissions p JOIN authz.content_types ct ON ct.id = p.content_type_id
+          WHERE ct.app_label = $1 AND p.codename = $2 AND ct.id <> $3",
+        &[
+            decl.model.app_label.as_str().into(),
+            codename.into(),
+            content_type_id.into(),
+        ],
+    )?;
+    if let Some(others) = others {
+        let perm = format!("{}.{codename}", decl.model.app_label);
+        warning!(
+            "permission string {perm} of model {}.{} also names the permission of {others}: \
+             has_perm('{perm}') holds for a grant of either; perform_action and allowed_actions \
+             check each action's own permission",
+            decl.model.app_label,
+            decl.model.model
+        );
     }
     Ok(())
 }
@@ -379,11 +484,13 @@ fn prune_permission(permission_id: i64, report: &mut SyncReport) -> Result<()> {
 #[pg_extern(volatile, parallel_unsafe)]
 #[search_path(pg_catalog, pg_temp)]
 fn sync_admin_actions_report(
-    declarations: Option<pgrx::JsonB>,
+    declarations: Option<JsonbText>,
     prune: default!(Option<bool>, false),
 ) -> pgrx::JsonB {
-    let declarations = required_arg(declarations, "declarations");
-    let declared = parse_declarations(&declarations.0).or_raise();
+    let declarations = required_arg(declarations, "declarations")
+        .parse("declarations")
+        .or_raise();
+    let declared = parse_declarations(&declarations).or_raise();
     let mut report = SyncReport::default();
     for (position, decl) in declared.iter().enumerate() {
         sync_one(position, decl, &mut report).or_raise();
@@ -394,14 +501,20 @@ fn sync_admin_actions_report(
     pgrx::JsonB(report.to_json())
 }
 
-/// An action as stored, with the permission string it requires.
+/// An action as stored, with the permission it requires.
 struct Action {
     key: String,
     name: String,
     kind: String,
     scope: String,
+    /// `app_label.codename`, for messages; the check uses `permission_id`.
     permission: Option<String>,
+    /// The action's own permission row: the same codename on another model is another row.
+    permission_id: Option<i64>,
+    /// Canonical signature `schema.name(text[],jsonb)`.
     handler: Option<String>,
+    /// Whether the ACTION entry is written in a transaction of its own.
+    autonomous: bool,
 }
 
 /// The actions of `model` in declaration order; P0002 when the model is not registered.
@@ -418,7 +531,7 @@ fn actions_of(model: &str) -> Result<(ModelName, Vec<Action>)> {
             let rows = client.select(
                 "SELECT a.key, a.name, a.kind, a.scope,
                         CASE WHEN a.codename IS NOT NULL THEN ct.app_label || '.' || a.codename END,
-                        a.handler::oid::regprocedure::text
+                        a.permission_id, a.handler, a.audit = 'autonomous'
                    FROM authz.actions a JOIN authz.content_types ct ON ct.id = a.content_type_id
                   WHERE a.content_type_id = $1
                   ORDER BY a.position, a.key",
@@ -433,7 +546,9 @@ fn actions_of(model: &str) -> Result<(ModelName, Vec<Action>)> {
                     kind: row.get(3)?.unwrap_or_default(),
                     scope: row.get(4)?.unwrap_or_default(),
                     permission: row.get(5)?,
-                    handler: row.get(6)?,
+                    permission_id: row.get(6)?,
+                    handler: row.get(7)?,
+                    autonomous: row.get(8)?.unwrap_or(false),
                 });
             }
             Ok((name.clone(), actions))
@@ -442,7 +557,7 @@ fn actions_of(model: &str) -> Result<(ModelName, Vec<Action>)> {
 }
 
 /// Why `user` may not run `action`, or `None` when it may: Django admin's rules, i.e. an active
-/// staff user, and the action's permission unless it has none (superusers pass).
+/// staff user, and the action's own permission row unless it has none (superusers pass).
 fn refusal(user: Option<&UserAuth>, action: &Action) -> Option<String> {
     let Some(user) = user else {
         return Some("is unknown".into());
@@ -453,8 +568,8 @@ fn refusal(user: Option<&UserAuth>, action: &Action) -> Option<String> {
     if !user.is_staff {
         return Some("is not staff".into());
     }
-    match &action.permission {
-        Some(perm) if !user.has_perm(perm) => Some(format!("lacks permission {perm}")),
+    match (action.permission_id, &action.permission) {
+        (Some(id), Some(perm)) if !user.has_perm_id(id) => Some(format!("lacks permission {perm}")),
         _ => None,
     }
 }
@@ -484,16 +599,18 @@ fn allowed_actions(user_id: Option<&str>, model: Option<&str>) -> pgrx::JsonB {
 /// Run admin action `key` of model `model` on `ids` with `params`, as the current user
 /// (`authz.current_user_id()`): requires an active staff user and the action's permission, else
 /// SQLSTATE 42501 (the denial is audited even though the statement fails). Runs the handler, if
-/// any, and returns `{action, model, ok, failed, result, audit_id}`; one audit entry is written.
+/// any, and returns `{action, model, ok, failed, result, audit_id}`; one audit entry is written,
+/// in a transaction of its own for actions declared `"audit": "autonomous"`. Params reach the
+/// handler and the log exactly as sent.
 #[pg_extern(volatile, parallel_unsafe)]
 fn perform_action(
     model: Option<&str>,
     key: Option<&str>,
     ids: Option<Vec<Option<String>>>,
-    params: default!(Option<pgrx::JsonB>, "'{}'"),
-) -> pgrx::JsonB {
+    params: default!(Option<JsonbText>, "'{}'"),
+) -> JsonbText {
     let (model, key) = (required_arg(model, "model"), required_arg(key, "key"));
-    let params = params.map(|p| p.0).unwrap_or_else(|| json!({}));
+    let params = params.unwrap_or_else(JsonbText::empty_object);
     let (model_name, actions) = actions_of(model).or_raise();
     let model_label = format!("{}.{}", model_name.app_label, model_name.model);
     let action = actions
@@ -504,17 +621,15 @@ fn perform_action(
         });
     let actor = with_current_user_id(|u| u.map(str::to_owned));
     let (db_role, xid) = audit::caller().or_raise();
-    let entry = |operation: &str, outcome: Value| audit::Entry {
+    let given: Vec<String> = ids.iter().flatten().flatten().cloned().collect();
+    let entry = |operation: &str| audit::Entry {
         xid: xid.clone(),
         app_user: actor.clone(),
         db_role: db_role.clone(),
         operation: operation.into(),
         model: Some(model_label.clone()),
         action: Some(key.into()),
-        row_count: Some(ids.iter().flatten().flatten().count() as i64),
-        row_ids: Some(ids.iter().flatten().flatten().cloned().collect()),
-        params: Some(params.clone()),
-        outcome: Some(outcome),
+        row_count: Some(given.len() as i64),
         ..audit::Entry::default()
     };
 
@@ -525,37 +640,80 @@ fn perform_action(
             .map(|reason| format!("user \"{user}\" {reason}")),
     };
     if let Some(reason) = refused {
-        audit::append_autonomously(&entry("DENIED", json!({"reason": reason})));
+        let denial = bounded_denial(entry("DENIED"), &given, &params, &reason).or_raise();
+        audit::append_autonomously(&denial);
         AuthzError::Denied(format!(
             "permission denied for action \"{key}\" on model {model}: {reason}"
         ))
         .raise();
     }
-    let ids = validated_ids(&action, model, ids.clone()).or_raise();
+    let ids = validated_ids(&action, model, ids).or_raise();
 
     // Writes the handler makes are audited with a link to this action's entry.
     let audit_id = audit::next_entry_id().or_raise();
-    audit::set_running_action(Some(audit_id));
-    let returned = match &action.handler {
-        Some(handler) => run_handler(handler, &ids, &params).or_raise(),
-        None => Value::Null,
+    let returned = {
+        let _link = audit::RunningAction::start(audit_id);
+        match &action.handler {
+            Some(handler) => run_handler(handler, &ids, &params).or_raise(),
+            None => None,
+        }
     };
-    audit::set_running_action(None);
-    let (failed, result) = split_handler_result(returned);
-    let failed_ids: HashSet<&str> = failed.iter().filter_map(|f| f["id"].as_str()).collect();
-    let ok: Vec<&String> = ids
-        .iter()
-        .filter(|id| !failed_ids.contains(id.as_str()))
-        .collect();
+    let report = HandlerReport::read(returned, &ids).or_raise();
     let record = audit::Entry {
         id: Some(audit_id),
-        ..entry("ACTION", json!({"ok": ok.len(), "failed": failed}))
+        row_ids: Some(given.clone()),
+        params: Some(params),
+        outcome: Some(report.outcome.clone()),
+        ..entry("ACTION")
     };
-    audit::append(&record).or_raise();
-    pgrx::JsonB(
-        json!({"action": key, "model": model_label, "ok": ok, "failed": failed,
-                       "result": result, "audit_id": audit_id}),
-    )
+    if action.autonomous {
+        if !audit::append_autonomously(&record) {
+            AuthzError::Unavailable(format!(
+                "action \"{key}\" on model {model} is audited autonomously, and its entry could not be written: its result is withheld"
+            ))
+            .raise();
+        }
+    } else {
+        audit::append(&record).or_raise();
+    }
+    report.response(key, &model_label, audit_id).or_raise()
+}
+
+/// What a refused call records: its ids up to `DENIED_IDS_KEPT`, its params up to
+/// `DENIED_PARAMS_KEPT` bytes, and for what is left out the size and a sha256 digest, so that a
+/// caller without any right cannot grow the append-only log by more than a few kilobytes a call.
+fn bounded_denial(
+    mut entry: audit::Entry,
+    ids: &[String],
+    params: &JsonbText,
+    reason: &str,
+) -> Result<audit::Entry> {
+    let mut outcome = json!({"reason": reason});
+    if ids.len() > DENIED_IDS_KEPT {
+        outcome["ids_omitted"] = json!(ids.len() - DENIED_IDS_KEPT);
+        outcome["ids_sha256"] = json!(sha256_hex(&serde_json::to_string(ids).unwrap_or_default())?);
+    }
+    entry.row_ids = Some(ids.iter().take(DENIED_IDS_KEPT).cloned().collect());
+    entry.params = Some(if params.0.len() > DENIED_PARAMS_KEPT {
+        JsonbText::from_value(
+            &json!({"omitted_bytes": params.0.len(), "sha256": sha256_hex(&params.0)?}),
+        )
+    } else {
+        params.clone()
+    });
+    entry.outcome = Some(JsonbText::from_value(&outcome));
+    Ok(entry)
+}
+
+/// The sha256 digest of `text` (UTF-8), in hex.
+fn sha256_hex(text: &str) -> Result<String> {
+    with_pinned_search_path(|| {
+        Spi::get_one_with_args::<String>(
+            "SELECT pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to($1, 'UTF8')), 'hex')",
+            &[text.into()],
+        )?
+        .ok_or_else(|| AuthzError::Internal("sha256 returned NULL".into()))
+    })
 }
 
 /// Bulk actions need at least one id; no id may be NULL.
@@ -576,38 +734,104 @@ fn validated_ids(
         .collect()
 }
 
-/// Call the handler `(ids text[], params jsonb) → jsonb`, as the calling role.
-fn run_handler(handler: &str, ids: &[String], params: &Value) -> Result<Value> {
-    let call = Spi::get_one_with_args::<String>(
-        "SELECT pg_catalog.format('SELECT %I.%I($1, $2)', n.nspname, p.proname)
-           FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-          WHERE p.oid = pg_catalog.to_regprocedure($1)",
-        &[handler.into()],
-    )?
-    .ok_or_else(|| AuthzError::NotFound(format!("handler {handler} no longer exists")))?;
-    let returned = Spi::connect_mut(|client| -> Result<Option<pgrx::JsonB>> {
+/// Call the handler `(ids text[], params jsonb) → jsonb`, as the calling role. It is found by
+/// its stored signature with a pinned search_path (P0002 when it is gone); only the call itself
+/// runs with the caller's settings.
+fn run_handler(handler: &str, ids: &[String], params: &JsonbText) -> Result<Option<JsonbText>> {
+    let gone = || AuthzError::NotFound(format!("handler {handler} no longer exists"));
+    let (schema, name) = handler_name(handler).ok_or_else(gone)?;
+    find_handler(&schema, &name)?.ok_or_else(gone)?;
+    let call = format!(
+        "SELECT {}.{}($1, $2)",
+        pgrx::spi::quote_identifier(&schema),
+        pgrx::spi::quote_identifier(&name)
+    );
+    Spi::connect_mut(|client| {
         let table = client.update(
             call.as_str(),
             Some(1),
-            &[ids.to_vec().into(), pgrx::JsonB(params.clone()).into()],
+            &[ids.to_vec().into(), params.clone().into()],
         )?;
-        first_value::<pgrx::JsonB>(table)
-    })?;
-    Ok(returned.map(|j| j.0).unwrap_or(Value::Null))
+        first_value::<JsonbText>(table)
+    })
 }
 
 /// A handler reports per-target failures as `{"failed": [{"id", "error"}], "result": ...}`;
-/// any other value is the result itself.
-fn split_handler_result(returned: Value) -> (Vec<Value>, Value) {
-    match returned {
-        Value::Object(mut obj) if obj.contains_key("failed") || obj.contains_key("result") => {
-            let failed = match obj.remove("failed") {
-                Some(Value::Array(list)) => list,
-                _ => Vec::new(),
-            };
-            (failed, obj.remove("result").unwrap_or(Value::Null))
-        }
-        other => (Vec::new(), other),
+/// any other value is the result itself. Read in SQL, so the handler's jsonb is passed on
+/// exactly as it returned it.
+struct HandlerReport {
+    ok: Vec<String>,
+    failed: JsonbText,
+    result: Option<JsonbText>,
+    /// `{ok: <count>, failed}` for the audit entry.
+    outcome: JsonbText,
+}
+
+impl HandlerReport {
+    fn read(returned: Option<JsonbText>, ids: &[String]) -> Result<HandlerReport> {
+        let (failed, result, failed_ids) = with_pinned_search_path(|| {
+            Spi::connect(|client| {
+                let rows = client.select(
+                    "WITH r AS (SELECT v, jsonb_typeof(v) = 'object' AND (v ? 'failed' OR v ? 'result') AS split
+                                  FROM (SELECT $1::jsonb AS v) s),
+                          f AS (SELECT split, v,
+                                       CASE WHEN split AND jsonb_typeof(v -> 'failed') = 'array'
+                                            THEN v -> 'failed' ELSE '[]' END AS failed
+                                  FROM r)
+                     SELECT failed, CASE WHEN split THEN v -> 'result' ELSE v END,
+                            ARRAY(SELECT e ->> 'id' FROM jsonb_array_elements(failed) e
+                                   WHERE jsonb_typeof(e -> 'id') = 'string')
+                       FROM f",
+                    Some(1),
+                    &[returned.into()],
+                )?;
+                let row = rows.first();
+                Ok::<_, AuthzError>((
+                    row.get::<JsonbText>(1)?
+                        .unwrap_or_else(|| JsonbText("[]".into())),
+                    row.get::<JsonbText>(2)?,
+                    row.get::<Vec<String>>(3)?.unwrap_or_default(),
+                ))
+            })
+        })?;
+        let failed_ids: HashSet<String> = failed_ids.into_iter().collect();
+        let ok: Vec<String> = ids
+            .iter()
+            .filter(|id| !failed_ids.contains(id.as_str()))
+            .cloned()
+            .collect();
+        let outcome = with_pinned_search_path(|| {
+            Spi::get_one_with_args::<JsonbText>(
+                "SELECT jsonb_build_object('ok', $1::int, 'failed', $2::jsonb)",
+                &[(ok.len() as i32).into(), failed.clone().into()],
+            )?
+            .ok_or_else(|| AuthzError::Internal("outcome was NULL".into()))
+        })?;
+        Ok(HandlerReport {
+            ok,
+            failed,
+            result,
+            outcome,
+        })
+    }
+
+    /// `{action, model, ok, failed, result, audit_id}`, the value `perform_action` returns.
+    fn response(&self, key: &str, model: &str, audit_id: i64) -> Result<JsonbText> {
+        with_pinned_search_path(|| {
+            Spi::get_one_with_args::<JsonbText>(
+                "SELECT jsonb_build_object('action', $1::text, 'model', $2::text, 'ok', to_jsonb($3::text[]),
+                                           'failed', $4::jsonb, 'result', $5::jsonb, 'audit_id', $6::bigint)",
+                &[
+                    key.into(),
+                    model.into(),
+                    self.ok.clone().into(),
+                    self.failed.clone().into(),
+                    self.result.clone().into(),
+                    audit_id.into(),
+                ],
+            )?
+            .ok_or_else(|| AuthzError::Internal("result was NULL".into()))
+        })
     }
 }
 
@@ -646,11 +870,28 @@ mod tests {
     }
 
     #[pg_test]
-    fn handler_reports_split_into_failed_and_result() {
-        let (failed, result) =
-            split_handler_result(json!({"failed": [{"id": "2", "error": "no"}], "result": 5}));
-        assert_eq!((failed.len(), result), (1, json!(5)));
-        let (failed, result) = split_handler_result(json!({"exported": 3}));
-        assert_eq!((failed.len(), result), (0, json!({"exported": 3})));
+    fn handler_names_read_the_postgresql_way() {
+        let name = |h: &str| handler_name(h);
+        let pair = |a: &str, b: &str| Some((a.to_owned(), b.to_owned()));
+        assert_eq!(name("App.Approve"), pair("app", "approve"));
+        assert_eq!(
+            name("app.approve( text[] , JSONB )"),
+            pair("app", "approve")
+        );
+        assert_eq!(
+            name("\"My App\".\"Do\"\"It\"(text[],jsonb)"),
+            pair("My App", "Do\"It")
+        );
+        for malformed in [
+            "approve",
+            "app.approve(",
+            "app.approve(text)",
+            "a.b.c",
+            "1a.b",
+            "\"x.y",
+            "",
+        ] {
+            assert_eq!(name(malformed), None, "{malformed} must be refused");
+        }
     }
 }

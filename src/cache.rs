@@ -24,6 +24,8 @@ pub struct UserAuth {
     pub is_superuser: bool,
     /// `app_label.codename` of every permission held directly or through a group.
     pub perms: HashSet<String>,
+    /// The ids of those permissions: the same string on two models of one app is two ids.
+    pub perm_ids: HashSet<i64>,
     /// Names of the groups the user belongs to.
     pub groups: HashSet<String>,
 }
@@ -32,6 +34,11 @@ impl UserAuth {
     /// Django's `ModelBackend.has_perm` for a well-formed permission string.
     pub fn has_perm(&self, perm: &str) -> bool {
         self.is_active && (self.is_superuser || self.perms.contains(perm))
+    }
+
+    /// Whether the user holds permission row `permission_id` (actions check their own row).
+    pub fn has_perm_id(&self, permission_id: i64) -> bool {
+        self.is_active && (self.is_superuser || self.perm_ids.contains(&permission_id))
     }
 
     /// Whether this user is an active superuser, who holds everything.
@@ -162,10 +169,29 @@ pub fn with_user<R>(user_id: &str, f: impl FnOnce(Option<&UserAuth>) -> R) -> Re
     Ok(f(entry.as_deref()))
 }
 
+/// The invalidation generation of the catalogs, after reading pending invalidations once per
+/// statement: it moves whenever a catalog row changes. Other per-backend caches (role bindings,
+/// signing keys) are valid while it stays put.
+pub fn catalog_generation() -> u64 {
+    accept_invalidations_once_per_statement();
+    // A backend that has not loaded a user yet must still recognise the sentinel's
+    // invalidations; until it knows it, every invalidation marks the transaction (see above).
+    if SENTINEL.with(Cell::get) == pg_sys::InvalidOid {
+        SENTINEL.with(|s| s.set(sentinel_oid()));
+    }
+    INVALIDATIONS.with(Cell::get)
+}
+
 /// Keep a freshly loaded entry, unless an invalidation arrived while it was being read.
 fn remember(user_id: &str, generation: u64, entry: Option<Rc<UserAuth>>) {
     if INVALIDATIONS.with(Cell::get) != generation {
         return;
+    }
+    // Under REPEATABLE READ or SERIALIZABLE the entry was read on the transaction's snapshot,
+    // which may be older than changes already processed (SET TRANSACTION SNAPSHOT): keep it
+    // for this transaction only.
+    if uses_transaction_snapshot() {
+        CHANGED_IN_XACT.with(|c| c.set(true));
     }
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
@@ -176,9 +202,20 @@ fn remember(user_id: &str, generation: u64, entry: Option<Rc<UserAuth>>) {
     });
 }
 
+/// `IsolationUsesXactSnapshot()`: REPEATABLE READ or SERIALIZABLE.
+fn uses_transaction_snapshot() -> bool {
+    unsafe { pg_sys::XactIsoLevel >= pg_sys::XACT_REPEATABLE_READ as i32 }
+}
+
 /// Other sessions' commits reach this backend when it reads the invalidation queue; PostgreSQL
 /// does so at transaction start and when taking a lock. A statement inside an open transaction
 /// may take no lock before calling us, so read it ourselves once per statement.
+///
+/// Once this transaction has processed an invalidation, an entry may have been loaded under a
+/// snapshot older than the change (a cursor's, or a statement's that started before the
+/// commit): it answers for the statement that loaded it and no longer, so each later statement
+/// starts afresh. A transaction that never saw an invalidation keeps its entries: they were
+/// read after every change the queue had announced.
 fn accept_invalidations_once_per_statement() {
     let now = unsafe { pg_sys::GetCurrentStatementStartTimestamp() };
     let new_statement = CACHE.with(|c| {
@@ -188,6 +225,10 @@ fn accept_invalidations_once_per_statement() {
         new
     });
     if new_statement {
+        // Under REPEATABLE READ every statement reads the one transaction snapshot.
+        if CHANGED_IN_XACT.with(Cell::get) && !uses_transaction_snapshot() {
+            invalidate();
+        }
         unsafe { pg_sys::AcceptInvalidationMessages() };
     }
 }
@@ -206,7 +247,15 @@ SELECT u.is_active, u.is_staff, u.is_superuser,
                                JOIN authz.group_permissions gp ON gp.group_id = ug.group_id
                               WHERE ug.user_id = u.id)) AS perms,
        ARRAY(SELECT g.name FROM authz.user_groups ug JOIN authz.groups g ON g.id = ug.group_id
-              WHERE ug.user_id = u.id) AS groups
+              WHERE ug.user_id = u.id) AS groups,
+       ARRAY(SELECT up.permission_id
+               FROM authz.user_permissions up
+              WHERE up.user_id = u.id
+             UNION
+             SELECT gp.permission_id
+               FROM authz.user_groups ug
+               JOIN authz.group_permissions gp ON gp.group_id = ug.group_id
+              WHERE ug.user_id = u.id) AS perm_ids
   FROM authz.users u
  WHERE u.id = $1";
 
@@ -257,6 +306,11 @@ fn load_user(user_id: &str) -> Result<Option<UserAuth>> {
                     .collect(),
                 groups: row
                     .get::<Vec<String>>(5)?
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect(),
+                perm_ids: row
+                    .get::<Vec<i64>>(6)?
                     .unwrap_or_default()
                     .into_iter()
                     .collect(),

@@ -155,22 +155,45 @@ fn register_model(model: Option<&str>, relation: default!(Option<PgRelation>, "N
 
 /// Statement trigger on every catalog table: tell every backend (this one at its next command,
 /// others after commit, standbys on replay) that permission caches are stale, through a
-/// relcache invalidation of `authz.cache_sentinel`.
-#[pg_trigger]
-fn catalog_changed<'a>(
-    _trigger: &'a pgrx::PgTrigger<'a>,
-) -> std::result::Result<Option<PgHeapTuple<'a, pgrx::AllocatedByRust>>, pgrx::PgTriggerError> {
-    let sentinel = crate::cache::sentinel_oid();
-    unsafe {
-        if sentinel == pg_sys::InvalidOid {
-            // Cannot happen while the extension is installed; if it does, reset everything.
-            pg_sys::CacheInvalidateRelcacheAll();
-        } else {
-            pg_sys::CacheInvalidateRelcacheByRelid(sentinel);
-        }
+/// relcache invalidation of `authz.cache_sentinel`. Only the catalogs' triggers may run it
+/// (EXECUTE is revoked from PUBLIC); called any other way it refuses with SQLSTATE 39P01.
+/// Written by hand rather than with `#[pg_trigger]`, whose wrapper fails a direct call with
+/// XX000 before any code of ours runs.
+#[pg_guard]
+#[no_mangle]
+pub unsafe extern "C-unwind" fn pg_authz_catalog_changed(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
+    let context = (*fcinfo).context;
+    if context.is_null() || (*context).type_ != pg_sys::NodeTag::T_TriggerData {
+        ereport!(
+            PgLogLevel::ERROR,
+            PgSqlErrorCode::ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
+            "authz.catalog_changed() runs only as the statement trigger pg_authz installs on its catalogs"
+        );
     }
-    Ok(None)
+    let sentinel = crate::cache::sentinel_oid();
+    if sentinel == pg_sys::InvalidOid {
+        // Cannot happen while the extension is installed; if it does, reset everything.
+        pg_sys::CacheInvalidateRelcacheAll();
+    } else {
+        pg_sys::CacheInvalidateRelcacheByRelid(sentinel);
+    }
+    pg_sys::Datum::from(0)
 }
+
+#[no_mangle]
+#[doc(hidden)]
+pub extern "C" fn pg_finfo_pg_authz_catalog_changed() -> &'static pg_sys::Pg_finfo_record {
+    const V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
+    &V1
+}
+
+extension_sql!(
+    "CREATE FUNCTION catalog_changed() RETURNS trigger LANGUAGE c
+         AS 'MODULE_PATHNAME', 'pg_authz_catalog_changed';",
+    name = "catalog_changed",
+);
 
 #[cfg(any(test, feature = "pg_test"))]
 #[pg_schema]

@@ -13,6 +13,8 @@ pub enum AuthzError {
     InvalidArgument(String),
     /// 42501: the current user may not do this.
     Denied(String),
+    /// 28000: presented credentials (a signed token) are not acceptable.
+    BadCredentials(String),
     /// P0002: a named thing (model, action, user) does not exist.
     NotFound(String),
     /// 42703: a named column does not exist.
@@ -22,6 +24,9 @@ pub enum AuthzError {
     /// 55000: a table was altered after pg_authz set it up (an audited table lost its primary
     /// key, say); the message says how to repair it.
     SchemaChanged(String),
+    /// 53000: a resource pg_authz needs is not available now (no background worker slot to write
+    /// an audit entry the call depends on, say); retrying later may work.
+    Unavailable(String),
     /// XX000: something that should not happen (an SPI failure, a catalog inconsistency).
     Internal(String),
 }
@@ -31,12 +36,16 @@ impl AuthzError {
         match self {
             AuthzError::InvalidArgument(_) => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             AuthzError::Denied(_) => PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            AuthzError::BadCredentials(_) => {
+                PgSqlErrorCode::ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION
+            }
             AuthzError::NotFound(_) => PgSqlErrorCode::ERRCODE_NO_DATA_FOUND,
             AuthzError::UndefinedColumn(_) => PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
             AuthzError::UndefinedTable(_) => PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
             AuthzError::SchemaChanged(_) => {
                 PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE
             }
+            AuthzError::Unavailable(_) => PgSqlErrorCode::ERRCODE_INSUFFICIENT_RESOURCES,
             AuthzError::Internal(_) => PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
         }
     }
@@ -46,10 +55,12 @@ impl AuthzError {
         match self {
             AuthzError::InvalidArgument(m)
             | AuthzError::Denied(m)
+            | AuthzError::BadCredentials(m)
             | AuthzError::NotFound(m)
             | AuthzError::UndefinedColumn(m)
             | AuthzError::UndefinedTable(m)
             | AuthzError::SchemaChanged(m)
+            | AuthzError::Unavailable(m)
             | AuthzError::Internal(m) => m,
         }
     }

@@ -11,7 +11,9 @@ mod catalog;
 mod checks;
 mod django;
 mod error;
+mod guard;
 mod identity;
+mod jsonb;
 mod policy;
 mod privilege;
 mod relation;
@@ -26,6 +28,7 @@ extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 pub extern "C-unwind" fn _PG_init() {
     identity::init();
     cache::init();
+    audit::init();
 }
 
 #[cfg(test)]

@@ -14,6 +14,8 @@ pub struct Column {
     pub type_name: String,
     pub primary_key: bool,
     pub not_null: bool,
+    /// The column's number, which a rename keeps.
+    pub attnum: i16,
 }
 
 pub struct Relation {
@@ -44,7 +46,7 @@ impl Relation {
         let columns = Spi::connect(|client| {
             let rows = client.select(
                 "SELECT a.attname::text, format_type(a.atttypid, NULL),
-                        coalesce(a.attnum = ANY (i.indkey::int2[]), false), a.attnotnull
+                        coalesce(a.attnum = ANY (i.indkey::int2[]), false), a.attnotnull, a.attnum
                    FROM pg_attribute a
                    LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
                   WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
@@ -61,6 +63,7 @@ impl Relation {
                     type_name: row.get(2)?.unwrap_or_default(),
                     primary_key: row.get(3)?.unwrap_or(false),
                     not_null: row.get(4)?.unwrap_or(false),
+                    attnum: row.get(5)?.unwrap_or_default(),
                 });
             }
             Ok::<_, error::AuthzError>(columns)

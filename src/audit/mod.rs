@@ -8,17 +8,22 @@ mod transition;
 mod triggers;
 mod worker;
 
+use std::cell::Cell;
+
 use pgrx::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::cache::with_pinned_search_path;
 use crate::error::{AuthzError, Result};
+use crate::jsonb::JsonbText;
 use crate::privilege::as_extension_owner;
 
 pub use worker::append_autonomously;
 
 /// One audit entry; `None` fields are stored as NULL.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Entry {
     /// Set when the id was taken in advance (`next_entry_id`), so rows can point at it.
     pub id: Option<i64>,
@@ -33,8 +38,11 @@ pub struct Entry {
     pub row_count: Option<i64>,
     pub row_ids: Option<Vec<String>>,
     pub changed_columns: Option<Vec<String>>,
-    pub params: Option<Value>,
-    pub outcome: Option<Value>,
+    /// Caller-supplied jsonb, kept exactly as given (never parsed by serde).
+    #[serde(skip)]
+    pub params: Option<JsonbText>,
+    #[serde(skip)]
+    pub outcome: Option<JsonbText>,
     pub old_rows: Option<Value>,
     pub new_rows: Option<Value>,
     /// The `ACTION` entry of the `perform_action` call that caused this write.
@@ -42,27 +50,80 @@ pub struct Entry {
 }
 
 thread_local! {
-    /// The `perform_action` entry whose handler is running, with the local transaction it runs in.
-    static RUNNING_ACTION: std::cell::Cell<Option<(i64, u32)>> = const { std::cell::Cell::new(None) };
+    /// The `perform_action` entry whose handler is running: its id, and the local transaction
+    /// and subtransaction it was started in.
+    static RUNNING_ACTION: Cell<Option<RunningLink>> = const { Cell::new(None) };
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct RunningLink {
+    id: i64,
+    lxid: u32,
+    subxact: pg_sys::SubTransactionId,
 }
 
 fn local_transaction() -> u32 {
     unsafe { (*pg_sys::MyProc).lxid }
 }
 
-/// Link the writes made from now on in this transaction to action entry `id` (`None`: stop).
-/// Kept in backend memory, so no SQL can forge the link, and tied to the transaction, so a
-/// handler that fails cannot leave it set for the next one.
-pub fn set_running_action(id: Option<i64>) {
-    RUNNING_ACTION.with(|a| a.set(id.map(|id| (id, local_transaction()))));
+/// Register the subtransaction callback that unlinks an action whose subtransaction aborted;
+/// called once from `_PG_init`.
+pub fn init() {
+    unsafe { pg_sys::RegisterSubXactCallback(Some(on_subxact_event), std::ptr::null_mut()) };
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn on_subxact_event(
+    event: pg_sys::SubXactEvent::Type,
+    aborted: pg_sys::SubTransactionId,
+    _parent: pg_sys::SubTransactionId,
+    _arg: *mut std::ffi::c_void,
+) {
+    if event != pg_sys::SubXactEvent::SUBXACT_EVENT_ABORT_SUB {
+        return;
+    }
+    // Subtransaction ids grow within a transaction: one started in the aborted subtransaction
+    // or below it has an id at least as large.
+    RUNNING_ACTION.with(|a| {
+        if a.get().is_some_and(|link| link.subxact >= aborted) {
+            a.set(None);
+        }
+    });
+}
+
+/// Links the writes made while it lives to action entry `id`, then gives the link back to the
+/// action that was running before (an outer `perform_action` whose handler called this one),
+/// also when the handler fails. Kept in backend memory, so no SQL can forge the link; tied to
+/// the (sub)transaction, so an aborted one cannot leave it set for later writes.
+pub struct RunningAction {
+    previous: Option<RunningLink>,
+}
+
+impl RunningAction {
+    pub fn start(id: i64) -> RunningAction {
+        let link = RunningLink {
+            id,
+            lxid: local_transaction(),
+            subxact: unsafe { pg_sys::GetCurrentSubTransactionId() },
+        };
+        RunningAction {
+            previous: RUNNING_ACTION.with(|a| a.replace(Some(link))),
+        }
+    }
+}
+
+impl Drop for RunningAction {
+    fn drop(&mut self) {
+        RUNNING_ACTION.with(|a| a.set(self.previous));
+    }
 }
 
 /// The action entry the current write belongs to, if any.
 pub fn running_action() -> Option<i64> {
     RUNNING_ACTION
-        .with(std::cell::Cell::get)
-        .filter(|(_, lxid)| *lxid == local_transaction())
-        .map(|(id, _)| id)
+        .with(Cell::get)
+        .filter(|link| link.lxid == local_transaction())
+        .map(|link| link.id)
 }
 
 const APPEND_SQL: &str = "\
@@ -77,6 +138,7 @@ RETURNING id";
 /// Append `entry` to the audit log in the current transaction, as the log's owner.
 pub fn append(entry: &Entry) -> Result<i64> {
     let json = |v: &Option<Value>| v.clone().map(pgrx::JsonB);
+    let raw = |v: &Option<JsonbText>| v.clone();
     let args = [
         entry.id.into(),
         entry.xid.as_deref().into(),
@@ -89,8 +151,8 @@ pub fn append(entry: &Entry) -> Result<i64> {
         entry.row_count.into(),
         strs(&entry.row_ids).into(),
         strs(&entry.changed_columns).into(),
-        json(&entry.params).into(),
-        json(&entry.outcome).into(),
+        raw(&entry.params).into(),
+        raw(&entry.outcome).into(),
         json(&entry.old_rows).into(),
         json(&entry.new_rows).into(),
         entry.action_id.into(),
@@ -108,6 +170,38 @@ fn strs(values: &Option<Vec<String>>) -> Option<Vec<&str>> {
         .map(|v| v.iter().map(String::as_str).collect())
 }
 
+/// Run `change` (the DDL of `enable_audit`, `disable_audit`, `protect` or `unprotect`) past the
+/// tamper guard, and record what it changed as a `CONFIGURE` entry naming the function, the table,
+/// the caller and `state` (the settings or spec) before and after. Nothing is recorded when
+/// nothing changed, nor while `CREATE EXTENSION` sets up the catalogs' own auditing (a restore's
+/// audit ids start there).
+pub fn configure<R>(
+    function: &str,
+    relid: pg_sys::Oid,
+    state: impl Fn() -> Result<Option<Value>>,
+    change: impl FnOnce() -> Result<R>,
+) -> Result<R> {
+    let before = state()?;
+    let result = crate::guard::generating(change)?;
+    let after = state()?;
+    if before == after || unsafe { pg_sys::creating_extension } {
+        return Ok(result);
+    }
+    let (db_role, _) = caller()?;
+    append(&Entry {
+        operation: "CONFIGURE".into(),
+        relation: Some(crate::relation::qualified_name(relid)?),
+        action: Some(function.to_owned()),
+        app_user: crate::identity::with_current_user_id(|u| u.map(str::to_owned)),
+        db_role,
+        params: Some(crate::jsonb::JsonbText::from_value(
+            &serde_json::json!({ "before": before, "after": after }),
+        )),
+        ..Entry::default()
+    })?;
+    Ok(result)
+}
+
 /// A fresh audit entry id, so that an entry can be referred to before it is written.
 pub fn next_entry_id() -> Result<i64> {
     as_extension_owner(|| {
@@ -118,7 +212,9 @@ pub fn next_entry_id() -> Result<i64> {
 
 /// The database role of the caller and its transaction id (if it has one), as recorded.
 pub fn caller() -> Result<(Option<String>, Option<String>)> {
-    Ok(Spi::get_two::<String, String>(
-        "SELECT current_user::text, pg_catalog.pg_current_xact_id_if_assigned()::text",
-    )?)
+    with_pinned_search_path(|| {
+        Ok(Spi::get_two::<String, String>(
+            "SELECT current_user::text, pg_catalog.pg_current_xact_id_if_assigned()::text",
+        )?)
+    })
 }

@@ -27,7 +27,9 @@ const MAX_PAYLOAD: usize = 7999;
 /// Audit every write to table `relation`: one `authz.audit_log` entry and one NOTIFY on
 /// `channel` per statement (INSERT, UPDATE, DELETE, TRUNCATE), bulk included, with the primary
 /// keys of the affected rows, the changed columns, and the old and new rows when `row_images`.
-/// When `updated_at` names a timestamptz column, every updated row gets the statement's time.
+/// The notification carries table, operation, count and the entry's id; the keys and the app
+/// user only when `notify_ids`, since any role may LISTEN on any channel. When `updated_at`
+/// names a timestamptz column, every updated row gets the statement's time.
 /// Idempotent: calling it again replaces the previous settings.
 #[pg_extern(volatile, parallel_unsafe)]
 #[search_path(pg_catalog, pg_temp)]
@@ -36,11 +38,65 @@ fn enable_audit(
     channel: default!(Option<&str>, "'authz_audit'"),
     row_images: default!(Option<bool>, false),
     updated_at: default!(Option<&str>, "NULL"),
+    notify_ids: default!(Option<bool>, false),
 ) {
     let relation = required_arg(relation, "relation");
-    let channel = channel.unwrap_or("authz_audit");
-    let row_images = row_images.unwrap_or(false);
-    install(&relation, channel, row_images, updated_at).or_raise();
+    let settings = Settings {
+        channel: channel.unwrap_or("authz_audit").to_owned(),
+        row_images: row_images.unwrap_or(false),
+        notify_ids: notify_ids.unwrap_or(false),
+    };
+    let relid = relation.oid();
+    super::configure(
+        "enable_audit",
+        relid,
+        || current_settings(relid),
+        || install(&relation, &settings, updated_at),
+    )
+    .or_raise();
+}
+
+/// The table's row of `authz.audited_relations`, as JSON; `None` when it is not audited.
+fn current_settings(relid: pg_sys::Oid) -> error::Result<Option<Value>> {
+    Ok(Spi::get_one_with_args::<pgrx::JsonB>(
+        "SELECT (SELECT pg_catalog.to_jsonb(a) OPERATOR(pg_catalog.-) 'relation'
+                   FROM authz.audited_relations a
+                  WHERE a.relation OPERATOR(pg_catalog.=) $1::oid::regclass)",
+        &[relid.into()],
+    )?
+    .map(|j| j.0))
+}
+
+/// What `enable_audit` was asked for, stored as the statement triggers' arguments.
+struct Settings {
+    channel: String,
+    row_images: bool,
+    /// Whether notifications name the affected keys and the app user.
+    notify_ids: bool,
+}
+
+impl Settings {
+    fn trigger_args(&self) -> String {
+        let flag = |on: bool| if on { "true" } else { "false" };
+        [
+            self.channel.as_str(),
+            flag(self.row_images),
+            flag(self.notify_ids),
+        ]
+        .map(pgrx::spi::quote_literal)
+        .join(", ")
+    }
+
+    fn of_trigger(args: &[String]) -> Settings {
+        Settings {
+            channel: args
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "authz_audit".into()),
+            row_images: args.get(1).is_some_and(|a| a == "true"),
+            notify_ids: args.get(2).is_some_and(|a| a == "true"),
+        }
+    }
 }
 
 /// Stop auditing `relation`: drop the triggers `enable_audit` created (and nothing else).
@@ -49,15 +105,22 @@ fn enable_audit(
 #[search_path(pg_catalog, pg_temp)]
 fn disable_audit(relation: Option<PgRelation>) -> bool {
     let relation = required_arg(relation, "relation");
-    drop_triggers(relation.oid()).or_raise()
+    let relid = relation.oid();
+    super::configure(
+        "disable_audit",
+        relid,
+        || current_settings(relid),
+        || drop_triggers(relid),
+    )
+    .or_raise()
 }
 
 fn install(
     relation: &PgRelation,
-    channel: &str,
-    row_images: bool,
+    settings: &Settings,
     updated_at: Option<&str>,
 ) -> error::Result<()> {
+    let channel = settings.channel.as_str();
     let table = Relation::load(relation.oid())?.require_table("audited")?;
     if table.primary_key().next().is_none() {
         return Err(AuthzError::InvalidArgument(format!(
@@ -76,9 +139,7 @@ fn install(
         check_updated_at_column(&table, column)?;
     }
     drop_triggers(relation.oid())?;
-    let args = [channel, if row_images { "true" } else { "false" }]
-        .map(pgrx::spi::quote_literal)
-        .join(", ");
+    let args = settings.trigger_args();
     let statements = [
         (
             "authz_audit_insert",
@@ -152,15 +213,10 @@ fn drop_triggers(relid: pg_sys::Oid) -> error::Result<bool> {
 fn audit_statement<'a>(
     trigger: &'a PgTrigger<'a>,
 ) -> std::result::Result<Option<PgHeapTuple<'a, pgrx::AllocatedByRust>>, PgTriggerError> {
-    let args = trigger.extra_args()?;
-    let channel = args
-        .first()
-        .cloned()
-        .unwrap_or_else(|| "authz_audit".into());
-    let row_images = args.get(1).is_some_and(|a| a == "true");
+    let settings = Settings::of_trigger(&trigger.extra_args()?);
     let op = trigger.op()?;
     require_installed_shape(trigger, &op).or_raise();
-    record_statement(trigger, op, &channel, row_images).or_raise();
+    record_statement(trigger, op, &settings).or_raise();
     Ok(None)
 }
 
@@ -190,8 +246,7 @@ fn require_installed_shape(trigger: &PgTrigger, op: &PgTriggerOperation) -> erro
 fn record_statement(
     trigger: &PgTrigger,
     op: PgTriggerOperation,
-    channel: &str,
-    row_images: bool,
+    settings: &Settings,
 ) -> error::Result<()> {
     let relid = trigger
         .relid()
@@ -202,6 +257,9 @@ fn record_statement(
         PgTriggerOperation::Delete => "DELETE",
         PgTriggerOperation::Truncate => "TRUNCATE",
     };
+    if superuser_copy() {
+        return Ok(());
+    }
     let (db_role, _) = caller()?;
     let table = with_pinned_search_path(|| Relation::load(relid))?;
     let mut entry = Entry {
@@ -213,7 +271,7 @@ fn record_statement(
         ..Entry::default()
     };
     if !matches!(op, PgTriggerOperation::Truncate) {
-        summarize(trigger, &table, op, row_images, &mut entry)?;
+        summarize(trigger, &table, op, settings.row_images, &mut entry)?;
         if entry.row_count == Some(0) {
             // A statement that changed no row (a no-op ON CONFLICT, an empty WHERE) is no news.
             return Ok(());
@@ -222,9 +280,34 @@ fn record_statement(
     let id = append(&entry)?;
     Spi::run_with_args(
         "SELECT pg_catalog.pg_notify($1, $2)",
-        &[channel.into(), notification(&entry, id).into()],
+        &[
+            settings.channel.as_str().into(),
+            notification(&entry, id, settings.notify_ids).into(),
+        ],
     )?;
     Ok(())
+}
+
+/// Whether the running statement is a superuser's COPY FROM, the way pg_restore and plain-format
+/// dumps load tables: it writes no audit entry and skips the readonly-column checks (the rows come
+/// from a dump of a database where they were checked and audited).
+#[pg_extern(volatile, parallel_safe)]
+fn restoring() -> bool {
+    superuser_copy()
+}
+
+/// Whether the statement is a superuser's COPY FROM: what pg_restore and a plain-format dump run
+/// to load tables (pg_authz's catalogs and audited tables alike). It writes no audit entry: the
+/// dump brings the original entries back, with their ids, and a restore's own entries would take
+/// those ids first. A superuser can skip auditing anyway (session_replication_role = replica).
+fn superuser_copy() -> bool {
+    // SAFETY: ActivePortal is the portal running the top-level statement, or null.
+    unsafe {
+        let portal = pg_sys::ActivePortal;
+        pg_sys::superuser()
+            && !portal.is_null()
+            && (*portal).commandTag == pg_sys::CommandTag::CMDTAG_COPY
+    }
 }
 
 /// Fill in the entry's rows: count, keys and changed columns from one pass over the transition
@@ -293,14 +376,21 @@ fn row_images_of(
     })
 }
 
-/// The NOTIFY payload: table, operation, count, actor and entry ids, plus the affected ids when
-/// they fit under PostgreSQL's 8000-byte limit (else `ids_omitted`; the entry holds them all).
-/// Never column values: any role may LISTEN on any channel.
-fn notification(entry: &Entry, audit_id: i64) -> String {
+/// The NOTIFY payload: table, operation, count and the audit and action entry ids; with
+/// `with_ids`, also the actor and the affected ids when they fit under PostgreSQL's 8000-byte
+/// limit (else `ids_omitted`; the entry holds them all). Never column values: any role may
+/// LISTEN on any channel, and keys are column values too. Any role may also NOTIFY on any
+/// channel: a listener trusts the entry `audit_id` names in `authz.audit_log`, which only
+/// pg_authz writes, not the payload.
+fn notification(entry: &Entry, audit_id: i64, with_ids: bool) -> String {
     let mut payload = json!({
         "table": entry.relation, "operation": entry.operation, "count": entry.row_count,
-        "actor": entry.app_user, "audit_id": audit_id, "action_id": entry.action_id,
+        "audit_id": audit_id, "action_id": entry.action_id,
     });
+    if !with_ids {
+        return payload.to_string();
+    }
+    payload["actor"] = json!(entry.app_user);
     let base = payload.to_string();
     if let Some(ids) = &entry.row_ids {
         let estimate: usize =
@@ -373,8 +463,10 @@ mod tests {
             row_ids: Some(vec!["1".into(), "2".into()]),
             ..Entry::default()
         };
-        let text = notification(&few, 7);
+        let text = notification(&few, 7, true);
         assert!(text.contains(r#""ids":["1","2"]"#), "{text}");
+        let text = notification(&few, 7, false);
+        assert!(!text.contains("ids") && !text.contains("actor"), "{text}");
         let ids: Vec<String> = (0..100_000).map(|i| i.to_string()).collect();
         let many = Entry {
             operation: "UPDATE".into(),
@@ -382,7 +474,7 @@ mod tests {
             row_ids: Some(ids),
             ..Entry::default()
         };
-        let text = notification(&many, 8);
+        let text = notification(&many, 8, true);
         assert!(
             text.len() <= MAX_PAYLOAD && text.contains(r#""ids_omitted":true"#),
             "{text}"

@@ -1,12 +1,20 @@
 //! Age rule (time-based edit lock): rows older than `days` by their timestamp column change and
 //! delete for nobody but superusers. RESTRICTIVE, on UPDATE and DELETE. The timestamp itself is
-//! fixed once written (only superusers change it), or moving it forward would reopen the row.
+//! fixed once written (only superusers change it), or moving it forward would reopen the row,
+//! and no write may set it into the future (beyond a few minutes of clock skew) or to infinity,
+//! which would keep the row open for ever.
+//!
+//! Times are compared in UTC (`timestamp` and `date` columns are read as UTC), so the session's
+//! TimeZone, which any client sets, cannot move the deadline, and by `statement_timestamp()`,
+//! so a transaction opened before the deadline does not keep the row open after it. A
+//! `timestamp` or `date` column's own default (`now()`, `current_date`) is local time, up to 14
+//! hours ahead of UTC (Pacific/Kiritimati): "not in the future" allows that much, so such rows
+//! may stay open up to 14 hours longer than `days`.
 
 use serde::Deserialize;
 
-use super::sql::literal;
 use super::table::Table;
-use super::{Restriction, Rule};
+use super::{Bypass, Command, Restriction, Rule};
 use crate::error::{self, AuthzError};
 
 #[derive(Debug, Deserialize)]
@@ -14,7 +22,7 @@ use crate::error::{self, AuthzError};
 pub struct MaxAge {
     /// A timestamptz, timestamp or date column (e.g. created_at).
     column: String,
-    /// Rows older than this many days are locked.
+    /// Rows older than this many days are locked (at most [`MAX_DAYS`]).
     days: u32,
     /// Whether the column is fixed once written (default true), so that moving a date forward
     /// cannot reopen a row. False for a column the application moves itself (Django's
@@ -27,8 +35,17 @@ fn yes() -> bool {
     true
 }
 
+/// The largest `days`: about 2 700 years, so that the deadline stays a valid timestamp.
+const MAX_DAYS: u32 = 1_000_000;
+
 impl Rule for MaxAge {
     fn restrictions(&self, table: &Table) -> error::Result<Vec<Restriction>> {
+        if self.days > MAX_DAYS {
+            return Err(AuthzError::InvalidArgument(format!(
+                "max_age.days: {} is out of range (0 to {MAX_DAYS})",
+                self.days
+            )));
+        }
         let (column, column_type) = table.column(&self.column, "max_age.column")?;
         if !matches!(
             column_type,
@@ -39,20 +56,65 @@ impl Rule for MaxAge {
                 self.column
             )));
         }
-        let fresh = format!("{column} > now() - make_interval(days => {})", self.days);
-        Ok(Restriction::on_existing_rows("age", fresh))
+        let (fresh, not_future) = bounds(&column, column_type, self.days);
+        let mut restrictions = Restriction::on_existing_rows("age", fresh);
+        for restriction in &mut restrictions {
+            if restriction.check.is_some() {
+                restriction.check = Some(not_future.clone());
+            }
+        }
+        restrictions.push(Restriction {
+            name: "age_insert".into(),
+            command: Some(Command::Insert),
+            using: None,
+            check: Some(not_future),
+            bypass: Bypass::Plain,
+        });
+        Ok(restrictions)
     }
-
     /// The trigger keeping the column fixed (`Table::generated_triggers` knows its name).
     fn statements(&self, table: &Table) -> error::Result<Vec<String>> {
         if !self.lock_column {
             return Ok(Vec::new());
         }
         let (column, _) = table.column(&self.column, "max_age.column")?;
+        let attnum = table.attnum(&self.column, "max_age.column")?;
         Ok(vec![format!(
-            "CREATE TRIGGER authz_age_lock BEFORE UPDATE OF {column} ON {} FOR EACH ROW EXECUTE FUNCTION authz.guard_readonly_columns('[]', {})",
-            table.name,
-            literal(&self.column)
+            "CREATE TRIGGER authz_age_lock BEFORE UPDATE OF {column} ON {} FOR EACH ROW EXECUTE FUNCTION authz.guard_readonly_columns('[]', '{attnum}')",
+            table.name
         )])
     }
+}
+
+/// How far ahead of the statement's time a written value may be: clock skew between the
+/// application's servers and the database's.
+const LEEWAY: &str = "interval '5 minutes'";
+
+/// How far ahead of UTC local time can be (UTC+14, Pacific/Kiritimati): a `timestamp` or `date`
+/// column's default, `now()` or `current_date`, is the session's local time.
+const LARGEST_ZONE_OFFSET: &str = "interval '14 hours'";
+
+/// For `column` of `column_type`: the predicate "younger than `days`" and the predicate "not in
+/// the future" (both false for NULL and infinity), in UTC whatever the session's TimeZone.
+fn bounds(column: &str, column_type: &str, days: u32) -> (String, String) {
+    // A day is 86 400 seconds: for timestamptz, interval arithmetic in days would follow the
+    // session's TimeZone across daylight saving changes.
+    let (now, age, ahead) = match column_type {
+        "timestamp with time zone" => (
+            "statement_timestamp()".to_owned(),
+            format!("make_interval(secs => {})", u64::from(days) * 86_400),
+            LEEWAY.to_owned(),
+        ),
+        // timestamp and date (compared as midnight, UTC): UTC wall-clock time; a value written
+        // in local time (the column's default) may be ahead of it by a zone offset.
+        _ => (
+            "(statement_timestamp() AT TIME ZONE 'UTC')".to_owned(),
+            format!("make_interval(days => {days})"),
+            format!("{LARGEST_ZONE_OFFSET} + {LEEWAY}"),
+        ),
+    };
+    (
+        format!("{column} > {now} - {age}"),
+        format!("{column} <= {now} + {ahead}"),
+    )
 }

@@ -24,7 +24,6 @@ use serde::Deserialize;
 
 use crate::catalog::{ensure_content_type, ensure_permission, ModelName};
 use crate::error::{self, required_arg, AuthzError, OrRaise};
-use crate::privilege::as_extension_owner;
 use sql::{model_permission, once, superuser};
 use table::Table;
 
@@ -149,12 +148,18 @@ struct Spec {
     max_age: Option<age::MaxAge>,
     #[serde(default)]
     readonly: Vec<readonly::Readonly>,
+    /// The object grants rule of `model`, when `object_grants`.
+    #[serde(skip)]
+    grants: Option<grants::ObjectGrants>,
 }
 
 impl Spec {
-    fn parse(value: &serde_json::Value) -> error::Result<Spec> {
-        serde_json::from_value(value.clone())
-            .map_err(|e| AuthzError::InvalidArgument(format!("invalid protect spec: {e}")))
+    fn parse(value: &serde_json::Value) -> error::Result<(Spec, ModelName)> {
+        let mut spec: Spec = serde_json::from_value(value.clone())
+            .map_err(|e| AuthzError::InvalidArgument(format!("invalid protect spec: {e}")))?;
+        let model = ModelName::parse(&spec.model)?;
+        spec.grants = spec.object_grants.then(|| grants::ObjectGrants::of(&model));
+        Ok((spec, model))
     }
 
     fn rules(&self) -> Vec<&dyn Rule> {
@@ -166,8 +171,8 @@ impl Spec {
         if let Some(tenant) = &self.tenant {
             rules.push(tenant);
         }
-        if self.object_grants {
-            rules.push(&grants::ObjectGrants);
+        if let Some(grants) = &self.grants {
+            rules.push(grants);
         }
         if let Some(status) = &self.status {
             rules.push(status);
@@ -218,6 +223,74 @@ fn permissive(
     Ok(alternatives.join("\n    OR "))
 }
 
+/// The RESTRICTIVE policy `authz_intact`: every row is out of reach unless the table still has
+/// all `count` RESTRICTIVE policies protect made (itself included). A restriction dropped as a
+/// side effect (a CASCADE from a membership table, in a session that skips the event trigger
+/// guarding against it) then denies everything instead of opening the rows it kept out. It
+/// depends on nothing but the table, and costs one relation-cache read per query (an InitPlan).
+fn intact(table: &Table, count: usize) -> String {
+    let check = format!(
+        "(SELECT authz.protection_intact({}::regclass, {count}))",
+        sql::literal(&table.name)
+    );
+    format!(
+        "CREATE POLICY authz_intact ON {} AS RESTRICTIVE FOR ALL TO PUBLIC\n  USING ({check})\n  WITH CHECK ({check})",
+        table.name
+    )
+}
+
+/// Open relation `relid` if it exists (without a lock beyond AccessShare) and run `f` on it.
+pub(crate) fn with_relation<T>(
+    relid: pg_sys::Oid,
+    f: impl FnOnce(pg_sys::Relation) -> T,
+) -> Option<T> {
+    // SAFETY: try_relation_open returns NULL for a missing relation, else an open relation
+    // that is closed again before returning.
+    unsafe {
+        let relation =
+            pg_sys::try_relation_open(relid, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
+        if relation.is_null() {
+            return None;
+        }
+        let result = f(relation);
+        pg_sys::relation_close(relation, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
+        Some(result)
+    }
+}
+
+/// Whether `relation` has `restrictive` RESTRICTIVE row-level security policies named `authz_*`
+/// (read from the relation cache, no query): the check of the `authz_intact` policy that
+/// `authz.protect` adds to tables with restrictions. False, denying every row, once one of them
+/// is gone, or for a relation that does not exist.
+#[pg_extern(stable, parallel_safe)]
+fn protection_intact(relation: Option<pg_sys::Oid>, restrictive: Option<i32>) -> bool {
+    let (Some(relation), Some(restrictive)) = (relation, restrictive) else {
+        return false;
+    };
+    // SAFETY: the relation is open; its row-security descriptor and policy list live in its
+    // relcache entry, read without changing them.
+    let found = with_relation(relation, |relation| unsafe {
+        let rsdesc = (*relation).rd_rsdesc;
+        if rsdesc.is_null() || (*rsdesc).policies.is_null() {
+            0
+        } else {
+            let list = (*rsdesc).policies;
+            let cells = std::slice::from_raw_parts((*list).elements, (*list).length as usize);
+            cells
+                .iter()
+                .map(|cell| &*(cell.ptr_value as *const pg_sys::RowSecurityPolicy))
+                .filter(|policy| {
+                    !policy.permissive
+                        && std::ffi::CStr::from_ptr(policy.policy_name)
+                            .to_bytes()
+                            .starts_with(b"authz_")
+                })
+                .count()
+        }
+    });
+    found.is_some_and(|found| usize::try_from(restrictive) == Ok(found))
+}
+
 /// Every statement `protect` runs for `spec` on `table`, in order.
 fn render(spec: &Spec, model: &ModelName, table: &Table) -> error::Result<Vec<String>> {
     let rules = spec.rules();
@@ -241,26 +314,32 @@ fn render(spec: &Spec, model: &ModelName, table: &Table) -> error::Result<Vec<St
             ),
         });
     }
+    let mut restrictions = Vec::new();
     for rule in &rules {
-        for r in rule.restrictions(table)? {
-            let command = r.command.map_or("ALL", Command::sql);
-            let mut policy = format!(
-                "CREATE POLICY authz_{} ON {name} AS RESTRICTIVE FOR {command} TO PUBLIC",
-                r.name
-            );
-            let bypass = match r.bypass {
-                Bypass::Plain => format!("{} OR ", once(&superuser())),
-                Bypass::KeyRange => format!("{} OR ", table.all_rows_if(&superuser())),
-                Bypass::Included => String::new(),
-            };
-            if let Some(using) = r.using {
-                policy.push_str(&format!("\n  USING ({bypass}{using})"));
-            }
-            if let Some(check) = r.check {
-                policy.push_str(&format!("\n  WITH CHECK ({bypass}{check})"));
-            }
-            out.push(policy);
+        restrictions.extend(rule.restrictions(table)?);
+    }
+    let restrictive = restrictions.len();
+    for r in restrictions {
+        let command = r.command.map_or("ALL", Command::sql);
+        let mut policy = format!(
+            "CREATE POLICY authz_{} ON {name} AS RESTRICTIVE FOR {command} TO PUBLIC",
+            r.name
+        );
+        let bypass = match r.bypass {
+            Bypass::Plain => format!("{} OR ", once(&superuser())),
+            Bypass::KeyRange => format!("{} OR ", table.all_rows_if(&superuser())),
+            Bypass::Included => String::new(),
+        };
+        if let Some(using) = r.using {
+            policy.push_str(&format!("\n  USING ({bypass}{using})"));
         }
+        if let Some(check) = r.check {
+            policy.push_str(&format!("\n  WITH CHECK ({bypass}{check})"));
+        }
+        out.push(policy);
+    }
+    if restrictive > 0 {
+        out.push(intact(table, restrictive + 1));
     }
     for rule in &rules {
         out.extend(rule.statements(table)?);
@@ -277,13 +356,33 @@ fn render(spec: &Spec, model: &ModelName, table: &Table) -> error::Result<Vec<St
 #[search_path(pg_catalog, pg_temp)]
 fn protect(
     relation: Option<PgRelation>,
-    spec: Option<pgrx::JsonB>,
+    spec: Option<crate::jsonb::JsonbText>,
     dry_run: default!(Option<bool>, false),
 ) -> String {
     // Only the oid: an open relation would make ALTER TABLE refuse ("used by active queries").
     let relid = required_arg(relation, "relation").oid();
-    let spec_json = required_arg(spec, "spec").0;
-    protect_table(relid, &spec_json, dry_run.unwrap_or(false)).or_raise()
+    let spec_json = required_arg(spec, "spec").parse("spec").or_raise();
+    let dry_run = dry_run.unwrap_or(false);
+    if dry_run {
+        return protect_table(relid, &spec_json, true).or_raise();
+    }
+    crate::audit::configure(
+        "protect",
+        relid,
+        || recorded_spec(relid),
+        || protect_table(relid, &spec_json, false),
+    )
+    .or_raise()
+}
+
+/// The spec `authz.protected_relations` records for the table, if it is protected.
+fn recorded_spec(relid: pg_sys::Oid) -> error::Result<Option<serde_json::Value>> {
+    Ok(Spi::get_one_with_args::<pgrx::JsonB>(
+        "SELECT (SELECT spec FROM authz.protected_relations
+                  WHERE relation OPERATOR(pg_catalog.=) $1::oid::regclass)",
+        &[relid.into()],
+    )?
+    .map(|j| j.0))
 }
 
 fn protect_table(
@@ -291,18 +390,11 @@ fn protect_table(
     spec_json: &serde_json::Value,
     dry_run: bool,
 ) -> error::Result<String> {
-    let spec = Spec::parse(spec_json)?;
-    let model = ModelName::parse(&spec.model)?;
+    let (spec, model) = Spec::parse(spec_json)?;
     let table = Table::load(relid)?;
     let statements = render(&spec, &model, &table)?;
-    if !dry_run
-        && Spi::get_one::<bool>("SELECT pg_catalog.pg_has_role('authz_admin', 'USAGE')")?
-            != Some(true)
-    {
-        return Err(AuthzError::Denied(format!(
-            "permission denied to protect {}: it takes the authz_admin role (and owning the table)",
-            table.name
-        )));
+    if !dry_run {
+        require_admin("protect", &table)?;
     }
     let script = statements.join(";\n") + ";\n";
     if dry_run || unchanged(&table, spec_json, &script, &statements)? {
@@ -316,32 +408,68 @@ fn protect_table(
     }
     // Keep the RLS flags the table had before pg_authz first touched it.
     let (was_enabled, was_forced) = previous.unwrap_or((was_enabled, was_forced));
-    as_extension_owner(|| {
-        let content_type = ensure_content_type(&model, Some(relid))?;
-        for action in ["add", "change", "delete", "view"] {
-            let codename = format!("{action}_{}", model.model);
-            ensure_permission(
-                content_type,
-                &codename,
-                &format!("Can {action} {}", model.model),
-            )?;
-        }
-        Spi::run_with_args(
-            "INSERT INTO authz.protected_relations (relation, spec, script, rls_was_enabled, rls_was_forced)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (relation) DO UPDATE
-                SET spec = EXCLUDED.spec, script = EXCLUDED.script, protected_at = now()",
-            &[
-                relid.into(),
-                pgrx::JsonB(spec_json.clone()).into(),
-                script.as_str().into(),
-                was_enabled.into(),
-                was_forced.into(),
-            ],
+    // As the caller (an authz_admin member), so that the catalogs' audit entries name it.
+    let content_type = ensure_content_type(&model, Some(relid))?;
+    for action in ["add", "change", "delete", "view"] {
+        let codename = format!("{action}_{}", model.model);
+        ensure_permission(
+            content_type,
+            &codename,
+            &format!("Can {action} {}", model.model),
         )?;
-        Ok(())
-    })?;
+    }
+    // A table is one model: an earlier model bound to it is not any more, so its object
+    // grants and policies cannot reach the table's rows again.
+    Spi::run_with_args(
+        "UPDATE authz.content_types SET relation = NULL
+          WHERE relation OPERATOR(pg_catalog.=) $1::oid::regclass AND id OPERATOR(pg_catalog.<>) $2",
+        &[relid.into(), content_type.into()],
+    )?;
+    Spi::run_with_args(
+        "INSERT INTO authz.protected_relations (relation, spec, script, rls_was_enabled, rls_was_forced)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (relation) DO UPDATE
+            SET spec = EXCLUDED.spec, script = EXCLUDED.script, protected_at = now()",
+        &[
+            relid.into(),
+            pgrx::JsonB(spec_json.clone()).into(),
+            script.as_str().into(),
+            was_enabled.into(),
+            was_forced.into(),
+        ],
+    )?;
+    refuse_breaches(&table)?;
     Ok(script)
+}
+
+/// 22023 when the table, now protected, still has a way around its policies that protect does
+/// not remove (`authz.protection_breaches`): a PERMISSIVE policy of someone else's, say.
+fn refuse_breaches(table: &Table) -> error::Result<()> {
+    let breach = Spi::get_one_with_args::<String>(
+        "SELECT (SELECT b.breach FROM authz.protection_breaches b
+                  WHERE b.relation OPERATOR(pg_catalog.=) $1::oid::regclass LIMIT 1)",
+        &[table.oid.into()],
+    )?;
+    match breach {
+        None => Ok(()),
+        Some(breach) => Err(AuthzError::InvalidArgument(format!(
+            "cannot protect {}: {breach}; remove it first",
+            table.name
+        ))),
+    }
+}
+
+/// 42501 unless the caller has the privileges of authz_admin: protect and unprotect write the
+/// catalogs and `authz.protected_relations` as the caller, so that their audit entries name it.
+fn require_admin(what: &str, table: &Table) -> error::Result<()> {
+    if Spi::get_one::<bool>("SELECT pg_catalog.pg_has_role('authz_admin', 'USAGE')")? == Some(true)
+    {
+        return Ok(());
+    }
+    Err(AuthzError::Denied(format!(
+        "permission denied to {what} {}: it takes the authz_admin role (and owning the table)",
+        table.name
+    )))
 }
 
 /// Whether `table` is protected with this very spec and script already, and still as protect
@@ -400,11 +528,18 @@ fn remove_generated(table: &Table) -> error::Result<Option<(bool, bool)>> {
 #[search_path(pg_catalog, pg_temp)]
 fn unprotect(relation: Option<PgRelation>) -> bool {
     let relid = required_arg(relation, "relation").oid();
-    unprotect_table(relid).or_raise()
+    crate::audit::configure(
+        "unprotect",
+        relid,
+        || recorded_spec(relid),
+        || unprotect_table(relid),
+    )
+    .or_raise()
 }
 
 fn unprotect_table(relid: pg_sys::Oid) -> error::Result<bool> {
     let table = Table::load(relid)?;
+    require_admin("unprotect", &table)?;
     let Some((was_enabled, was_forced)) = remove_generated(&table)? else {
         return Ok(false);
     };
@@ -420,12 +555,9 @@ fn unprotect_table(relid: pg_sys::Oid) -> error::Result<bool> {
             table.name
         ))?;
     }
-    as_extension_owner(|| {
-        Spi::run_with_args(
-            "DELETE FROM authz.protected_relations WHERE relation = $1",
-            &[relid.into()],
-        )?;
-        Ok(())
-    })?;
+    Spi::run_with_args(
+        "DELETE FROM authz.protected_relations WHERE relation = $1",
+        &[relid.into()],
+    )?;
     Ok(true)
 }

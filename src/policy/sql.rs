@@ -48,15 +48,20 @@ pub fn model_permission(model: &ModelName, command: Command) -> String {
 }
 
 /// `expr` (text) converted to `column_type`, NULL (never an error) when it cannot be of that
-/// type; `None` for types without such a conversion.
+/// type; `None` for types without such a conversion. Only the canonical text of a value (what
+/// `value::text` prints: no leading zeros or '+', lower-case hyphenated uuids) converts, so one
+/// app user id matches one value and one value one id. The nested CASE keeps the order of
+/// evaluation: PostgreSQL may reorder the operands of AND.
 pub fn guarded_cast(expr: &str, column_type: &str) -> Option<String> {
     match column_type {
         "text" | "character varying" | "character" | "name" => Some(expr.to_owned()),
-        "smallint" | "integer" | "bigint" => {
-            Some(format!("CASE WHEN {expr} ~ '^-?[0-9]{{1,18}}$' THEN ({expr})::bigint END"))
-        }
+        "smallint" | "integer" | "bigint" => Some(format!(
+            "CASE WHEN {expr} ~ '^(0|-?[1-9][0-9]{{0,18}})$' THEN \
+             CASE WHEN ({expr})::numeric BETWEEN -9223372036854775808 AND 9223372036854775807 \
+             THEN ({expr})::bigint END END"
+        )),
         "uuid" => Some(format!(
-            "CASE WHEN {expr} ~* '^[0-9a-f]{{8}}-?[0-9a-f]{{4}}-?[0-9a-f]{{4}}-?[0-9a-f]{{4}}-?[0-9a-f]{{12}}$' THEN ({expr})::uuid END"
+            "CASE WHEN {expr} ~ '^[0-9a-f]{{8}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{12}}$' THEN ({expr})::uuid END"
         )),
         _ => None,
     }

@@ -4,7 +4,7 @@ use pgrx::prelude::*;
 
 use super::sql::{ident, once};
 use crate::error::{self, AuthzError};
-use crate::relation::Relation;
+use crate::relation::{Column, Relation};
 
 pub struct Table {
     pub oid: pg_sys::Oid,
@@ -28,13 +28,23 @@ impl Table {
 
     /// The quoted column and its type; 42703 naming it when the table has no such column.
     pub fn column(&self, column: &str, field: &str) -> error::Result<(String, &str)> {
-        match self.relation.column(column) {
-            Some(c) => Ok((c.quoted.clone(), c.type_name.as_str())),
-            None => Err(AuthzError::UndefinedColumn(format!(
+        let c = self.find(column, field)?;
+        Ok((c.quoted.clone(), c.type_name.as_str()))
+    }
+
+    /// The column's number (what generated triggers name it by, so that a rename keeps them
+    /// working); 42703 like [`Table::column`].
+    pub fn attnum(&self, column: &str, field: &str) -> error::Result<i16> {
+        Ok(self.find(column, field)?.attnum)
+    }
+
+    fn find(&self, column: &str, field: &str) -> error::Result<&Column> {
+        self.relation.column(column).ok_or_else(|| {
+            AuthzError::UndefinedColumn(format!(
                 "{field}: column \"{column}\" of relation {} does not exist",
                 self.name
-            ))),
-        }
+            ))
+        })
     }
 
     /// A row predicate that is true for every row when `condition` holds and false otherwise,

@@ -37,3 +37,49 @@ pub fn sqlstate_of(client: &mut Client, sql: &str) -> String {
         Err(e) => e.code().map(|c| c.code().to_owned()).unwrap_or_default(),
     }
 }
+
+/// Path of a PostgreSQL program of the server under test (`PG_AUTHZ_PG_BIN`, else Debian's 15).
+pub fn pg_tool(tool: &str) -> String {
+    let dir =
+        std::env::var("PG_AUTHZ_PG_BIN").unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".into());
+    format!("{dir}/{tool}")
+}
+
+/// The local server's base directory (`PG_AUTHZ_BASE`): its data directory is `data` below it.
+pub fn server_base() -> String {
+    std::env::var("PG_AUTHZ_BASE").unwrap_or_else(|_| "/var/tmp/pg_authz".into())
+}
+
+/// Run a PostgreSQL program as the postgres user (the server refuses to run as root), with the
+/// environment `scripts/dev` starts the server with; its output, whether it succeeded or not.
+pub fn run_as_postgres(tool: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("runuser")
+        .args([
+            "-u",
+            "postgres",
+            "--",
+            "env",
+            "RUST_BACKTRACE=0",
+            "RUST_LIB_BACKTRACE=0",
+        ])
+        .arg(pg_tool(tool))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {tool}: {e}"))
+}
+
+/// Run a PostgreSQL program as the postgres user; it must succeed.
+pub fn as_postgres(tool: &str, args: &[&str]) {
+    let out = run_as_postgres(tool, args);
+    assert!(
+        out.status.success(),
+        "{tool} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Open a new session on database `db` logged in as `role` (the test server trusts local logins).
+pub fn connect_as(db: &str, role: &str) -> Client {
+    Client::connect(&format!("{} dbname={db} user={role}", server_url()), NoTls)
+        .unwrap_or_else(|e| panic!("cannot connect to {db} as {role}: {e}"))
+}

@@ -11,7 +11,8 @@ const SETUP: &str = "
     CREATE TABLE public.orders (id int PRIMARY KEY, status text NOT NULL DEFAULT 'new',
                                 updated_at timestamptz NOT NULL DEFAULT '2000-01-01');
     INSERT INTO public.orders (id) SELECT i FROM generate_series(1, 100000) i;
-    SELECT authz.enable_audit('public.orders', channel => 'orders', updated_at => 'updated_at');
+    SELECT authz.enable_audit('public.orders', channel => 'orders', updated_at => 'updated_at',
+                              notify_ids => true);
     CREATE FUNCTION public.mark_shipped(ids text[], params jsonb) RETURNS jsonb LANGUAGE sql AS $$
         UPDATE public.orders SET status = 'shipped' WHERE id = ANY (ids::int[]);
         SELECT '{}'::jsonb $$;
@@ -130,4 +131,65 @@ fn a_100000_row_update_stays_under_the_payload_limit() {
     app.batch_execute("TRUNCATE public.orders").unwrap();
     let notes = received(&mut listener);
     assert_eq!(payload(&notes[0])["operation"], "TRUNCATE");
+}
+
+/// Whether `note` is genuine: the audit entry it names exists and says the same. Any role can
+/// NOTIFY on any channel; only pg_authz writes the log.
+fn genuine(client: &mut Client, note: &serde_json::Value) -> bool {
+    let Some(id) = note["audit_id"].as_i64() else {
+        return false;
+    };
+    client
+        .query_opt(
+            "SELECT relation, operation, row_count FROM authz.audit_log WHERE id = $1",
+            &[&id],
+        )
+        .unwrap()
+        .is_some_and(|row| {
+            note["table"] == row.get::<_, String>(0)
+                && note["operation"] == row.get::<_, String>(1)
+                && note["count"].as_i64() == row.get::<_, Option<i64>>(2)
+        })
+}
+
+#[test]
+fn payloads_name_no_keys_by_default_and_forgeries_are_told_by_the_log() {
+    let db = fresh_database("pg_authz_it_audit_private");
+    let mut app = connect(&db);
+    app.batch_execute(
+        "CREATE TABLE public.patients (email text PRIMARY KEY, diagnosis text);
+         SELECT authz.enable_audit('public.patients', channel => 'clinic');
+         INSERT INTO authz.users (id) VALUES ('2');",
+    )
+    .unwrap();
+    let mut listener = connect(&db);
+    listener.batch_execute("LISTEN clinic").unwrap();
+    app.batch_execute(
+        "BEGIN; SELECT authz.set_user('2');
+         INSERT INTO public.patients VALUES ('jane.doe@example.com', 'confidential'); COMMIT;",
+    )
+    .unwrap();
+    let notes = received(&mut listener);
+    assert_eq!(notes.len(), 1);
+    assert!(
+        !notes[0].payload().contains("jane.doe") && !notes[0].payload().contains("actor"),
+        "no key and no actor unless enable_audit(notify_ids => true): {}",
+        notes[0].payload()
+    );
+    let note = payload(&notes[0]);
+    assert_eq!((note["operation"].as_str(), note["count"].as_i64()), (Some("INSERT"), Some(1)));
+    assert!(genuine(&mut listener, &note), "the entry confirms it: {note}");
+
+    // Anyone can send on the channel; the log tells a made-up entry and a replayed id apart.
+    let forged = r#"{"table":"public.patients","operation":"DELETE","count":1,"audit_id":999999}"#;
+    let replayed = format!(
+        r#"{{"table":"public.patients","operation":"DELETE","count":1,"audit_id":{}}}"#,
+        note["audit_id"]
+    );
+    for fake in [forged.to_owned(), replayed] {
+        app.execute("SELECT pg_notify('clinic', $1)", &[&fake]).unwrap();
+        let notes = received(&mut listener);
+        assert_eq!(notes.len(), 1);
+        assert!(!genuine(&mut listener, &payload(&notes[0])), "forged: {fake}");
+    }
 }

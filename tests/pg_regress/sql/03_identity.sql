@@ -1,4 +1,7 @@
 -- Who is asking: authz.set_user is transaction-local by default; request.jwt.claims is the fallback.
+-- These tests run as postgres, a superuser: PostgreSQL makes superusers members of every role,
+-- so postgres is an authenticator (23_identity_roles shows the other kinds of session).
+SELECT pg_has_role('authz_authenticator', 'MEMBER') AS is_authenticator;
 
 -- Nobody is set: current_user_id is NULL and the one-argument has_perm is false.
 SELECT authz.current_user_id() AS nobody, authz.has_perm('shop.change_order') AS allowed;

@@ -77,9 +77,12 @@ SELECT oid AS select_policy_oid FROM pg_policy WHERE polname = 'authz_select' AN
 SELECT authz.protect('blog.posts', '{"model": "blog.Post",
                                      "owner": {"column": "author_id", "edit_all": ["group:Blog editors"]}}') IS NOT NULL AS again;
 SELECT oid = :select_policy_oid AS same_policies FROM pg_policy WHERE polname = 'authz_select' AND polrelid = 'blog.posts'::regclass;
--- The same spec repairs what was changed by hand since: RLS turned off, a policy dropped.
+-- The same spec repairs what was changed by hand since: RLS turned off, a policy dropped (by a
+-- superuser skipping the tamper guard with session_replication_role = replica; see 30_tamper).
+SET session_replication_role = replica;
 ALTER TABLE blog.posts DISABLE ROW LEVEL SECURITY;
 DROP POLICY authz_delete ON blog.posts;
+RESET session_replication_role;
 SELECT authz.protect('blog.posts', '{"model": "blog.Post",
                                      "owner": {"column": "author_id", "edit_all": ["group:Blog editors"]}}') IS NOT NULL AS repaired;
 SELECT relrowsecurity, (SELECT count(*) FROM pg_policy WHERE polrelid = 'blog.posts'::regclass) AS policies
@@ -94,7 +97,7 @@ UPDATE blog.posts SET title = 'x' RETURNING id;
 ROLLBACK;
 
 -- unprotect removes what protect made, and nothing else.
-CREATE POLICY own_policy ON blog.posts FOR SELECT TO regress_app USING (false);
+CREATE POLICY own_policy ON blog.posts AS RESTRICTIVE FOR SELECT TO regress_app USING (false);
 SELECT authz.unprotect('blog.posts') AS removed, authz.unprotect('blog.posts') AS removed_again;
 SELECT polname FROM pg_policy WHERE polrelid = 'blog.posts'::regclass;
 SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = 'blog.posts'::regclass;

@@ -53,7 +53,8 @@ SET LOCAL ROLE regress_app;
 SELECT authz.set_user('wes') \g /dev/null
 INSERT INTO docs.documents (id, owner_id) VALUES (5, 'wes') RETURNING id, price;
 ROLLBACK;
--- Values the database generates (identity, serial) are not compared on INSERT.
+-- Values the database generates (identity, serial) are drawn afresh on INSERT, so a chosen one
+-- never stays (see 21_protect_hardening); the row gets the second value drawn.
 CREATE TABLE docs.notes (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, owner_id text NOT NULL,
                          serial_no serial, body text);
 GRANT SELECT, INSERT ON docs.notes TO regress_app;
@@ -79,7 +80,8 @@ UPDATE docs.documents SET price = 0 WHERE id = 1 RETURNING id;
 ROLLBACK;
 
 -- The age column itself is fixed once written: moving it forward would reopen a row for ever.
--- Only superusers change it; inserting with any date stays allowed (scheduled rows, imports).
+-- Only superusers change it. Inserting with a past date stays allowed (imports); a future one
+-- (beyond a few minutes of clock skew) or infinity is refused: see 21_protect_hardening.
 BEGIN;
 SET LOCAL ROLE regress_app;
 SELECT authz.set_user('wes') \g /dev/null
@@ -101,8 +103,11 @@ SELECT tgname FROM pg_trigger WHERE tgrelid = 'docs.documents'::regclass AND NOT
 -- rule reads "no edits after 30 days without one": no trigger.
 SELECT authz.protect('docs.documents', '{"model": "docs.Document",
     "max_age": {"column": "created_at", "days": 30, "lock_column": false}}', dry_run => true) LIKE '%TRIGGER%' AS has_trigger;
--- Calling protect again with the same spec repairs what was dropped by hand, triggers included.
+-- Calling protect again with the same spec repairs what was dropped by hand, triggers included
+-- (by a superuser skipping the tamper guard with session_replication_role = replica).
+SET session_replication_role = replica;
 DROP TRIGGER authz_age_lock ON docs.documents;
+RESET session_replication_role;
 SELECT authz.protect('docs.documents', '{"model": "docs.Document",
     "owner": {"column": "owner_id", "edit_all": ["group:Finance"]},
     "status": {"column": "status", "locked": ["approved"], "editors_only": ["published"], "editors": ["group:Finance"]},

@@ -1,0 +1,183 @@
+//! A hot standby of the local server (issue #13), made with `pg_basebackup -R`: a grant committed
+//! on the primary changes `has_perm` and what the generated policies let through on the standby,
+//! in the same standby session, at its next statement after replay; the standby's permission
+//! cache needs no help. (Where a denial on the standby is recorded belongs to the durable-denials
+//! work on the audit writer and is not tested here.)
+
+use std::time::{Duration, Instant};
+
+use pg_authz_integration::{
+    as_postgres, connect, fresh_database, has_perm, run_as_postgres, server_base, server_url,
+};
+use postgres::{Client, NoTls};
+
+const DB: &str = "pg_authz_it_standby";
+
+fn primary_port() -> u16 {
+    std::env::var("PG_AUTHZ_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(55432)
+}
+
+/// The standby: a base backup of the local server on the next port but 1000, stopped on drop.
+struct Standby {
+    data: String,
+    port: u16,
+}
+
+impl Standby {
+    fn start() -> Standby {
+        let port = primary_port() + 1000;
+        let data = format!("{}/standby", server_base());
+        let _ = run_as_postgres("pg_ctl", &["-D", &data, "-m", "immediate", "-w", "stop"]);
+        let _ = std::fs::remove_dir_all(&data);
+        as_postgres(
+            "pg_basebackup",
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &primary_port().to_string(),
+                "-U",
+                "postgres",
+                "-D",
+                &data,
+                "-R",
+                "-X",
+                "stream",
+            ],
+        );
+        let log = format!("{}/standby.log", server_base());
+        let options = format!(
+            "-p {port} -c hot_standby=on -c unix_socket_directories={}",
+            server_base()
+        );
+        as_postgres(
+            "pg_ctl",
+            &["-D", &data, "-l", &log, "-o", &options, "-w", "start"],
+        );
+        Standby { data, port }
+    }
+
+    fn connect(&self, db: &str) -> Client {
+        let url = server_url().replace(
+            &format!("port={}", primary_port()),
+            &format!("port={}", self.port),
+        );
+        Client::connect(&format!("{url} dbname={db}"), NoTls).expect("connect to the standby")
+    }
+}
+
+impl Drop for Standby {
+    fn drop(&mut self) {
+        let _ = run_as_postgres("pg_ctl", &["-D", &self.data, "-m", "fast", "-w", "stop"]);
+        let _ = std::fs::remove_dir_all(&self.data);
+    }
+}
+
+/// Wait until the standby has replayed everything the primary has committed so far.
+fn wait_for_replay(primary: &mut Client, standby: &mut Client) {
+    // The insert position: with asynchronous commit the last commit may not be written yet.
+    let lsn: String = primary
+        .query_one("SELECT pg_current_wal_insert_lsn()::text", &[])
+        .unwrap()
+        .get(0);
+    let started = Instant::now();
+    loop {
+        let done: bool = standby
+            .query_one(
+                "SELECT pg_last_wal_replay_lsn() >= $1::text::pg_lsn",
+                &[&lsn],
+            )
+            .unwrap()
+            .get(0);
+        if done {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the standby did not replay {lsn}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn visible_ids(standby: &mut Client, user: &str) -> Option<String> {
+    let mut tx = standby.transaction().unwrap();
+    tx.execute("SELECT authz.set_user($1)", &[&user]).unwrap();
+    tx.batch_execute("SET LOCAL ROLE authz_it_standby_reader")
+        .unwrap();
+    let ids = tx
+        .query_one(
+            "SELECT string_agg(id::text, ',' ORDER BY id) FROM public.docs",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    tx.rollback().unwrap();
+    ids
+}
+
+#[test]
+fn a_grant_on_the_primary_reaches_the_standby_at_its_next_statement() {
+    fresh_database(DB);
+    let mut primary = connect(DB);
+    primary
+        .batch_execute(
+            "DO $$ BEGIN
+               IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'authz_it_standby_reader') THEN
+                 CREATE ROLE authz_it_standby_reader;
+               END IF;
+             END $$;
+             CREATE TABLE public.docs (id int PRIMARY KEY, owner_id text NOT NULL);
+             GRANT SELECT ON public.docs TO authz_it_standby_reader;
+             INSERT INTO public.docs VALUES (1, 'ann'), (2, 'ben');
+             SELECT authz.register_model('app.Doc', 'public.docs');
+             INSERT INTO authz.permissions (content_type_id, codename, name)
+             SELECT id, 'see_all_docs', 'See all docs' FROM authz.content_types WHERE app_label = 'app';
+             SELECT authz.protect('public.docs', '{\"model\": \"app.Doc\", \"owner\": {\"column\": \"owner_id\",
+                                                   \"see_all\": [\"app.see_all_docs\"]}}');
+             INSERT INTO authz.users (id, is_staff) VALUES ('ann', true), ('ben', true);
+             INSERT INTO authz.user_permissions SELECT 'ann', id FROM authz.permissions WHERE codename = 'view_doc';",
+        )
+        .unwrap();
+    primary.batch_execute("CHECKPOINT").unwrap();
+    let standby = Standby::start();
+    let mut replica = standby.connect(DB);
+    wait_for_replay(&mut primary, &mut replica);
+
+    // Warm the standby session's cache, then grant on the primary.
+    assert!(has_perm(&mut replica, "ann", "app.view_doc"));
+    assert!(!has_perm(&mut replica, "ann", "app.see_all_docs"));
+    assert_eq!(visible_ids(&mut replica, "ann").as_deref(), Some("1"));
+    primary
+        .batch_execute(
+            "INSERT INTO authz.user_permissions SELECT 'ann', id FROM authz.permissions WHERE codename = 'see_all_docs'",
+        )
+        .unwrap();
+    wait_for_replay(&mut primary, &mut replica);
+    assert!(
+        has_perm(&mut replica, "ann", "app.see_all_docs"),
+        "the grant reached the standby's cache"
+    );
+    assert_eq!(
+        visible_ids(&mut replica, "ann").as_deref(),
+        Some("1,2"),
+        "and its policies"
+    );
+
+    // Revoked on the primary: gone on the standby at its next statement too.
+    primary
+        .batch_execute("DELETE FROM authz.user_permissions WHERE user_id = 'ann'")
+        .unwrap();
+    wait_for_replay(&mut primary, &mut replica);
+    assert!(!has_perm(&mut replica, "ann", "app.view_doc"));
+    assert_eq!(visible_ids(&mut replica, "ann"), None);
+
+    // The standby is read-only: a write is refused there (25006), audited nowhere.
+    let refused = replica
+        .batch_execute("INSERT INTO authz.users (id) VALUES ('eve')")
+        .unwrap_err();
+    assert_eq!(refused.code().map(|c| c.code()), Some("25006"));
+}
