@@ -22,10 +22,12 @@ def pytest_sessionstart(session):
                 IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
                     CREATE ROLE {APP_ROLE} LOGIN CREATEDB NOSUPERUSER;
                 END IF;
+                -- The extension's roles are cluster-wide and made by its first CREATE EXTENSION;
+                -- the app role joins them before any test database exists, so make them here
+                -- on a cluster that has none yet (CREATE EXTENSION keeps existing ones).
                 IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'authz_admin') THEN
                     CREATE ROLE authz_admin NOLOGIN;
                 END IF;
-                -- shim until identity lands: CREATE EXTENSION will create authz_authenticator.
                 IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'authz_authenticator') THEN
                     CREATE ROLE authz_authenticator NOLOGIN;
                 END IF;
