@@ -13,7 +13,8 @@
 //! sets), and their command id. An entry read under a snapshot that may miss a change whose
 //! invalidation was already processed (a REPEATABLE READ transaction's, an imported one, or a
 //! statement's that began just before a commit) is bound to that snapshot's view and reloaded
-//! under any other.
+//! under any other; and such a snapshot is answered only by entries bound to it, not by ones
+//! read under newer snapshots, so that a check agrees with the rows its statement sees.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
@@ -117,7 +118,8 @@ fn xid_precedes_or_equals(a: pg_sys::TransactionId, b: pg_sys::TransactionId) ->
 
 /// Whether the active snapshot may miss a change whose invalidation was processed at `seen`:
 /// it is our own transaction's and predates the change's command, or a transaction that had
-/// completed by then is past its xmax or among those it sees running. Read on loads only.
+/// completed by then is past its xmax or among those it sees running. Worked out on loads and
+/// when the view moves, never on a hit.
 fn active_snapshot_misses(seen: &Seen) -> bool {
     unsafe {
         if !pg_sys::ActiveSnapshotSet() {
@@ -168,6 +170,10 @@ struct Cache {
     /// when either moves on.
     last_statement: pg_sys::TimestampTz,
     last_view: Option<View>,
+    /// Whether that view may miss a change already processed (an imported or REPEATABLE READ
+    /// snapshot older than it): then entries read under newer views do not answer for it.
+    /// `None`: to be worked out again (the view or the generation moved).
+    view_is_behind: Option<bool>,
 }
 
 thread_local! {
@@ -273,17 +279,27 @@ unsafe extern "C-unwind" fn on_subxact_event(
 
 /// Look `user_id` up (loading it on a miss) and hand its entry, `None` for an unknown user, to `f`.
 pub fn with_user<R>(user_id: &str, f: impl FnOnce(Option<&UserAuth>) -> R) -> Result<R> {
-    let view = accept_invalidations_when_the_view_moves();
+    let (view, moved) = accept_invalidations_when_the_view_moves();
     let generation = INVALIDATIONS.with(Cell::get);
     let cached = CACHE.with(|c| {
         let mut c = c.borrow_mut();
         if c.generation != generation {
             c.users.clear();
             c.generation = generation;
+            c.view_is_behind = None;
         }
+        if moved {
+            c.view_is_behind = None;
+        }
+        let behind = *c
+            .view_is_behind
+            .get_or_insert_with(|| active_snapshot_misses(&SEEN.with(Cell::get)));
         c.users
             .get(user_id)
-            .filter(|e| e.bound_to.is_none() || e.bound_to == view)
+            .filter(|e| match e.bound_to {
+                None => !behind,
+                Some(bound) => Some(bound) == view,
+            })
             .map(|e| e.user.clone())
     });
     let entry = match cached {
@@ -322,8 +338,9 @@ fn remember(user_id: &str, generation: u64, view: Option<View>, user: Option<Rc<
 /// function or DO block, may take no lock before calling us, so read it ourselves whenever the
 /// active snapshot can see more than at the last lookup (a transaction completed, or our own
 /// command counter moved), and once per top-level statement. A single statement calling us
-/// many times pays one comparison per call. Returns the active snapshot's view.
-fn accept_invalidations_when_the_view_moves() -> Option<View> {
+/// many times pays one comparison per call. Returns the active snapshot's view, and whether
+/// it moved.
+fn accept_invalidations_when_the_view_moves() -> (Option<View>, bool) {
     let now = unsafe { getters::GetCurrentStatementStartTimestamp() };
     let view = View::current();
     let moved = CACHE.with(|c| {
@@ -336,7 +353,7 @@ fn accept_invalidations_when_the_view_moves() -> Option<View> {
     if moved {
         unsafe { pg_sys::AcceptInvalidationMessages() };
     }
-    view
+    (view, moved)
 }
 
 const LOAD_USER_SQL: &str = "\
