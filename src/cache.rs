@@ -279,16 +279,13 @@ unsafe extern "C-unwind" fn on_subxact_event(
 
 /// Look `user_id` up (loading it on a miss) and hand its entry, `None` for an unknown user, to `f`.
 pub fn with_user<R>(user_id: &str, f: impl FnOnce(Option<&UserAuth>) -> R) -> Result<R> {
-    let (view, moved) = accept_invalidations_when_the_view_moves();
+    let view = accept_invalidations_when_the_view_moves();
     let generation = INVALIDATIONS.with(Cell::get);
     let cached = CACHE.with(|c| {
         let mut c = c.borrow_mut();
         if c.generation != generation {
             c.users.clear();
             c.generation = generation;
-            c.view_is_behind = None;
-        }
-        if moved {
             c.view_is_behind = None;
         }
         let behind = *c
@@ -338,9 +335,8 @@ fn remember(user_id: &str, generation: u64, view: Option<View>, user: Option<Rc<
 /// function or DO block, may take no lock before calling us, so read it ourselves whenever the
 /// active snapshot can see more than at the last lookup (a transaction completed, or our own
 /// command counter moved), and once per top-level statement. A single statement calling us
-/// many times pays one comparison per call. Returns the active snapshot's view, and whether
-/// it moved.
-fn accept_invalidations_when_the_view_moves() -> (Option<View>, bool) {
+/// many times pays one comparison per call. Returns the active snapshot's view.
+fn accept_invalidations_when_the_view_moves() -> Option<View> {
     let now = unsafe { getters::GetCurrentStatementStartTimestamp() };
     let view = View::current();
     let moved = CACHE.with(|c| {
@@ -348,12 +344,15 @@ fn accept_invalidations_when_the_view_moves() -> (Option<View>, bool) {
         let moved = c.last_statement != now || c.last_view != view || view.is_none();
         c.last_statement = now;
         c.last_view = view;
+        if moved {
+            c.view_is_behind = None;
+        }
         moved
     });
     if moved {
         unsafe { pg_sys::AcceptInvalidationMessages() };
     }
-    (view, moved)
+    view
 }
 
 const LOAD_USER_SQL: &str = "\
