@@ -787,12 +787,7 @@ fn perform_action(
     if let Some(reason) = refused {
         let denial = bounded_denial(entry("DENIED"), &given, &params, &reason).or_raise();
         audit::append_autonomously(&denial);
-        // A NUL (a JWT subject can hold one) would cut the message short: shown as the entry has it.
-        let reason = reason.replace('\0', "\u{FFFD}");
-        AuthzError::Denied(format!(
-            "permission denied for action \"{key}\" on model {model}: {reason}"
-        ))
-        .raise();
+        AuthzError::Denied(denial_message(key, model, &reason)).raise();
     }
     let ids = validated_ids(&action, model, ids).or_raise();
 
@@ -824,6 +819,13 @@ fn perform_action(
         audit::append(&record).or_raise();
     }
     report.response(key, &model_label, audit_id).or_raise()
+}
+
+/// The 42501 message. A NUL in the reason (a token's subject can hold one) would cut the
+/// message short there: it shows as U+FFFD, as the entry has it.
+fn denial_message(key: &str, model: &str, reason: &str) -> String {
+    let reason = reason.replace('\0', "\u{FFFD}");
+    format!("permission denied for action \"{key}\" on model {model}: {reason}")
 }
 
 /// What a refused call records: its ids up to `DENIED_IDS_KEPT`, each up to `DENIED_ID_BYTES`,
@@ -1073,6 +1075,15 @@ mod tests {
         wrong_kind["kind"] = json!("srv");
         assert!(err(json!([ok, wrong_kind])).contains("[1], field \"kind\""));
         assert!(err(json!([ok, ok])).contains("duplicate key \"x\""));
+    }
+
+    #[pg_test]
+    fn a_nul_in_the_subject_does_not_cut_the_denial_message() {
+        let message = denial_message("x", "a.B", "user \"sub\0tail\" is unknown");
+        assert_eq!(
+            message,
+            "permission denied for action \"x\" on model a.B: user \"sub\u{FFFD}tail\" is unknown"
+        );
     }
 
     #[pg_test]
