@@ -1,9 +1,12 @@
 //! Admin actions: declared once (`sync_admin_actions`), listed per user (`allowed_actions`),
 //! enforced and audited by the database (`perform_action`). See seeds 003 and 004.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
+use pgrx::pg_sys::panic::CaughtError;
 use pgrx::prelude::*;
+use pgrx::{FromDatum, IntoDatum};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -24,6 +27,10 @@ const FIELDS: [&str; 8] = [
 const DENIED_IDS_KEPT: usize = 100;
 /// A refused call records params up to this many bytes of jsonb text (else their size and digest).
 const DENIED_PARAMS_KEPT: usize = 8192;
+/// A refused call records each id up to this many bytes (with a digest of all ids when cut).
+const DENIED_ID_BYTES: usize = 64;
+/// A refused call records, and its error message shows, the user id up to this many bytes.
+const DENIED_USER_BYTES: usize = 256;
 
 /// One entry of the `ADMIN_ACTIONS` list, validated.
 #[derive(Debug, Clone, PartialEq)]
@@ -182,62 +189,197 @@ fn identifier(text: &str) -> Option<(String, &str)> {
         }
         return None;
     }
+    // PostgreSQL's scanner: ident_start [A-Za-z\200-\377_], ident_cont adds [0-9$].
     let end = text
-        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '$'))
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '$' || !c.is_ascii()))
         .unwrap_or(text.len());
     let name = &text[..end];
-    let starts_well = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
+    let starts_well =
+        name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_' || !c.is_ascii());
     starts_well.then(|| (name.to_ascii_lowercase(), &text[end..]))
 }
 
-/// `schema.name` or `schema.name(text[], jsonb)` → (schema, name); `None` if malformed.
-fn handler_name(handler: &str) -> Option<(String, String)> {
-    let (schema, rest) = identifier(handler.trim())?;
-    let (name, rest) = identifier(rest.strip_prefix('.')?)?;
-    let args: String = rest.chars().filter(|c| !c.is_whitespace()).collect();
-    matches!(args.to_ascii_lowercase().as_str(), "" | "(text[],jsonb)").then_some((schema, name))
+/// A handler as declared: `schema.name`, or `schema.name(<argument types>)`.
+struct HandlerName {
+    schema: String,
+    name: String,
+    /// An argument list spelled otherwise than `(text[], jsonb)` (`(_text, pg_catalog.jsonb)`,
+    /// say): PostgreSQL's own parser reads it, see [`names_the_handler`].
+    other_args: bool,
 }
 
-/// The canonical signature of the handler `schema.name(text[], jsonb)` as stored in
-/// `authz.actions.handler`, and whether it returns jsonb; `None` if no such function exists.
-/// Catalog lookups here never depend on the caller's search_path.
-fn find_handler(schema: &str, name: &str) -> Result<Option<(String, bool)>> {
+/// Read `schema.name` and an optional argument list; `None` if malformed.
+fn handler_name(handler: &str) -> Option<HandlerName> {
+    let (schema, rest) = identifier(handler.trim())?;
+    let (name, rest) = identifier(rest.trim_start().strip_prefix('.')?.trim_start())?;
+    let args: String = rest.chars().filter(|c| !c.is_whitespace()).collect();
+    let other_args = match args.to_ascii_lowercase().as_str() {
+        "" | "(text[],jsonb)" => false,
+        other if other.starts_with('(') => true,
+        _ => return None,
+    };
+    Some(HandlerName {
+        schema,
+        name,
+        other_args,
+    })
+}
+
+/// Whether `signature` is, as `regprocedure` reads it with search_path pinned, the function
+/// `oid`; PostgreSQL's message when it cannot read it (a syntax error, an unknown type), caught
+/// in a subtransaction.
+fn names_the_handler(signature: &str, oid: pg_sys::Oid) -> std::result::Result<bool, String> {
+    let lookup = || {
+        with_pinned_search_path(|| {
+            Ok(Spi::get_one_with_args::<pg_sys::Oid>(
+                "SELECT pg_catalog.to_regprocedure($1)::pg_catalog.oid",
+                &[signature.into()],
+            )?)
+        })
+    };
+    unsafe {
+        let context = pg_sys::CurrentMemoryContext;
+        let owner = pg_sys::CurrentResourceOwner;
+        pg_sys::BeginInternalSubTransaction(std::ptr::null());
+        pg_sys::MemoryContextSwitchTo(context);
+        PgTryBuilder::new(|| {
+            let found = lookup();
+            pg_sys::ReleaseCurrentSubTransaction();
+            pg_sys::MemoryContextSwitchTo(context);
+            pg_sys::CurrentResourceOwner = owner;
+            found
+                .map(|found| found == Some(oid))
+                .map_err(|e| e.message().to_owned())
+        })
+        .catch_others(|caught| {
+            pg_sys::MemoryContextSwitchTo(context);
+            pg_sys::RollbackAndReleaseCurrentSubTransaction();
+            pg_sys::CurrentResourceOwner = owner;
+            Err(match caught {
+                CaughtError::PostgresError(e) | CaughtError::ErrorReport(e) => {
+                    e.message().to_owned()
+                }
+                CaughtError::RustPanic { ereport, .. } => ereport.message().to_owned(),
+            })
+        })
+        .execute()
+    }
+}
+
+/// A function `schema.name(text[], jsonb)` as the catalogs describe it.
+struct Handler {
+    oid: pg_sys::Oid,
+    /// Canonical signature `schema.name(text[],jsonb)`, as stored in `authz.actions.handler`.
+    signature: String,
+    returns_jsonb: bool,
+    returns_set: bool,
+    /// In a temporary schema (this session's or another's): whoever gets that schema next
+    /// could define the function.
+    temporary: bool,
+    /// Whether the current role may execute it.
+    executable: bool,
+}
+
+impl Handler {
+    /// Why this function cannot be a handler, if it cannot.
+    fn unfit(&self) -> Option<String> {
+        let sig = &self.signature;
+        if self.temporary {
+            Some(format!(
+                "{sig} is in a temporary schema: a handler must live in a permanent schema"
+            ))
+        } else if self.returns_set {
+            Some(format!(
+                "{sig} returns a set: a handler returns one jsonb value"
+            ))
+        } else if !self.returns_jsonb {
+            Some(format!("{sig} must return jsonb"))
+        } else {
+            None
+        }
+    }
+}
+
+/// The function `schema.name(text[], jsonb)`, or `None` if there is none. Catalog lookups here
+/// never depend on the caller's search_path.
+fn find_handler(schema: &str, name: &str) -> Result<Option<Handler>> {
     with_pinned_search_path(|| {
-        Ok(Spi::get_two_with_args::<String, bool>(
-            "SELECT pg_catalog.format('%I.%I(text[],jsonb)', n.nspname, p.proname),
-                    p.prorettype OPERATOR(pg_catalog.=) 'pg_catalog.jsonb'::pg_catalog.regtype
-               FROM pg_catalog.pg_proc p
-               JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
-              WHERE n.nspname OPERATOR(pg_catalog.=) $1 AND p.proname OPERATOR(pg_catalog.=) $2
-                AND p.proargtypes OPERATOR(pg_catalog.=) '1009 3802'::pg_catalog.oidvector",
-            &[schema.into(), name.into()],
-        )
-        .map(|(sig, jsonb)| sig.map(|sig| (sig, jsonb.unwrap_or(false))))
-        .or_else(|e| match e {
-            pgrx::spi::SpiError::InvalidPosition => Ok(None),
-            e => Err(e),
-        })?)
+        Spi::connect(|client| {
+            let rows = client.select(
+                "SELECT p.oid, pg_catalog.format('%I.%I(text[],jsonb)', n.nspname, p.proname),
+                        p.prorettype OPERATOR(pg_catalog.=) 'pg_catalog.jsonb'::pg_catalog.regtype,
+                        p.proretset,
+                        pg_catalog.starts_with(n.nspname::pg_catalog.text, 'pg_temp_')
+                          OR pg_catalog.starts_with(n.nspname::pg_catalog.text, 'pg_toast_temp_'),
+                        pg_catalog.has_function_privilege(p.oid, 'EXECUTE')
+                   FROM pg_catalog.pg_proc p
+                   JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
+                  WHERE n.nspname OPERATOR(pg_catalog.=) $1 AND p.proname OPERATOR(pg_catalog.=) $2
+                    AND p.proargtypes OPERATOR(pg_catalog.=) '1009 3802'::pg_catalog.oidvector",
+                Some(1),
+                &[schema.into(), name.into()],
+            )?;
+            let Some(row) = rows.into_iter().next() else {
+                return Ok(None);
+            };
+            Ok(Some(Handler {
+                oid: row.get::<pg_sys::Oid>(1)?.unwrap_or(pg_sys::InvalidOid),
+                signature: row.get::<String>(2)?.unwrap_or_default(),
+                returns_jsonb: row.get::<bool>(3)?.unwrap_or(false),
+                returns_set: row.get::<bool>(4)?.unwrap_or(true),
+                temporary: row.get::<bool>(5)?.unwrap_or(true),
+                executable: row.get::<bool>(6)?.unwrap_or(false),
+            }))
+        })
     })
 }
 
 /// Resolve a declared handler to its canonical signature `schema.name(text[],jsonb)`.
 fn resolve_handler(index: usize, handler: &str) -> Result<String> {
     let takes = "a handler takes (ids text[], params jsonb) and returns jsonb";
-    let (schema, name) = handler_name(handler).ok_or_else(|| {
+    let malformed = || {
         let form = "expected schema.name or schema.name(text[], jsonb)";
         bad(
             index,
             "handler",
             format!("\"{handler}\" is malformed ({form}): {takes}"),
         )
-    })?;
-    match find_handler(&schema, &name)? {
-        Some((signature, true)) => Ok(signature),
-        Some((signature, false)) => Err(bad(
+    };
+    let HandlerName {
+        schema,
+        name,
+        other_args,
+    } = handler_name(handler).ok_or_else(malformed)?;
+    let unreadable = |problem: String| {
+        bad(
             index,
             "handler",
-            format!("{signature} must return jsonb"),
-        )),
+            format!("\"{handler}\" cannot be read: {problem}"),
+        )
+    };
+    let found = find_handler(&schema, &name)?;
+    if let (true, Some(found)) = (other_args, &found) {
+        if !names_the_handler(handler, found.oid).map_err(unreadable)? {
+            return Err(bad(
+                index,
+                "handler",
+                format!("\"{handler}\" does not name {}: {takes}", found.signature),
+            ));
+        }
+    }
+    match found {
+        Some(found) => match found.unfit() {
+            Some(problem) => Err(bad(index, "handler", problem)),
+            None => Ok(found.signature),
+        },
+        None if other_args => match names_the_handler(handler, pg_sys::InvalidOid) {
+            Err(problem) => Err(unreadable(problem)),
+            Ok(_) => Err(bad(
+                index,
+                "handler",
+                format!("no function {schema}.{name}(text[], jsonb): {takes}"),
+            )),
+        },
         None => Err(bad(
             index,
             "handler",
@@ -637,15 +779,12 @@ fn perform_action(
         None => Some("no user is set (call authz.set_user first)".to_owned()),
         Some(user) => cache::with_user(user, |u| refusal(u, &action))
             .or_raise()
-            .map(|reason| format!("user \"{user}\" {reason}")),
+            .map(|reason| format!("user \"{}\" {reason}", clipped(user, DENIED_USER_BYTES))),
     };
     if let Some(reason) = refused {
         let denial = bounded_denial(entry("DENIED"), &given, &params, &reason).or_raise();
         audit::append_autonomously(&denial);
-        AuthzError::Denied(format!(
-            "permission denied for action \"{key}\" on model {model}: {reason}"
-        ))
-        .raise();
+        AuthzError::Denied(denial_message(key, model, &reason)).raise();
     }
     let ids = validated_ids(&action, model, ids).or_raise();
 
@@ -679,9 +818,17 @@ fn perform_action(
     report.response(key, &model_label, audit_id).or_raise()
 }
 
-/// What a refused call records: its ids up to `DENIED_IDS_KEPT`, its params up to
-/// `DENIED_PARAMS_KEPT` bytes, and for what is left out the size and a sha256 digest, so that a
-/// caller without any right cannot grow the append-only log by more than a few kilobytes a call.
+/// The 42501 message. A NUL in the reason (a token's subject can hold one) would cut the
+/// message short there: it shows as U+FFFD, as the entry has it.
+fn denial_message(key: &str, model: &str, reason: &str) -> String {
+    let reason = reason.replace('\0', "\u{FFFD}");
+    format!("permission denied for action \"{key}\" on model {model}: {reason}")
+}
+
+/// What a refused call records: its ids up to `DENIED_IDS_KEPT`, each up to `DENIED_ID_BYTES`,
+/// its params up to `DENIED_PARAMS_KEPT` bytes, its user id up to `DENIED_USER_BYTES`, and for
+/// what is cut or left out the size and a sha256 digest, so that a caller without any right
+/// cannot grow the append-only log by more than about 15 kB a call.
 fn bounded_denial(
     mut entry: audit::Entry,
     ids: &[String],
@@ -689,11 +836,30 @@ fn bounded_denial(
     reason: &str,
 ) -> Result<audit::Entry> {
     let mut outcome = json!({"reason": reason});
+    if let Some(user) = entry.app_user.take() {
+        let shown = clipped(&user, DENIED_USER_BYTES).into_owned();
+        if shown != user {
+            outcome["app_user_bytes"] = json!(user.len());
+            outcome["app_user_sha256"] = json!(sha256_hex(&user)?);
+        }
+        entry.app_user = Some(shown);
+    }
+    let kept: Vec<String> = ids
+        .iter()
+        .take(DENIED_IDS_KEPT)
+        .map(|id| clipped(id, DENIED_ID_BYTES).into_owned())
+        .collect();
+    let cut = kept.iter().zip(ids).filter(|(k, id)| k != id).count();
     if ids.len() > DENIED_IDS_KEPT {
         outcome["ids_omitted"] = json!(ids.len() - DENIED_IDS_KEPT);
+    }
+    if cut > 0 {
+        outcome["ids_cut"] = json!(cut);
+    }
+    if ids.len() > DENIED_IDS_KEPT || cut > 0 {
         outcome["ids_sha256"] = json!(sha256_hex(&serde_json::to_string(ids).unwrap_or_default())?);
     }
-    entry.row_ids = Some(ids.iter().take(DENIED_IDS_KEPT).cloned().collect());
+    entry.row_ids = Some(kept);
     entry.params = Some(if params.0.len() > DENIED_PARAMS_KEPT {
         JsonbText::from_value(
             &json!({"omitted_bytes": params.0.len(), "sha256": sha256_hex(&params.0)?}),
@@ -703,6 +869,18 @@ fn bounded_denial(
     });
     entry.outcome = Some(JsonbText::from_value(&outcome));
     Ok(entry)
+}
+
+/// `text` cut to at most `max` bytes at a character boundary, ending in "…" when cut.
+fn clipped(text: &str, max: usize) -> Cow<'_, str> {
+    if text.len() <= max {
+        return Cow::Borrowed(text);
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!("{}…", &text[..end]))
 }
 
 /// The sha256 digest of `text` (UTF-8), in hex.
@@ -735,25 +913,52 @@ fn validated_ids(
 }
 
 /// Call the handler `(ids text[], params jsonb) → jsonb`, as the calling role. It is found by
-/// its stored signature with a pinned search_path (P0002 when it is gone); only the call itself
-/// runs with the caller's settings.
+/// its stored signature with a pinned search_path (P0002 when it is gone, 22023 when it no
+/// longer fits, 42501 when the caller may not execute it) and called by its oid, so that an
+/// overload of the same name cannot make the call ambiguous or divert it.
 fn run_handler(handler: &str, ids: &[String], params: &JsonbText) -> Result<Option<JsonbText>> {
     let gone = || AuthzError::NotFound(format!("handler {handler} no longer exists"));
-    let (schema, name) = handler_name(handler).ok_or_else(gone)?;
-    find_handler(&schema, &name)?.ok_or_else(gone)?;
-    let call = format!(
-        "SELECT {}.{}($1, $2)",
-        pgrx::spi::quote_identifier(&schema),
-        pgrx::spi::quote_identifier(&name)
-    );
-    Spi::connect_mut(|client| {
-        let table = client.update(
-            call.as_str(),
-            Some(1),
-            &[ids.to_vec().into(), params.clone().into()],
-        )?;
-        first_value::<JsonbText>(table)
-    })
+    let stored = handler_name(handler).ok_or_else(gone)?;
+    let found = find_handler(&stored.schema, &stored.name)?.ok_or_else(gone)?;
+    if let Some(problem) = found.unfit() {
+        return Err(AuthzError::InvalidArgument(format!(
+            "handler {problem}; re-create it or sync the actions again"
+        )));
+    }
+    if !found.executable {
+        return Err(AuthzError::Denied(format!(
+            "permission denied for handler {}",
+            found.signature
+        )));
+    }
+    let args = [ids.to_vec().into_datum(), params.clone().into_datum()];
+    Ok(unsafe { call_by_oid(found.oid, &args) })
+}
+
+/// Call function `oid` with `args` (none NULL) through fmgr, as PostgreSQL's executor would
+/// (SECURITY DEFINER and SET clauses included), and read its jsonb result; `None` for NULL.
+unsafe fn call_by_oid(oid: pg_sys::Oid, args: &[Option<pg_sys::Datum>]) -> Option<JsonbText> {
+    let mut flinfo = pg_sys::FmgrInfo::default();
+    pg_sys::fmgr_info(oid, &mut flinfo);
+    let fcinfo = pg_sys::palloc0(
+        std::mem::size_of::<pg_sys::FunctionCallInfoBaseData>()
+            + std::mem::size_of::<pg_sys::NullableDatum>() * args.len(),
+    ) as *mut pg_sys::FunctionCallInfoBaseData;
+    let call = &mut *fcinfo;
+    call.flinfo = &mut flinfo;
+    call.fncollation = pg_sys::DEFAULT_COLLATION_OID;
+    call.nargs = args.len() as i16;
+    for (slot, arg) in call.args.as_mut_slice(args.len()).iter_mut().zip(args) {
+        (slot.value, slot.isnull) = match arg {
+            Some(datum) => (*datum, false),
+            None => (pg_sys::Datum::from(0), true),
+        };
+    }
+    let function = flinfo.fn_addr.expect("fmgr_info sets fn_addr");
+    let result = pg_sys::ffi::pg_guard_ffi_boundary(|| function(fcinfo));
+    let value = JsonbText::from_datum(result, call.isnull);
+    pg_sys::pfree(fcinfo.cast());
+    value
 }
 
 /// A handler reports per-target failures as `{"failed": [{"id", "error"}], "result": ...}`;
@@ -870,27 +1075,38 @@ mod tests {
     }
 
     #[pg_test]
-    fn handler_names_read_the_postgresql_way() {
-        let name = |h: &str| handler_name(h);
-        let pair = |a: &str, b: &str| Some((a.to_owned(), b.to_owned()));
-        assert_eq!(name("App.Approve"), pair("app", "approve"));
+    fn a_nul_in_the_subject_does_not_cut_the_denial_message() {
+        let message = denial_message("x", "a.B", "user \"sub\0tail\" is unknown");
         assert_eq!(
-            name("app.approve( text[] , JSONB )"),
-            pair("app", "approve")
+            message,
+            "permission denied for action \"x\" on model a.B: user \"sub\u{FFFD}tail\" is unknown"
+        );
+    }
+
+    #[pg_test]
+    fn handler_names_read_the_postgresql_way() {
+        let name = |h: &str| handler_name(h).map(|n| (n.schema, n.name, n.other_args));
+        let read = |a: &str, b: &str, other: bool| Some((a.to_owned(), b.to_owned(), other));
+        assert_eq!(name("App.Approve"), read("app", "approve", false));
+        assert_eq!(
+            name("rev.Café"),
+            read("rev", "café", false),
+            "only ASCII folds"
+        );
+        assert_eq!(
+            name("app . approve( text[] , JSONB )"),
+            read("app", "approve", false)
         );
         assert_eq!(
             name("\"My App\".\"Do\"\"It\"(text[],jsonb)"),
-            pair("My App", "Do\"It")
+            read("My App", "Do\"It", false)
         );
-        for malformed in [
-            "approve",
-            "app.approve(",
-            "app.approve(text)",
-            "a.b.c",
-            "1a.b",
-            "\"x.y",
-            "",
-        ] {
+        // Other spellings of the argument list are left to PostgreSQL's parser.
+        assert_eq!(
+            name("app.approve(_text, pg_catalog.jsonb)"),
+            read("app", "approve", true)
+        );
+        for malformed in ["approve", "a.b.c", "1a.b", "\"x.y", ""] {
             assert_eq!(name(malformed), None, "{malformed} must be refused");
         }
     }

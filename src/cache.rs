@@ -3,10 +3,18 @@
 //! Filled on first use of a user, one catalog query per user; dropped whenever any catalog row
 //! changes. The catalog tables carry a statement trigger (`authz.catalog_changed`) that sends a
 //! relcache invalidation for the table; PostgreSQL delivers it to this backend at the next
-//! command (our own changes) or the next statement (other sessions' commits, including on hot
-//! standbys), and on abort (rolled-back changes). The callback only bumps a counter: looking
-//! catalogs up inside an invalidation callback is not allowed. The next check sees the counter
-//! moved and starts afresh.
+//! command (our own changes), when it reads the invalidation queue (other sessions' commits,
+//! including on hot standbys; read by us whenever the snapshot in use moves on), and on abort
+//! (rolled-back changes). The callback only bumps a counter: looking catalogs up inside an
+//! invalidation callback is not allowed. The next check sees the counter moved and starts afresh.
+//!
+//! Snapshots are told apart by what they can see: their xmax and the number of transactions
+//! they see as running (while xmax stays, that set can only shrink, so equal counts mean equal
+//! sets), and their command id. An entry read under a snapshot that may miss a change whose
+//! invalidation was already processed (a REPEATABLE READ transaction's, an imported one, or a
+//! statement's that began just before a commit) is bound to that snapshot's view and reloaded
+//! under any other; and such a snapshot is answered only by entries bound to it, not by ones
+//! read under newer snapshots, so that a check agrees with the rows its statement sees.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
@@ -50,14 +58,122 @@ impl UserAuth {
 /// Entries kept before the cache is emptied and refilled on demand.
 const MAX_CACHED_USERS: usize = 10_000;
 
+/// What the snapshot in use can see. Equal views see the same catalog rows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct View {
+    /// This backend's local transaction: the command id counts within it.
+    lxid: u32,
+    xmax: pg_sys::TransactionId,
+    running: u32,
+    running_sub: i32,
+    command: pg_sys::CommandId,
+}
+
+/// PostgreSQL's getters read on every lookup, declared directly: they cannot raise an error,
+/// so they need none of the error-boundary set-up pgrx's bindings do on each call (about a
+/// third of a warm check's cost).
+mod getters {
+    use pgrx::pg_sys::{Snapshot, TimestampTz};
+    extern "C" {
+        pub fn ActiveSnapshotSet() -> bool;
+        pub fn GetActiveSnapshot() -> Snapshot;
+        pub fn GetCurrentStatementStartTimestamp() -> TimestampTz;
+    }
+}
+
+impl View {
+    /// The active snapshot's view; `None` when no snapshot is active.
+    fn current() -> Option<View> {
+        unsafe {
+            if !getters::ActiveSnapshotSet() {
+                return None;
+            }
+            let snapshot = &*getters::GetActiveSnapshot();
+            Some(View {
+                lxid: (*pg_sys::MyProc).lxid,
+                xmax: snapshot.xmax,
+                running: snapshot.xcnt,
+                running_sub: snapshot.subxcnt,
+                command: snapshot.curcid,
+            })
+        }
+    }
+}
+
+/// Where this backend stood when it last processed an invalidation of the permission caches.
+#[derive(Clone, Copy, Debug)]
+struct Seen {
+    lxid: u32,
+    /// The latest completed transaction then: the change's own, or later (a transaction leaves
+    /// the proc array before it sends its invalidations).
+    latest_completed: pg_sys::TransactionId,
+    /// Our own changes are processed once the command counter has moved past them.
+    command: pg_sys::CommandId,
+}
+
+/// `a` precedes or equals `b` in the circular order of normal transaction ids.
+fn xid_precedes_or_equals(a: pg_sys::TransactionId, b: pg_sys::TransactionId) -> bool {
+    (u32::from(a).wrapping_sub(u32::from(b)) as i32) <= 0
+}
+
+/// Whether the active snapshot may miss a change whose invalidation was processed at `seen`:
+/// it is our own transaction's and predates the change's command, or a transaction that had
+/// completed by then is past its xmax or among those it sees running. Worked out on loads and
+/// when the view moves, never on a hit.
+fn active_snapshot_misses(seen: &Seen) -> bool {
+    unsafe {
+        if !pg_sys::ActiveSnapshotSet() {
+            return false;
+        }
+        let snapshot = &*pg_sys::GetActiveSnapshot();
+        if (*pg_sys::MyProc).lxid == seen.lxid && snapshot.curcid < seen.command {
+            return true;
+        }
+        let latest = seen.latest_completed;
+        if u32::from(latest) < pg_sys::FirstNormalTransactionId.into() {
+            return false;
+        }
+        if xid_precedes_or_equals(snapshot.xmax, latest) {
+            return true;
+        }
+        let listed = |ptr: *mut pg_sys::TransactionId, n: usize| {
+            if ptr.is_null() || n == 0 {
+                &[][..]
+            } else {
+                std::slice::from_raw_parts(ptr, n)
+            }
+        };
+        let running = listed(snapshot.xip, snapshot.xcnt as usize)
+            .iter()
+            .chain(listed(snapshot.subxip, snapshot.subxcnt.max(0) as usize));
+        running.copied().any(|xid| {
+            xid_precedes_or_equals(xid, latest) && !pg_sys::TransactionIdIsInProgress(xid)
+        })
+    }
+}
+
+/// A cached entry and, when it was read under a view older than a processed invalidation, the
+/// one view it answers for.
+#[derive(Clone)]
+struct Cached {
+    user: Option<Rc<UserAuth>>,
+    bound_to: Option<View>,
+}
+
 #[derive(Default)]
 struct Cache {
     /// Value of `INVALIDATIONS` the entries were loaded under.
     generation: u64,
     /// `None` records an unknown user id, so unknown ids cost no query either.
-    users: HashMap<String, Option<Rc<UserAuth>>>,
-    /// Statement start time of the last lookup, to accept invalidations once per statement.
+    users: HashMap<String, Cached>,
+    /// Statement start time and view of the last lookup: the invalidation queue is read again
+    /// when either moves on.
     last_statement: pg_sys::TimestampTz,
+    last_view: Option<View>,
+    /// Whether that view may miss a change already processed (an imported or REPEATABLE READ
+    /// snapshot older than it): then entries read under newer views do not answer for it.
+    /// `None`: to be worked out again (the view or the generation moved).
+    view_is_behind: Option<bool>,
 }
 
 thread_local! {
@@ -66,8 +182,10 @@ thread_local! {
     static INVALIDATIONS: Cell<u64> = const { Cell::new(0) };
     /// The oid of `authz.cache_sentinel`, learned at the first load (InvalidOid: not known).
     static SENTINEL: Cell<pg_sys::Oid> = const { Cell::new(pg_sys::InvalidOid) };
-    /// Whether this transaction processed an invalidation of the permission caches.
-    static CHANGED_IN_XACT: Cell<bool> = const { Cell::new(false) };
+    /// When the latest invalidation of the permission caches was processed.
+    static SEEN: Cell<Seen> = const {
+        Cell::new(Seen { lxid: 0, latest_completed: pg_sys::InvalidTransactionId, command: 0 })
+    };
     static HITS: Cell<u64> = const { Cell::new(0) };
     static LOADS: Cell<u64> = const { Cell::new(0) };
     /// The prepared, kept plan of `LOAD_USER_SQL`.
@@ -76,8 +194,8 @@ thread_local! {
 
 /// Register the invalidation and abort callbacks; called once from `_PG_init`.
 pub fn init() {
-    // Invalidations processed in this transaction before the library was loaded went unseen.
-    CHANGED_IN_XACT.with(|c| c.set(true));
+    // Invalidations processed before the library was loaded went unseen.
+    note_invalidation_seen();
     unsafe {
         pg_sys::CacheRegisterRelcacheCallback(
             Some(on_relcache_invalidation),
@@ -92,17 +210,43 @@ fn invalidate() {
     INVALIDATIONS.with(|n| n.set(n.get().wrapping_add(1)));
 }
 
+/// Record where this backend stands now (see [`Seen`]).
+fn note_invalidation_seen() {
+    let latest_completed = unsafe {
+        let shared = pg_sys::ShmemVariableCache;
+        if shared.is_null() {
+            pg_sys::InvalidTransactionId
+        } else {
+            let full = std::ptr::read_volatile(&(*shared).latestCompletedXid);
+            pg_sys::TransactionId::from(full.value as u32)
+        }
+    };
+    let (lxid, command) = unsafe {
+        if pg_sys::MyProc.is_null() {
+            (0, 0)
+        } else {
+            ((*pg_sys::MyProc).lxid, pg_sys::GetCurrentCommandId(false))
+        }
+    };
+    SEEN.with(|s| {
+        s.set(Seen {
+            lxid,
+            latest_completed,
+            command,
+        })
+    });
+}
+
 #[pg_guard]
 unsafe extern "C-unwind" fn on_relcache_invalidation(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
     let sentinel = SENTINEL.with(Cell::get);
     if sentinel == pg_sys::InvalidOid {
-        // Not learned yet (no load so far, or just reset): this may be ours; a load in this
-        // transaction must not outlive it.
-        CHANGED_IN_XACT.with(|c| c.set(true));
+        // Not learned yet (no load so far, or just reset): this may be ours.
+        note_invalidation_seen();
     }
     if relid == pg_sys::InvalidOid || relid == sentinel {
         invalidate();
-        CHANGED_IN_XACT.with(|c| c.set(true));
+        note_invalidation_seen();
         // Learn it again at the next load: the extension may have been dropped and recreated.
         SENTINEL.with(|s| s.set(pg_sys::InvalidOid));
     }
@@ -114,21 +258,11 @@ unsafe extern "C-unwind" fn on_xact_event(
     _arg: *mut std::ffi::c_void,
 ) {
     use pg_sys::XactEvent::*;
-    let aborted = event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT;
-    let ended = aborted
-        || event == XACT_EVENT_COMMIT
-        || event == XACT_EVENT_PARALLEL_COMMIT
-        || event == XACT_EVENT_PREPARE;
-    if !ended {
-        return;
-    }
-    // An entry loaded after an invalidation may have been read with a snapshot older than the
-    // change (REPEATABLE READ, or a statement snapshot taken just before a commit): good for
-    // this transaction, stale after it. Drop such entries when it ends.
-    if aborted || CHANGED_IN_XACT.with(Cell::get) {
+    // Entries read under a view older than a processed invalidation are bound to that view,
+    // which no later transaction has: nothing to do at commit.
+    if event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT {
         invalidate();
     }
-    CHANGED_IN_XACT.with(|c| c.set(false));
 }
 
 #[pg_guard]
@@ -145,15 +279,25 @@ unsafe extern "C-unwind" fn on_subxact_event(
 
 /// Look `user_id` up (loading it on a miss) and hand its entry, `None` for an unknown user, to `f`.
 pub fn with_user<R>(user_id: &str, f: impl FnOnce(Option<&UserAuth>) -> R) -> Result<R> {
-    accept_invalidations_once_per_statement();
+    let view = accept_invalidations_when_the_view_moves();
     let generation = INVALIDATIONS.with(Cell::get);
     let cached = CACHE.with(|c| {
         let mut c = c.borrow_mut();
         if c.generation != generation {
             c.users.clear();
             c.generation = generation;
+            c.view_is_behind = None;
         }
-        c.users.get(user_id).cloned()
+        let behind = *c
+            .view_is_behind
+            .get_or_insert_with(|| active_snapshot_misses(&SEEN.with(Cell::get)));
+        c.users
+            .get(user_id)
+            .filter(|e| match e.bound_to {
+                None => !behind,
+                Some(bound) => Some(bound) == view,
+            })
+            .map(|e| e.user.clone())
     });
     let entry = match cached {
         Some(entry) => {
@@ -162,7 +306,7 @@ pub fn with_user<R>(user_id: &str, f: impl FnOnce(Option<&UserAuth>) -> R) -> Re
         }
         None => {
             let loaded = load_user(user_id)?.map(Rc::new);
-            remember(user_id, generation, loaded.clone());
+            remember(user_id, generation, view, loaded.clone());
             loaded
         }
     };
@@ -173,7 +317,7 @@ pub fn with_user<R>(user_id: &str, f: impl FnOnce(Option<&UserAuth>) -> R) -> Re
 /// statement: it moves whenever a catalog row changes. Other per-backend caches (role bindings,
 /// signing keys) are valid while it stays put.
 pub fn catalog_generation() -> u64 {
-    accept_invalidations_once_per_statement();
+    accept_invalidations_when_the_view_moves();
     // A backend that has not loaded a user yet must still recognise the sentinel's
     // invalidations; until it knows it, every invalidation marks the transaction (see above).
     if SENTINEL.with(Cell::get) == pg_sys::InvalidOid {
@@ -182,55 +326,46 @@ pub fn catalog_generation() -> u64 {
     INVALIDATIONS.with(Cell::get)
 }
 
-/// Keep a freshly loaded entry, unless an invalidation arrived while it was being read.
-fn remember(user_id: &str, generation: u64, entry: Option<Rc<UserAuth>>) {
+/// Keep a freshly loaded entry, unless an invalidation arrived while it was being read; bound
+/// to `view` when that view may miss a change already processed.
+fn remember(user_id: &str, generation: u64, view: Option<View>, user: Option<Rc<UserAuth>>) {
     if INVALIDATIONS.with(Cell::get) != generation {
         return;
     }
-    // Under REPEATABLE READ or SERIALIZABLE the entry was read on the transaction's snapshot,
-    // which may be older than changes already processed (SET TRANSACTION SNAPSHOT): keep it
-    // for this transaction only.
-    if uses_transaction_snapshot() {
-        CHANGED_IN_XACT.with(|c| c.set(true));
-    }
+    let bound_to = view.filter(|_| active_snapshot_misses(&SEEN.with(Cell::get)));
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
         if c.users.len() >= MAX_CACHED_USERS {
             c.users.clear();
         }
-        c.users.insert(user_id.to_owned(), entry);
+        c.users
+            .insert(user_id.to_owned(), Cached { user, bound_to });
     });
-}
-
-/// `IsolationUsesXactSnapshot()`: REPEATABLE READ or SERIALIZABLE.
-fn uses_transaction_snapshot() -> bool {
-    unsafe { pg_sys::XactIsoLevel >= pg_sys::XACT_REPEATABLE_READ as i32 }
 }
 
 /// Other sessions' commits reach this backend when it reads the invalidation queue; PostgreSQL
-/// does so at transaction start and when taking a lock. A statement inside an open transaction
-/// may take no lock before calling us, so read it ourselves once per statement.
-///
-/// Once this transaction has processed an invalidation, an entry may have been loaded under a
-/// snapshot older than the change (a cursor's, or a statement's that started before the
-/// commit): it answers for the statement that loaded it and no longer, so each later statement
-/// starts afresh. A transaction that never saw an invalidation keeps its entries: they were
-/// read after every change the queue had announced.
-fn accept_invalidations_once_per_statement() {
-    let now = unsafe { pg_sys::GetCurrentStatementStartTimestamp() };
-    let new_statement = CACHE.with(|c| {
+/// does so at transaction start and when taking a lock. A statement, or a statement inside a
+/// function or DO block, may take no lock before calling us, so read it ourselves whenever the
+/// active snapshot can see more than at the last lookup (a transaction completed, or our own
+/// command counter moved), and once per top-level statement. A single statement calling us
+/// many times pays one comparison per call. Returns the active snapshot's view.
+fn accept_invalidations_when_the_view_moves() -> Option<View> {
+    let now = unsafe { getters::GetCurrentStatementStartTimestamp() };
+    let view = View::current();
+    let moved = CACHE.with(|c| {
         let mut c = c.borrow_mut();
-        let new = c.last_statement != now;
+        let moved = c.last_statement != now || c.last_view != view || view.is_none();
         c.last_statement = now;
-        new
-    });
-    if new_statement {
-        // Under REPEATABLE READ every statement reads the one transaction snapshot.
-        if CHANGED_IN_XACT.with(Cell::get) && !uses_transaction_snapshot() {
-            invalidate();
+        c.last_view = view;
+        if moved {
+            c.view_is_behind = None;
         }
+        moved
+    });
+    if moved {
         unsafe { pg_sys::AcceptInvalidationMessages() };
     }
+    view
 }
 
 const LOAD_USER_SQL: &str = "\

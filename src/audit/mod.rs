@@ -11,7 +11,7 @@ mod worker;
 use std::cell::Cell;
 
 use pgrx::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::cache::with_pinned_search_path;
@@ -22,8 +22,7 @@ use crate::privilege::as_extension_owner;
 pub use worker::append_autonomously;
 
 /// One audit entry; `None` fields are stored as NULL.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Entry {
     /// Set when the id was taken in advance (`next_entry_id`), so rows can point at it.
     pub id: Option<i64>,
@@ -38,13 +37,16 @@ pub struct Entry {
     pub row_count: Option<i64>,
     pub row_ids: Option<Vec<String>>,
     pub changed_columns: Option<Vec<String>>,
-    /// Caller-supplied jsonb, kept exactly as given (never parsed by serde).
+    /// Caller-supplied jsonb, kept exactly as given (never parsed by serde); so are the row
+    /// images, which hold any jsonb or numeric an audited table does.
     #[serde(skip)]
     pub params: Option<JsonbText>,
     #[serde(skip)]
     pub outcome: Option<JsonbText>,
-    pub old_rows: Option<Value>,
-    pub new_rows: Option<Value>,
+    #[serde(skip)]
+    pub old_rows: Option<JsonbText>,
+    #[serde(skip)]
+    pub new_rows: Option<JsonbText>,
     /// The `ACTION` entry of the `perform_action` call that caused this write.
     pub action_id: Option<i64>,
 }
@@ -137,7 +139,6 @@ RETURNING id";
 
 /// Append `entry` to the audit log in the current transaction, as the log's owner.
 pub fn append(entry: &Entry) -> Result<i64> {
-    let json = |v: &Option<Value>| v.clone().map(pgrx::JsonB);
     let raw = |v: &Option<JsonbText>| v.clone();
     let args = [
         entry.id.into(),
@@ -153,8 +154,8 @@ pub fn append(entry: &Entry) -> Result<i64> {
         strs(&entry.changed_columns).into(),
         raw(&entry.params).into(),
         raw(&entry.outcome).into(),
-        json(&entry.old_rows).into(),
-        json(&entry.new_rows).into(),
+        raw(&entry.old_rows).into(),
+        raw(&entry.new_rows).into(),
         entry.action_id.into(),
     ];
     as_extension_owner(|| {

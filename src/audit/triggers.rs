@@ -10,6 +10,7 @@ use super::{append, caller, transition, Entry};
 use crate::cache::with_pinned_search_path;
 use crate::error::{self, required_arg, AuthzError, OrRaise};
 use crate::identity::with_current_user_id;
+use crate::jsonb::JsonbText;
 use crate::relation::{qualified_name, Relation};
 
 /// The triggers `enable_audit` creates, by name; `disable_audit` drops exactly these.
@@ -349,11 +350,12 @@ fn summarize(
     Ok(())
 }
 
-/// The old and new rows of the statement as JSON arrays (NULL where the operation has none).
+/// The old and new rows of the statement as JSON arrays (NULL where the operation has none),
+/// as jsonb's own text: any depth and any number a column holds is kept exactly.
 fn row_images_of(
     trigger: &PgTrigger,
     op: PgTriggerOperation,
-) -> error::Result<(Option<Value>, Option<Value>)> {
+) -> error::Result<(Option<JsonbText>, Option<JsonbText>)> {
     let image = |table: &str| format!("(SELECT jsonb_agg(to_jsonb(x)) FROM {table} x)");
     let (old, new) = match op {
         PgTriggerOperation::Update => (image("authz_old"), image("authz_new")),
@@ -368,10 +370,7 @@ fn row_images_of(
             let row = client
                 .select(&format!("SELECT {old}, {new}"), Some(1), &[])?
                 .first();
-            Ok((
-                row.get::<pgrx::JsonB>(1)?.map(|j| j.0),
-                row.get::<pgrx::JsonB>(2)?.map(|j| j.0),
-            ))
+            Ok((row.get::<JsonbText>(1)?, row.get::<JsonbText>(2)?))
         })
     })
 }

@@ -1,6 +1,10 @@
 //! A refused `perform_action` is in the audit log whatever the caller does to its own
 //! statement: a statement timeout or a cancel that arrives while the writer worker runs only
-//! takes effect once the entry is written.
+//! takes effect once the entry is written. The wait for that worker is bounded: when the log
+//! cannot be written (a lock held on it, by anyone, the caller included), the call ends within
+//! seconds, a denial with 42501 (the entry goes to the server log), an autonomous action 53000.
+
+use std::time::{Duration, Instant};
 
 use pg_authz_integration::{connect, fresh_database};
 
@@ -50,4 +54,97 @@ fn a_statement_timeout_during_the_write_does_not_keep_the_denial_out_of_the_log(
         let expected = before + attempt as i64 + 1;
         assert_eq!(denials(&mut admin), expected, "a timeout of {timeout_ms} ms ({code}) is logged");
     }
+}
+
+/// The SQLSTATE of `sql` run by `client` and how long it took.
+fn timed_sqlstate(client: &mut postgres::Client, sql: &str) -> (String, Duration) {
+    let start = Instant::now();
+    let err = client.batch_execute(sql).expect_err("the call must fail");
+    let code = err.code().map(|c| c.code().to_owned()).unwrap_or_default();
+    (code, start.elapsed())
+}
+
+/// An autonomously audited action `export` that `ann` may run, for the tests below.
+const AUTONOMOUS: &str = "
+    CREATE FUNCTION public.export_h(ids text[], params jsonb) RETURNS jsonb LANGUAGE sql AS 'SELECT ''{}''::jsonb';
+    CALL authz.sync_admin_actions($$[{\"model\": \"shop.Order\", \"codename\": \"export\", \"name\": \"Export\",
+        \"kind\": \"server\", \"scope\": \"bulk\", \"handler\": \"public.export_h\", \"audit\": \"autonomous\"}]$$);
+    INSERT INTO authz.users (id, is_staff) VALUES ('ann', true);
+    INSERT INTO authz.user_permissions SELECT 'ann', id FROM authz.permissions WHERE codename = 'export';
+";
+
+#[test]
+fn a_lock_held_on_the_log_by_another_session_delays_a_call_by_seconds_at_most() {
+    let db = fresh_database("pg_authz_it_denial_locked");
+    let mut admin = connect(&db);
+    let mut app = connect(&db);
+    admin.batch_execute(SETUP).unwrap();
+    admin.batch_execute(AUTONOMOUS).unwrap();
+    let before = denials(&mut admin);
+    let mut locker = connect(&db);
+    locker
+        .batch_execute("BEGIN; LOCK TABLE authz.audit_log IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
+
+    let denied = "SELECT authz.perform_action('shop.Order', 'approve_order', ARRAY['1'], '{}')";
+    let (code, took) = timed_sqlstate(&mut app, denied);
+    assert_eq!(code, "42501", "still refused");
+    assert!(took < Duration::from_secs(8), "refused after {took:?}");
+    let export = "BEGIN; SELECT authz.set_user('ann');
+                  SELECT authz.perform_action('shop.Order', 'export', ARRAY['1'], '{}')";
+    let (code, took) = timed_sqlstate(&mut app, export);
+    assert_eq!(
+        code, "53000",
+        "an action whose entry cannot be written withholds its result"
+    );
+    assert!(took < Duration::from_secs(8), "gave up after {took:?}");
+    app.batch_execute("ROLLBACK").unwrap();
+
+    // A statement timeout due meanwhile takes effect once the wait is over, not later.
+    app.batch_execute("SET statement_timeout = '200ms'")
+        .unwrap();
+    let (code, took) = timed_sqlstate(&mut app, denied);
+    assert!(code == "57014" || code == "42501", "got {code}");
+    assert!(took < Duration::from_secs(8), "ended after {took:?}");
+
+    locker.batch_execute("ROLLBACK").unwrap();
+    assert_eq!(
+        denials(&mut admin),
+        before,
+        "the refusals went to the server log instead"
+    );
+}
+
+#[test]
+fn a_caller_holding_a_lock_on_the_log_does_not_deadlock_with_its_writer() {
+    let db = fresh_database("pg_authz_it_denial_self_locked");
+    let mut admin = connect(&db);
+    let mut app = connect(&db);
+    admin.batch_execute(SETUP).unwrap();
+    admin.batch_execute(AUTONOMOUS).unwrap();
+    app.batch_execute("BEGIN; LOCK TABLE authz.audit_log IN SHARE MODE")
+        .unwrap();
+    let (code, took) = timed_sqlstate(
+        &mut app,
+        "SELECT authz.perform_action('shop.Order', 'approve_order', ARRAY['1'], '{}')",
+    );
+    assert_eq!(code, "42501");
+    assert!(took < Duration::from_secs(8), "refused after {took:?}");
+    app.batch_execute("ROLLBACK; BEGIN; LOCK TABLE authz.audit_log IN SHARE MODE")
+        .unwrap();
+    let (code, took) = timed_sqlstate(
+        &mut app,
+        "SELECT authz.set_user('ann'); SELECT authz.perform_action('shop.Order', 'export', ARRAY['1'], '{}')",
+    );
+    assert_eq!(code, "53000");
+    assert!(took < Duration::from_secs(8), "gave up after {took:?}");
+    app.batch_execute("ROLLBACK").unwrap();
+    // The session and the server are fine afterwards: the next denial is written as usual.
+    let before = denials(&mut admin);
+    let (code, _) = timed_sqlstate(
+        &mut app,
+        "SELECT authz.perform_action('shop.Order', 'approve_order', ARRAY['1'], '{}')",
+    );
+    assert_eq!(code, "42501");
+    assert_eq!(denials(&mut admin), before + 1);
 }

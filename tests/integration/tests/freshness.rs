@@ -1,6 +1,8 @@
 //! The permission cache is never stale across sessions: a committed change made in one session
 //! is seen by another on its very next statement; uncommitted and rolled-back changes are not.
 
+use std::time::Duration;
+
 use pg_authz_integration::{connect, fresh_database, has_perm};
 
 const SETUP: &str = "
@@ -133,4 +135,54 @@ fn stale_snapshot_scenario(db: &str, warm: bool) {
     app.batch_execute("COMMIT").unwrap();
     // ... but not a moment after it.
     assert!(!has_perm(&mut app, "ann", "shop.view_order"));
+}
+
+#[test]
+fn inside_a_function_the_next_statement_whose_snapshot_sees_a_revoke_answers_by_it() {
+    let db = fresh_database("pg_authz_it_freshness_plpgsql");
+    let mut admin = connect(&db);
+    let mut app = connect(&db);
+    admin.batch_execute(SETUP).unwrap();
+    // Checks, waits for the admin (an advisory lock: no relation lock, so PostgreSQL reads no
+    // invalidation on its own), checks again; in one top-level statement.
+    admin
+        .batch_execute(
+            "CREATE FUNCTION public.check_twice() RETURNS text LANGUAGE plpgsql AS $$
+             DECLARE before boolean; after boolean;
+             BEGIN
+               before := authz.has_perm('ann', 'shop.view_order');
+               PERFORM pg_advisory_lock(4242);
+               after := authz.has_perm('ann', 'shop.view_order');
+               PERFORM pg_advisory_unlock(4242);
+               RETURN before || ' ' || after;
+             END $$",
+        )
+        .unwrap();
+    assert!(has_perm(&mut app, "ann", "shop.view_order"), "warm");
+    admin
+        .batch_execute("SELECT pg_advisory_lock(4242)")
+        .unwrap();
+    let checking = std::thread::spawn(move || {
+        app.query_one("SELECT public.check_twice()", &[])
+            .unwrap()
+            .get::<_, String>(0)
+    });
+    while admin
+        .query_one(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+            &[],
+        )
+        .unwrap()
+        .get::<_, i64>(0)
+        == 0
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    admin
+        .batch_execute("DELETE FROM authz.user_groups WHERE user_id = 'ann'")
+        .unwrap();
+    admin
+        .batch_execute("SELECT pg_advisory_unlock(4242)")
+        .unwrap();
+    assert_eq!(checking.join().unwrap(), "true false");
 }

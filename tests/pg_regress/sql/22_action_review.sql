@@ -208,6 +208,137 @@ ROLLBACK;
 SELECT authz.catalog_changed();
 \echo :LAST_ERROR_SQLSTATE
 
+-- Second review (rev-a), finding 2. A refused call stays small whatever the caller sends:
+-- each id is kept up to 64 bytes ("…" marks a cut, ids_cut counts them, ids_sha256 covers
+-- all ids as sent), and a user id up to 256 bytes, in the entry and in the error message,
+-- with its size and sha256 in the outcome. Here 100 ids of 100 kB and a 1 MB user id.
+SELECT authz.perform_action('rev.Order', 'approve_order',
+  ARRAY(SELECT repeat(chr(64 + j), 100000) FROM generate_series(1, 100) j));
+\echo :LAST_ERROR_SQLSTATE
+SELECT cardinality(row_ids) AS ids_kept, row_ids[1] = repeat('A', 64) || '…' AS first_id_cut_to_64_bytes,
+       outcome ->> 'ids_cut' AS ids_cut,
+       outcome ->> 'ids_sha256' = encode(sha256(convert_to(
+         (SELECT array_to_json(array_agg(repeat(chr(64 + j), 100000) ORDER BY j))::text FROM generate_series(1, 100) j), 'UTF8')), 'hex') AS ids_digest_matches,
+       pg_column_size(l.*) < 16384 AS entry_is_small
+  FROM authz.audit_log l WHERE operation = 'DENIED' ORDER BY id DESC LIMIT 1;
+BEGIN;
+SELECT authz.set_user(repeat('u', 1000000));
+SELECT authz.perform_action('rev.Order', 'approve_order', ARRAY['1']);
+ROLLBACK;
+SELECT length(app_user) AS app_user_chars, outcome ->> 'app_user_bytes' AS app_user_bytes,
+       outcome ->> 'app_user_sha256' = encode(sha256(convert_to(repeat('u', 1000000), 'UTF8')), 'hex') AS user_digest_matches,
+       length(outcome ->> 'reason') AS reason_chars, pg_column_size(l.*) < 16384 AS entry_is_small
+  FROM authz.audit_log l WHERE operation = 'DENIED' ORDER BY id DESC LIMIT 1;
+
+-- Second review, finding 3. A handler in a temporary schema (this session's, or another's)
+-- is refused at sync, 22023: whoever gets that schema next could define the function. An
+-- action that names one anyway (a catalog edited by hand) is refused at call time.
+CREATE FUNCTION pg_temp.th(ids text[], params jsonb) RETURNS jsonb LANGUAGE sql AS $$ SELECT '0'::jsonb $$;
+DO $$
+BEGIN
+  PERFORM authz.sync_admin_actions_report(jsonb_build_array(jsonb_build_object(
+    'model', 'rev.Order', 'codename', NULL, 'name', 'TH', 'kind', 'server', 'scope', 'toolbar',
+    'handler', pg_my_temp_schema()::regnamespace::text || '.th')));
+EXCEPTION WHEN others THEN
+  RAISE NOTICE '% %', SQLSTATE, replace(SQLERRM, pg_my_temp_schema()::regnamespace::text, 'pg_temp_N');
+END $$;
+BEGIN;
+UPDATE authz.actions SET handler = format('%s.th(text[],jsonb)', pg_my_temp_schema()::regnamespace) WHERE key = 'echo';
+SELECT authz.set_user('rev_u1');
+DO $$
+BEGIN
+  PERFORM authz.perform_action('rev.Order', 'echo', NULL);
+EXCEPTION WHEN others THEN
+  RAISE NOTICE '% %', SQLSTATE, replace(SQLERRM, pg_my_temp_schema()::regnamespace::text, 'pg_temp_N');
+END $$;
+ROLLBACK;
+DROP FUNCTION pg_temp.th(text[], jsonb);
+
+-- Second review, finding 6. The handler is called by the oid its stored signature resolves
+-- to: an overload of the same name with a defaulted third argument does not make the call
+-- ambiguous (was 42725). Re-created with another return type it is 22023 naming it (was
+-- XX000); a set-returning function is refused at sync. The caller needs EXECUTE on it, as
+-- for any function it calls.
+CREATE FUNCTION rev.h2(ids text[], params jsonb) RETURNS jsonb LANGUAGE sql AS $$ SELECT '"exact"'::jsonb $$;
+SET client_min_messages = warning;
+CALL authz.sync_admin_actions($$[
+ {"model": "rev.Order", "codename": null, "name": "H2", "kind": "server", "scope": "toolbar", "handler": "rev.h2"}
+]$$);
+RESET client_min_messages;
+CREATE FUNCTION rev.h2(ids text[], params jsonb, extra int DEFAULT 0) RETURNS jsonb LANGUAGE sql AS $$ SELECT '"overload"'::jsonb $$;
+BEGIN;
+SELECT authz.set_user('rev_u1');
+SELECT authz.perform_action('rev.Order', 'h2', NULL) -> 'result' AS called;
+ROLLBACK;
+DROP FUNCTION rev.h2(text[], jsonb, int);
+REVOKE EXECUTE ON FUNCTION rev.h2(text[], jsonb) FROM PUBLIC;
+GRANT USAGE ON SCHEMA rev TO regress_app;
+BEGIN;
+SET LOCAL ROLE regress_app;
+SELECT authz.set_user('rev_u1');
+SELECT authz.perform_action('rev.Order', 'h2', NULL);
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+REVOKE USAGE ON SCHEMA rev FROM regress_app;
+DROP FUNCTION rev.h2(text[], jsonb);
+CREATE FUNCTION rev.h2(ids text[], params jsonb) RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;
+BEGIN;
+SELECT authz.set_user('rev_u1');
+SELECT authz.perform_action('rev.Order', 'h2', NULL);
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+DROP FUNCTION rev.h2(text[], jsonb);
+CREATE FUNCTION rev.h2(ids text[], params jsonb) RETURNS SETOF jsonb LANGUAGE sql AS $$ SELECT '1'::jsonb $$;
+CALL authz.sync_admin_actions('[{"model": "rev.Order", "codename": null, "name": "H2", "kind": "server", "scope": "toolbar", "handler": "rev.h2"}]');
+\echo :LAST_ERROR_SQLSTATE
+DROP FUNCTION rev.h2(text[], jsonb);
+
+-- Second review, finding 8. Handler names are read as PostgreSQL reads them: non-ASCII
+-- identifiers, and any spelling of the argument types its parser accepts, stored canonically.
+-- An argument list naming another function, or one PostgreSQL cannot read, is refused.
+CREATE FUNCTION rev.café(ids text[], params jsonb) RETURNS jsonb LANGUAGE sql AS $$ SELECT '"café"'::jsonb $$;
+SELECT authz.sync_admin_actions_report($$[
+ {"model": "rev.Cafe", "codename": null, "name": "A", "kind": "server", "scope": "toolbar", "handler": "rev.café"},
+ {"model": "rev.Cafe", "codename": null, "name": "B", "kind": "server", "scope": "toolbar", "handler": "rev.approve(_text, jsonb)"},
+ {"model": "rev.Cafe", "codename": null, "name": "C", "kind": "server", "scope": "toolbar", "handler": "rev.approve(pg_catalog.text[], pg_catalog.jsonb)"},
+ {"model": "rev.Cafe", "codename": null, "name": "D", "kind": "server", "scope": "toolbar", "handler": "rev . \"approve\" ( text ARRAY , \"jsonb\" )"}
+]$$) -> 'created' AS created;
+SELECT key, handler FROM authz.actions a JOIN authz.content_types ct ON ct.id = a.content_type_id
+ WHERE ct.app_label = 'rev' AND ct.model = 'cafe' ORDER BY position;
+CALL authz.sync_admin_actions('[{"model": "rev.Cafe", "codename": null, "name": "E", "kind": "server", "scope": "toolbar", "handler": "rev.approve(text, jsonb)"}]');
+\echo :LAST_ERROR_SQLSTATE
+CALL authz.sync_admin_actions('[{"model": "rev.Cafe", "codename": null, "name": "E", "kind": "server", "scope": "toolbar", "handler": "rev.approve(text[], jsonb"}]');
+\echo :LAST_ERROR_SQLSTATE
+CALL authz.sync_admin_actions('[{"model": "rev.Cafe", "codename": null, "name": "E", "kind": "server", "scope": "toolbar", "handler": "rev.café(text[], no_such_type)"}]');
+\echo :LAST_ERROR_SQLSTATE
+
+-- Second review, finding 7. Row images keep every value exactly, as params do: a jsonb
+-- column holding 1e400 or nesting 200 deep (was XX000 on the user's INSERT), and a numeric
+-- beyond f64 precision (was rounded).
+CREATE TABLE rev.docs (id bigint PRIMARY KEY, doc jsonb, amount numeric);
+SELECT authz.enable_audit('rev.docs', row_images => true);
+INSERT INTO rev.docs VALUES (1, '{"a": 1e400}', 1);
+INSERT INTO rev.docs VALUES (2, (repeat('[', 200) || repeat(']', 200))::jsonb, 1);
+INSERT INTO rev.docs VALUES (3, '{}', 12345678901234567890.123456789);
+UPDATE rev.docs SET amount = 0.1000000000000000000001 WHERE id = 3;
+SELECT l.operation, l.row_ids, l.new_rows -> 0 -> 'doc' = d.doc AS doc_exact,
+       l.old_rows -> 0 -> 'amount' AS old_amount, l.new_rows -> 0 -> 'amount' AS new_amount
+  FROM authz.audit_log l JOIN rev.docs d ON d.id = l.row_ids[1]::bigint
+ WHERE l.relation = 'rev.docs' ORDER BY l.id;
+SELECT authz.disable_audit('rev.docs');
+
+-- Second review, finding 4. Under REPEATABLE READ the cache outlives each transaction, as
+-- under READ COMMITTED, unless its snapshot predates a change already seen (integration
+-- tests, freshness.rs): three more checks cost no catalog load.
+SET default_transaction_isolation = 'repeatable read';
+SELECT authz.has_perm('rev_u1', 'rev.approve_order');
+SELECT (authz.cache_stats() ->> 'loads')::int AS loads_before \gset
+SELECT authz.has_perm('rev_u1', 'rev.approve_order');
+SELECT authz.has_perm('rev_u1', 'rev.approve_order');
+SELECT authz.has_perm('rev_u1', 'rev.approve_order');
+SELECT (authz.cache_stats() ->> 'loads')::int - :loads_before AS loads_after;
+RESET default_transaction_isolation;
+
 SELECT authz.disable_audit('rev.orders');
 SET client_min_messages = warning;
 DROP SCHEMA rev CASCADE;
