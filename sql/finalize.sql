@@ -518,12 +518,15 @@ CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON a
     FOR EACH STATEMENT EXECUTE FUNCTION authz.catalog_changed();
 CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON authz.jwt_keys
     FOR EACH STATEMENT EXECUTE FUNCTION authz.catalog_changed();
-SELECT pg_catalog.pg_extension_config_dump('authz.bound_roles', '');
+-- A dropped role's row is not dumped: restored elsewhere, its bare OID could name another role.
+SELECT pg_catalog.pg_extension_config_dump('authz.bound_roles',
+    'WHERE EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) role::pg_catalog.oid)');
 SELECT pg_catalog.pg_extension_config_dump('authz.jwt_keys', '');
 SELECT authz.enable_audit('authz.bound_roles');
 
 -- Roles are cluster-wide and PostgreSQL runs no event trigger for DROP ROLE: a dropped role's
--- row is left behind, hidden by the view, and deleted by the next bind_role or unbind_role.
+-- row is left behind, hidden by the view, ignored by the identity lookup, left out of dumps, and
+-- deleted by the next bind_role or unbind_role.
 CREATE VIEW authz.role_bindings AS
 SELECT b.role, b.user_id, b.bound_at, b.bound_by
   FROM authz.bound_roles b
@@ -540,6 +543,9 @@ BEGIN
     END IF;
     IF role IS NULL OR user_id IS NULL THEN
         RAISE EXCEPTION 'authz.bind_role: role and user_id must not be NULL' USING ERRCODE = '22023';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_roles r WHERE r.oid = bind_role.role::oid) THEN
+        RAISE EXCEPTION 'authz.bind_role: role with OID % does not exist', bind_role.role::oid USING ERRCODE = '22023';
     END IF;
     IF NOT EXISTS (SELECT FROM authz.users u WHERE u.id = user_id) THEN
         RAISE EXCEPTION 'app user "%" does not exist', user_id USING ERRCODE = 'P0002';

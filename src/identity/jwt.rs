@@ -7,7 +7,10 @@
 //! base64url. The JOSE layer is ours and small on purpose: the key is chosen by `kid` and fixes
 //! the algorithm, so `none` and algorithm confusion cannot arise.
 //!
-//! The verified subject is kept in `authz.verified_user_id`, a superuser-context setting whose
+//! The verified subject is kept in `authz.verified_user_id` together with the token's `exp`, its
+//! `kid` and a fingerprint of the key that verified it (see [`Verified`]); it stops counting once
+//! the statement starts after `exp` (with the same leeway), or once that key is no longer in
+//! `authz.jwt_keys` (checked when the catalog generation moves). The setting is a superuser-context setting whose
 //! check hook refuses every non-empty value not set by this module (nor copied into a parallel
 //! worker from its leader): no SET, set_config, ALTER ROLE SET, connection option, function SET
 //! clause or early placeholder can forge it, superusers' included. Being a setting, it is
@@ -30,7 +33,7 @@ use rsa::signature::Verifier;
 use rsa::traits::PublicKeyParts;
 use rsa::RsaPublicKey;
 use serde_json::Value;
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 
 use super::{roles, set_setting, setting_text, subject_of};
 use crate::cache::catalog_generation;
@@ -48,8 +51,11 @@ thread_local! {
     static SETTING_FROM_HERE: Cell<bool> = const { Cell::new(false) };
     /// Parsed keys and the catalog generation they were read under.
     static KEYS: RefCell<Option<(u64, Rc<HashMap<String, Rc<JwtKey>>>)>> = const { RefCell::new(None) };
-    /// The last token verified: (local transaction id, catalog generation, token, subject).
-    static VERIFIED_MEMO: RefCell<Option<(u32, u64, String, String)>> = const { RefCell::new(None) };
+    /// The last token verified: (local transaction id, catalog generation, token, what it says).
+    static VERIFIED_MEMO: RefCell<Option<(u32, u64, String, Rc<Verified>)>> = const { RefCell::new(None) };
+    /// The last `authz.verified_user_id` value whose key was found still registered, and the
+    /// catalog generation it was checked under.
+    static KEY_CONFIRMED: RefCell<Option<(u64, String)>> = const { RefCell::new(None) };
 }
 
 /// Register `authz.verified_user_id`; called from `identity::init`.
@@ -93,15 +99,67 @@ unsafe extern "C-unwind" fn check_verified(
     false
 }
 
-/// The subject of the token verified for this transaction (or session), if any.
+/// What a verified token says, as kept in `authz.verified_user_id`:
+/// `exp:fingerprint:kid length:kid` followed by the subject.
+#[derive(Debug, PartialEq)]
+struct Verified {
+    sub: String,
+    exp: f64,
+    kid: String,
+    fingerprint: u64,
+}
+
+impl Verified {
+    fn encode(&self) -> String {
+        let (exp, fp, kid, sub) = (self.exp, self.fingerprint, &self.kid, &self.sub);
+        format!("{exp}:{fp:016x}:{}:{kid}{sub}", kid.len())
+    }
+}
+
+/// The parts of an `authz.verified_user_id` value: (exp, fingerprint, kid, subject).
+fn decode(value: &str) -> Option<(f64, u64, &str, &str)> {
+    let (exp, rest) = value.split_once(':')?;
+    let (fingerprint, rest) = rest.split_once(':')?;
+    let (kid_len, rest) = rest.split_once(':')?;
+    let kid_len: usize = kid_len.parse().ok()?;
+    let (kid, sub) = (rest.get(..kid_len)?, rest.get(kid_len..)?);
+    let fingerprint = u64::from_str_radix(fingerprint, 16).ok()?;
+    (!sub.is_empty()).then_some((exp.parse().ok()?, fingerprint, kid, sub))
+}
+
+/// The subject of the token verified for this transaction (or session), if it still counts: the
+/// statement started no later than its `exp` (plus leeway) and its key is still registered.
+/// Cheap per call: a timestamp comparison, and a key lookup only when the catalogs changed.
 pub fn verified_user_id<'a>() -> Option<&'a str> {
     // SAFETY: see setting_text; callers use the value synchronously.
-    unsafe { setting_text(*VERIFIED.as_ptr()) }
+    let value: &'a str = unsafe { setting_text(*VERIFIED.as_ptr()) }?;
+    let (exp, fingerprint, kid, sub) = decode(value)?;
+    if unix_time(unsafe { pg_sys::GetCurrentStatementStartTimestamp() }) > exp + LEEWAY_SECONDS {
+        return None;
+    }
+    // A parallel worker cannot read the keys (SPI there can fail with "cannot assign XIDs
+    // during a parallel operation"): it trusts its leader, which checks at its own reads.
+    if unsafe { pg_sys::ParallelWorkerNumber } >= 0 {
+        return Some(sub);
+    }
+    let generation = catalog_generation();
+    let confirmed = KEY_CONFIRMED.with(|c| {
+        matches!(&*c.borrow(), Some((g, v)) if *g == generation && v == value)
+    });
+    if !confirmed {
+        let keys = keys(generation).or_raise();
+        if keys.get(kid).map(|k| k.fingerprint) != Some(fingerprint) {
+            return None;
+        }
+        KEY_CONFIRMED.with(|c| *c.borrow_mut() = Some((generation, value.to_owned())));
+    }
+    Some(sub)
 }
 
 /// Forget a verified token (as `SET [LOCAL] authz.verified_user_id = ''`).
 pub fn clear_verified(is_local: bool) {
-    if verified_user_id().is_some() {
+    // SAFETY: see setting_text.
+    if unsafe { setting_text(*VERIFIED.as_ptr()) }.is_some() {
         set_setting(VERIFIED_GUC, c"", pg_sys::GucContext::PGC_SUSET, is_local);
     }
 }
@@ -129,8 +187,8 @@ fn set_user_token(token: Option<&str>, is_local: default!(Option<bool>, true)) -
     let token = required_arg(token, "token");
     let is_local = is_local.unwrap_or(true);
     roles::refuse_bound("authz.set_user_token");
-    let user = verify_once_per_transaction(token).or_raise();
-    let value = CString::new(user.as_str()).unwrap_or_else(|_| {
+    let verified = verify_once_per_transaction(token).or_raise();
+    let value = CString::new(verified.encode()).unwrap_or_else(|_| {
         AuthzError::InvalidArgument("token subject must not contain a NUL byte".into()).raise()
     });
     let _guard = SettingFromHere::begin();
@@ -140,7 +198,7 @@ fn set_user_token(token: Option<&str>, is_local: default!(Option<bool>, true)) -
         pg_sys::GucContext::PGC_SUSET,
         is_local,
     );
-    user
+    verified.sub.clone()
 }
 
 /// Whether `key` is usable for `alg` (used by the CHECK constraint of `authz.jwt_keys`); raises
@@ -155,7 +213,7 @@ fn jwt_key_is_usable(alg: Option<&str>, key: Option<&str>) -> bool {
 }
 
 /// The same token presented twice in one transaction is verified once.
-fn verify_once_per_transaction(token: &str) -> Result<String> {
+fn verify_once_per_transaction(token: &str) -> Result<Rc<Verified>> {
     let lxid = unsafe { (*pg_sys::MyProc).lxid };
     let generation = catalog_generation();
     let hit = VERIFIED_MEMO.with(|m| match &*m.borrow() {
@@ -166,23 +224,25 @@ fn verify_once_per_transaction(token: &str) -> Result<String> {
         return Ok(user);
     }
     let keys = keys(generation)?;
-    let user = verify(token, |kid| keys.get(kid).cloned(), unix_now())?;
+    let now = unix_time(unsafe { pg_sys::GetCurrentTimestamp() });
+    let user = Rc::new(verify(token, |kid| keys.get(kid).cloned(), now)?);
     VERIFIED_MEMO.with(|m| {
         *m.borrow_mut() = Some((lxid, generation, token.to_owned(), user.clone()));
     });
     Ok(user)
 }
 
-/// Seconds since the Unix epoch, from the server clock.
-fn unix_now() -> f64 {
-    // TimestampTz counts microseconds since 2000-01-01.
-    let micros = unsafe { pg_sys::GetCurrentTimestamp() };
+/// A `TimestampTz` (microseconds since 2000-01-01) as seconds since the Unix epoch.
+fn unix_time(micros: pg_sys::TimestampTz) -> f64 {
     micros as f64 / 1e6 + 946_684_800.0
 }
 
 /// A verification key from `authz.jwt_keys`.
 struct JwtKey {
     material: KeyMaterial,
+    /// Identifies `alg` and `key`, so that a token verified earlier is honoured only while the
+    /// same key is registered under its `kid`.
+    fingerprint: u64,
     issuer: Option<String>,
     audience: Option<String>,
 }
@@ -297,6 +357,7 @@ fn load_keys() -> Result<HashMap<String, Rc<JwtKey>>> {
                 };
                 let key = JwtKey {
                     material,
+                    fingerprint: fingerprint(&alg, &key),
                     issuer: row.get::<String>(4)?,
                     audience: row.get::<String>(5)?,
                 };
@@ -307,17 +368,27 @@ fn load_keys() -> Result<HashMap<String, Rc<JwtKey>>> {
     })
 }
 
+/// The first 64 bits of SHA-256 over `alg`, a NUL byte and `key`.
+fn fingerprint(alg: &str, key: &str) -> u64 {
+    let digest = Sha256::new()
+        .chain_update(alg)
+        .chain_update([0])
+        .chain_update(key)
+        .finalize();
+    u64::from_be_bytes(digest[..8].try_into().expect("a SHA-256 digest has 32 bytes"))
+}
+
 fn decode_json(part: &str) -> Option<Value> {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).ok()?).ok()
 }
 
 /// Check `token` with the key `lookup` finds for its `kid`, at time `now` (Unix seconds); the
-/// subject on success.
+/// subject, expiry and key on success.
 fn verify(
     token: &str,
     lookup: impl FnOnce(&str) -> Option<Rc<JwtKey>>,
     now: f64,
-) -> Result<String> {
+) -> Result<Verified> {
     let bad = |why: String| AuthzError::BadCredentials(format!("invalid token: {why}"));
     let mut parts = token.split('.');
     let (Some(header_part), Some(payload_part), Some(signature_part), None) =
@@ -338,7 +409,7 @@ fn verify(
         .and_then(Value::as_str)
         .ok_or_else(|| bad("the header names no key (kid)".into()))?;
     let alg = header.get("alg").and_then(Value::as_str).unwrap_or("");
-    let key = lookup(kid).ok_or_else(|| bad(format!("unknown key \"{kid}\"")))?;
+    let key = lookup(kid).ok_or_else(|| bad(format!("unknown key \"{}\"", shortened(kid))))?;
     let bad_for = |why: String| bad(format!("{why} (key \"{kid}\")"));
     if alg != key.material.alg() {
         return Err(bad_for(format!(
@@ -356,7 +427,7 @@ fn verify(
     let claims = decode_json(payload_part)
         .filter(Value::is_object)
         .ok_or_else(|| bad_for("the payload is not a JSON object".into()))?;
-    check_times(&claims, now).map_err(bad_for)?;
+    let exp = check_times(&claims, now).map_err(bad_for)?;
     if let Some(issuer) = &key.issuer {
         if claims.get("iss").and_then(Value::as_str) != Some(issuer.as_str()) {
             return Err(bad_for(format!("the issuer (iss) is not \"{issuer}\"")));
@@ -374,18 +445,33 @@ fn verify(
             )));
         }
     }
-    match claims.get("sub") {
+    let sub = match claims.get("sub") {
         Some(Value::String(s)) if s.contains('\0') => Err(AuthzError::InvalidArgument(
             "token subject must not contain a NUL byte".into(),
         )),
-        Some(sub) => subject_of(sub)
-            .ok_or_else(|| bad_for("the subject (sub) is not a non-empty string or number".into())),
+        Some(sub) => subject_of(sub).ok_or_else(|| {
+            bad_for("the subject (sub) is not a non-empty string or an integer".into())
+        }),
         None => Err(bad_for("the token has no subject (sub)".into())),
+    }?;
+    Ok(Verified {
+        sub,
+        exp,
+        kid: kid.to_owned(),
+        fingerprint: key.fingerprint,
+    })
+}
+
+/// A key id as echoed in messages: at most 64 characters of it.
+fn shortened(kid: &str) -> String {
+    match kid.char_indices().nth(64) {
+        Some((end, _)) => format!("{}...", &kid[..end]),
+        None => kid.to_owned(),
     }
 }
 
-/// `exp` is required; `exp`, `nbf` and `iat` are checked with `LEEWAY_SECONDS`.
-fn check_times(claims: &Value, now: f64) -> std::result::Result<(), String> {
+/// `exp` is required; `exp`, `nbf` and `iat` are checked with `LEEWAY_SECONDS`. Returns `exp`.
+fn check_times(claims: &Value, now: f64) -> std::result::Result<f64, String> {
     let number = |name: &str| -> std::result::Result<Option<f64>, String> {
         match claims.get(name) {
             None => Ok(None),
@@ -409,7 +495,7 @@ fn check_times(claims: &Value, now: f64) -> std::result::Result<(), String> {
             return Err(format!("issued in the future, at {iat} (iat)"));
         }
     }
-    Ok(())
+    Ok(exp)
 }
 
 #[cfg(any(test, feature = "pg_test"))]
@@ -429,8 +515,13 @@ mod tests {
     }
 
     fn check(token: &str) -> Result<String> {
+        check_verified_parts(token).map(|v| v.sub)
+    }
+
+    fn check_verified_parts(token: &str) -> Result<Verified> {
         let key = Rc::new(JwtKey {
             material: parse_key("HS256", SECRET).unwrap(),
+            fingerprint: fingerprint("HS256", SECRET),
             issuer: Some("https://issuer.example".into()),
             audience: Some("app".into()),
         });
@@ -505,6 +596,24 @@ mod tests {
         assert!(check(&unsigned).is_err());
         assert!(check("a.b").is_err());
         assert!(check("a.b.c.d").is_err());
+    }
+
+    #[pg_test]
+    fn verified_values_round_trip() {
+        let claims = r#"{"sub":"7:x","exp":2000,"iss":"https://issuer.example","aud":"app"}"#;
+        let verified = check_verified_parts(&hs256(HEADER, claims)).unwrap();
+        assert_eq!(verified.exp, 2000.0);
+        let encoded = verified.encode();
+        assert_eq!(
+            decode(&encoded),
+            Some((2000.0, fingerprint("HS256", SECRET), "k1", "7:x"))
+        );
+        assert_eq!(decode("root"), None);
+        assert_eq!(decode("2000:00:9:k1root"), None);
+        assert_eq!(decode("2000:00:2:k1"), None);
+        let long = "k".repeat(500);
+        assert_eq!(shortened(&long).len(), 67);
+        assert_eq!(shortened("k1"), "k1");
     }
 
     #[pg_test]

@@ -96,12 +96,13 @@ pub fn with_current_user_id<R>(f: impl FnOnce(Option<&str>) -> R) -> R {
     })
 }
 
-/// A `sub` claim as a user id: a non-empty string or a number. Strings holding a NUL byte are
+/// A `sub` claim as a user id: a non-empty string or an integer (written without fraction or
+/// exponent: 42, never 42.0 or 4.2e1, which name nobody). Strings holding a NUL byte are
 /// refused: PostgreSQL text would cut them short ("99\u0000junk" must never mean "99").
 pub(crate) fn subject_of(value: &serde_json::Value) -> Option<String> {
     match value {
         serde_json::Value::String(s) if !s.is_empty() && !s.contains('\0') => Some(s.clone()),
-        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Number(n) if n.is_i64() || n.is_u64() => Some(n.to_string()),
         _ => None,
     }
 }
@@ -181,6 +182,9 @@ mod tests {
     fn claims_subject_fails_closed() {
         assert_eq!(subject_of_claims(br#"{"sub":"42"}"#).as_deref(), Some("42"));
         assert_eq!(subject_of_claims(br#"{"sub":42}"#).as_deref(), Some("42"));
+        assert_eq!(subject_of_claims(br#"{"sub":-7}"#).as_deref(), Some("-7"));
+        assert_eq!(subject_of_claims(br#"{"sub":42.0}"#), None);
+        assert_eq!(subject_of_claims(br#"{"sub":1e2}"#), None);
         assert_eq!(subject_of_claims(br#"{"sub":""}"#), None);
         assert_eq!(subject_of_claims(br#"{"sub":null}"#), None);
         assert_eq!(subject_of_claims(br#"{"sub":"99\u0000junk"}"#), None);

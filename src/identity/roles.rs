@@ -113,7 +113,8 @@ fn decide(session_user: pg_sys::Oid) -> Result<SessionKind> {
     })
 }
 
-/// The app user `role` is bound to, if any.
+/// The app user `role` is bound to, if any. Rows of dropped roles count for nothing, as in the
+/// `authz.role_bindings` view.
 fn binding_of(role: pg_sys::Oid) -> Result<Option<String>> {
     // Outside a database with pg_authz (or while it is being created), nothing is bound.
     let table = unsafe {
@@ -130,7 +131,9 @@ fn binding_of(role: pg_sys::Oid) -> Result<Option<String>> {
         Spi::connect(|client| {
             first_value::<String>(client.select(
                 "SELECT user_id FROM authz.bound_roles
-                  WHERE role OPERATOR(pg_catalog.=) $1::pg_catalog.oid::pg_catalog.regrole",
+                  WHERE role OPERATOR(pg_catalog.=) $1::pg_catalog.oid::pg_catalog.regrole
+                    AND EXISTS (SELECT FROM pg_catalog.pg_roles r
+                                 WHERE r.oid OPERATOR(pg_catalog.=) $1::pg_catalog.oid)",
                 Some(1),
                 &[role.into()],
             )?)

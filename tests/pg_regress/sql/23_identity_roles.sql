@@ -205,6 +205,11 @@ SELECT authz.bind_role(NULL, 'id_ann');
 \echo :LAST_ERROR_SQLSTATE
 SELECT authz.bind_role('no_such_role', 'id_ann');
 \echo :LAST_ERROR_SQLSTATE
+-- A role OID that names no role is refused too (a restore could give it to another role).
+SELECT authz.bind_role(12345678::regrole, 'id_ann');
+\echo :LAST_ERROR_SQLSTATE
+SELECT authz.bind_role(0::regrole, 'id_ann');
+\echo :LAST_ERROR_SQLSTATE
 -- Rebinding moves the role; a rename keeps the binding (it stores the role, not its name).
 SELECT authz.bind_role('regress_id_person', 'id_ben');
 ALTER ROLE regress_id_person RENAME TO regress_id_person2;
@@ -247,8 +252,10 @@ SELECT count(*) AS stored_after_cleanup FROM authz.bound_roles;
 SELECT authz.bind_role('regress_id_person', 'id_ben');
 DELETE FROM authz.users WHERE id = 'id_ben';
 SELECT count(*) AS bindings_of_deleted_user FROM authz.role_bindings;
--- pg_dump keeps the bindings (and the keys).
-SELECT c.relname FROM pg_extension e, unnest(e.extconfig) AS t(oid) JOIN pg_class c ON c.oid = t.oid
+-- pg_dump keeps the bindings (and the keys), but not the rows of dropped roles: written as bare
+-- OIDs, they would bind whichever role has that OID where the dump is restored.
+SELECT c.relname, cond FROM pg_extension e, unnest(e.extconfig, e.extcondition) AS t(oid, cond)
+  JOIN pg_class c ON c.oid = t.oid
  WHERE e.extname = 'pg_authz' AND c.relname IN ('bound_roles', 'jwt_keys') ORDER BY 1;
 
 DEALLOCATE ALL;

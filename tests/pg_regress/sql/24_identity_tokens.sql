@@ -29,6 +29,19 @@ CREATE TABLE tok.notes (id int PRIMARY KEY, owner_id text NOT NULL);
 INSERT INTO tok.notes VALUES (1, 'ann'), (2, 'ann'), (3, 'ben'), (4, '42');
 GRANT USAGE ON SCHEMA tok TO PUBLIC;
 GRANT SELECT ON tok.notes TO PUBLIC;
+-- Tokens whose times depend on the clock are signed here, with pgcrypto's HMAC.
+CREATE EXTENSION pgcrypto SCHEMA tok;
+CREATE FUNCTION tok.b64url(bytea) RETURNS text LANGUAGE sql IMMUTABLE
+    AS $$ SELECT translate(encode($1, 'base64'), E'+/=\n', '-_') $$;
+CREATE FUNCTION tok.hs256(header text, claims text, secret text) RETURNS text LANGUAGE sql IMMUTABLE
+    AS $$ SELECT h || '.' || tok.b64url(tok.hmac(convert_to(h, 'UTF8'), convert_to(secret, 'UTF8'), 'sha256'))
+            FROM (SELECT tok.b64url(convert_to(header, 'UTF8')) || '.' || tok.b64url(convert_to(claims, 'UTF8'))) AS t(h) $$;
+-- Seconds since the epoch, plus some.
+CREATE FUNCTION tok.in_seconds(s int) RETURNS text LANGUAGE sql VOLATILE
+    AS $$ SELECT (extract(epoch FROM clock_timestamp())::int + s)::text $$;
+-- How an authz_admin might delete a key while a client session stays open.
+CREATE FUNCTION tok.delete_key(kid text) RETURNS void LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog
+    AS $$ DELETE FROM authz.jwt_keys k WHERE k.kid = $1 $$;
 SELECT authz.register_model('tok.Note', 'tok.notes') > 0 AS registered;
 INSERT INTO authz.users (id) VALUES ('42') ON CONFLICT DO NOTHING;
 INSERT INTO authz.user_permissions (user_id, permission_id)
@@ -85,7 +98,7 @@ SELECT authz.current_user_id() AS acting_as, (SELECT string_agg(id::text, ',' OR
 COMMIT;
 -- Transaction-local by default: gone after commit.
 SELECT authz.current_user_id() AS after_commit;
--- A numeric sub is its decimal text.
+-- A numeric sub is its decimal text; only integers are accepted (below: 42.0 and 1e2 are not).
 BEGIN;
 SELECT authz.set_user_token(:'hs_numeric') AS numeric_sub;
 -- Parallel workers see the verified subject (copied with the leader's settings).
@@ -156,7 +169,29 @@ SELECT authz.set_user_token(NULL);
 -- A subject holding a NUL byte is refused (22023), never cut short to "99".
 SELECT authz.set_user_token(:'nul_sub');
 \echo :LAST_ERROR_SQLSTATE
+-- A sub that is a number with a fraction or an exponent names nobody (it would read "100.0").
+SELECT authz.set_user_token(tok.hs256('{"alg":"HS256","kid":"hs"}', '{"sub":1e2,"exp":4102444800}', :'hs_secret'));
+\echo :LAST_ERROR_SQLSTATE
+SELECT authz.set_user_token(tok.hs256('{"alg":"HS256","kid":"hs"}', '{"sub":42.0,"exp":4102444800}', :'hs_secret'));
+\echo :LAST_ERROR_SQLSTATE
+-- An unknown kid is echoed, cut to 64 characters.
+SELECT authz.set_user_token(tok.hs256(format('{"alg":"HS256","kid":"%s"}', repeat('k', 500)), '{"sub":"ann","exp":4102444800}', :'hs_secret'));
+\echo :LAST_ERROR_SQLSTATE
 SELECT authz.current_user_id() AS nobody_after_bad_tokens;
+
+-- A session-wide token stops counting once it expires, though nothing presents it again: a
+-- statement that starts after exp (plus the 30 s leeway that verification allows) acts as nobody.
+-- This token's exp is 27 s ago: it verifies, and lapses 3 s later.
+SELECT authz.set_user_token(tok.hs256('{"alg":"HS256","kid":"hs"}', format('{"sub":"ann","exp":%s}', tok.in_seconds(-27)), :'hs_secret'), false) AS session_token;
+SELECT authz.current_user_id() AS before_exp, (SELECT count(*) FROM tok.notes) AS notes_seen;
+SELECT pg_sleep(4);
+SELECT authz.current_user_id() AS after_exp, (SELECT count(*) FROM tok.notes) AS notes_seen;
+-- Presented again, it is refused as expired (the message, naming exp, is not shown here).
+\set VERBOSITY sqlstate
+SELECT authz.set_user_token(tok.hs256('{"alg":"HS256","kid":"hs"}', format('{"sub":"ann","exp":%s}', tok.in_seconds(-31)), :'hs_secret'), false);
+\set VERBOSITY default
+\echo :LAST_ERROR_SQLSTATE
+SELECT :'LAST_ERROR_MESSAGE' LIKE 'invalid token: expired at % (exp) (key "hs")' AS says_expired;
 
 -- A bound role always acts as its user: it cannot present a token for another.
 \c - regress_tok_bound
@@ -164,14 +199,13 @@ SELECT authz.set_user_token(:'hs_ann');
 \echo :LAST_ERROR_SQLSTATE
 SELECT authz.current_user_id() AS bound_user;
 
--- A key deleted by authz_admin no longer verifies.
+-- A key deleted by authz_admin no longer verifies, and the tokens it verified stop counting at
+-- the next statement, session-wide ones included.
 \c - regress_tok_client
-BEGIN;
-SELECT authz.set_user_token(:'hs_ann') AS with_key;
-COMMIT;
-\c - regress_tok_keeper
-DELETE FROM authz.jwt_keys WHERE kid = 'hs';
-\c - regress_tok_client
+SELECT authz.set_user_token(:'hs_ann', false) AS with_key;
+SELECT authz.current_user_id() AS session_wide, (SELECT count(*) FROM tok.notes) AS notes_seen;
+SELECT tok.delete_key('hs');
+SELECT authz.current_user_id() AS key_deleted, (SELECT count(*) FROM tok.notes) AS notes_seen;
 SELECT authz.set_user_token(:'hs_ann');
 \echo :LAST_ERROR_SQLSTATE
 
