@@ -488,19 +488,7 @@ fn bound_table(column: &str) -> Result<Option<(String, pg_sys::Oid)>> {
 /// caller needs no privilege on it, and the owner's own triggers never run with the extension
 /// owner's rights (protect writes through from inside as_extension_owner).
 fn as_table_owner<R>(owner: pg_sys::Oid, f: impl FnOnce() -> Result<R>) -> Result<R> {
-    crate::cache::with_pinned_search_path(|| {
-        let (mut saved_user, mut saved_context) = (pg_sys::InvalidOid, 0);
-        unsafe {
-            pg_sys::GetUserIdAndSecContext(&mut saved_user, &mut saved_context);
-            pg_sys::SetUserIdAndSecContext(
-                owner,
-                saved_context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32,
-            );
-        }
-        let result = f();
-        unsafe { pg_sys::SetUserIdAndSecContext(saved_user, saved_context) };
-        result
-    })
+    crate::cache::with_pinned_search_path(|| crate::privilege::as_role(owner, f))
 }
 
 /// When bound, create the content type in Django's table (the mirror brings it back into

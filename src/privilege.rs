@@ -15,16 +15,22 @@ pub fn as_extension_owner<R>(f: impl FnOnce() -> Result<R>) -> Result<R> {
             "SELECT extowner FROM pg_extension WHERE extname = 'pg_authz'",
         )?
         .ok_or_else(|| AuthzError::Internal("pg_authz is not installed".into()))?;
-        let (mut saved_user, mut saved_context) = (pg_sys::InvalidOid, 0);
-        unsafe {
-            pg_sys::GetUserIdAndSecContext(&mut saved_user, &mut saved_context);
-            pg_sys::SetUserIdAndSecContext(
-                owner,
-                saved_context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32,
-            );
-        }
-        let result = f();
-        unsafe { pg_sys::SetUserIdAndSecContext(saved_user, saved_context) };
-        result
+        as_role(owner, f)
     })
+}
+
+/// Run `f` as role `role` (the current user only: the session user, and so who is asking,
+/// stay), the way a SECURITY DEFINER function owned by it would. The caller pins search_path.
+pub fn as_role<R>(role: pg_sys::Oid, f: impl FnOnce() -> Result<R>) -> Result<R> {
+    let (mut saved_user, mut saved_context) = (pg_sys::InvalidOid, 0);
+    unsafe {
+        pg_sys::GetUserIdAndSecContext(&mut saved_user, &mut saved_context);
+        pg_sys::SetUserIdAndSecContext(
+            role,
+            saved_context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32,
+        );
+    }
+    let result = f();
+    unsafe { pg_sys::SetUserIdAndSecContext(saved_user, saved_context) };
+    result
 }
