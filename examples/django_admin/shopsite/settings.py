@@ -2,7 +2,7 @@
 database backend, PG_AUTHZ_ADMIN_ACTIONS), Django connecting as a non-superuser role.
 
 The database is the local pg_authz server (scripts/dev: PG_AUTHZ_BASE / PG_AUTHZ_PORT); the role
-``authz_example_app`` is a member of authz_admin and authz_authenticator (``scripts/dev example``
+``authz_example_app`` is a member of authz_admin, authz_authenticator and authz_auditor (the audit log page) (``scripts/dev example``
 makes it); CREATE EXTENSION runs once through PG_AUTHZ_SUPERUSER's second connection.
 """
 
@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "order",
     "subscription",
     "notification",
+    "audit",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -70,3 +71,11 @@ TEMPLATES = [
 ]
 STATIC_URL = "static/"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
+
+# Errors (with tracebacks) to the console, DEBUG or not: runserver's log shows them.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False}},
+}

@@ -15,7 +15,7 @@ import pytest
 
 EXAMPLE = Path(__file__).resolve().parent.parent
 ROOT = EXAMPLE.parent.parent
-DB = "pg_authz_example_browser"
+DB = os.environ.get("EXAMPLE_DB", "pg_authz_example_browser")  # dropped and made afresh
 SCREENSHOTS = ROOT / "target" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -57,10 +57,11 @@ def server():
                 END IF;
                 IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'authz_admin') THEN CREATE ROLE authz_admin NOLOGIN; END IF;
                 IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'authz_authenticator') THEN CREATE ROLE authz_authenticator NOLOGIN; END IF;
+                IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'authz_auditor') THEN CREATE ROLE authz_auditor NOLOGIN; END IF;
             END
             $$"""
         )
-        conn.execute("GRANT authz_admin, authz_authenticator TO authz_example_app")
+        conn.execute("GRANT authz_admin, authz_authenticator, authz_auditor TO authz_example_app")
         conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {DB} OWNER authz_example_app")
     for step in (["migrate", "-v0"], ["sync_admin_actions"], ["example_data"]):

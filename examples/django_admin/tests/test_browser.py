@@ -75,6 +75,23 @@ def test_a_crafted_post_of_a_hidden_action_is_403_and_denied(server, login, audi
     assert audit("ACTION", "export", "staff1") == []
 
 
+def test_the_audit_log_is_read_only_and_filterable(server, login):
+    page = login("root")
+    page.goto(f"{server}/admin/audit/auditentry/")
+    assert page.locator(".object-tools a.addlink").count() == 0  # no add
+    page.click("#changelist-filter a:text-is('DENIED')")
+    page.click("#changelist-filter a:text-is('export')")
+    rows = page.locator("#result_list tbody tr")
+    assert rows.count() == 1  # staff1's forged export
+    assert "DENIED" in rows.first.inner_text() and "user.user" in rows.first.inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "audit-log-denied-export.png"), full_page=True)
+    rows.first.locator("a").first.click()
+    assert page.locator("input[name=_save]").count() == 0  # no change
+    assert page.locator("a.deletelink").count() == 0  # no delete
+    staff = login("staff1")
+    assert staff.goto(f"{server}/admin/audit/auditentry/").status == 403  # no audit.view_auditentry
+
+
 def test_moving_an_admin_between_groups_changes_the_next_dropdown(server, login):
     staff = login("staff7")
     assert _dropdown(staff, server, "user/user") == []
