@@ -6,4 +6,4 @@ from subscription.models import Subscription
 
 @admin.register(Subscription)
 class SubscriptionAdmin(AuthzAdminMixin, admin.ModelAdmin):
-    list_display = ["customer", "plan", "active"]
+    list_display = ["customer", "account_manager", "plan", "active"]

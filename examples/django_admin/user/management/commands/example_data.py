@@ -4,7 +4,9 @@ The groups get the matrix of shared/seeds/004 (ticked as in the Group editor), p
 permissions of the four models: Data team (3 admins) may export users and print order receipts,
 General staff (7 admins) may print order receipts, Billing (nobody yet) has all four action
 permissions. Nobody but Billing may print a subscription's receipt; everyone may send
-notifications (the action has no permission). Idempotent: a second run changes nothing.
+notifications (the action has no permission). Each subscription has an account manager among the
+ten admins, who sees only theirs (Billing and superusers see all: subscription/migrations/0004).
+Idempotent: a second run changes nothing.
 """
 
 from decimal import Decimal
@@ -14,6 +16,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from notification.models import Notification
+from pg_authz import acting_as
 from order.models import Order
 from subscription.models import Subscription
 from user.models import User
@@ -66,9 +69,12 @@ class Command(BaseCommand):
                       total=Decimal(10 + i % 90) + Decimal("0.99"))
                 for i in range(1, ORDERS + 1)
             )
-            Subscription.objects.bulk_create(
-                Subscription(customer=c, plan=["basic", "pro"][i % 2]) for i, c in enumerate(customers)
-            )
+            managers = [User.objects.get(username=username) for username, _ in ADMINS]
+            with acting_as(User.objects.get(username="root")):  # row-level security: someone must ask
+                Subscription.objects.bulk_create(
+                    Subscription(customer=c, account_manager=managers[i % len(managers)], plan=["basic", "pro"][i % 2])
+                    for i, c in enumerate(customers)
+                )
             Notification.objects.bulk_create(
                 Notification(recipient=c, message=f"Welcome, {c.username}") for c in customers
             )
