@@ -59,6 +59,7 @@ PG_AUTHZ_ADMIN_ACTIONS = "shopsite.actions.ADMIN_ACTIONS"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [os.path.join(os.path.dirname(__file__), "templates")],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

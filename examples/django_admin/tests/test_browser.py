@@ -2,6 +2,8 @@
 a hand-made POST of a hidden action, and a group change made in the admin itself.
 Screenshots go to target/screenshots/."""
 
+import time
+
 from tests.conftest import SCREENSHOTS
 
 ADMINS = [f"data{i}" for i in (1, 2, 3)] + [f"staff{i}" for i in range(1, 8)]
@@ -36,7 +38,9 @@ def test_the_ten_dropdowns(server, login):
 
 def test_the_superuser_sees_every_action(server, login):
     page = login("root")
-    assert _dropdown(page, server, "order/order", "dropdown-root-order.png") == ["print_receipt", "issue_tax_invoice"]
+    assert _dropdown(page, server, "order/order", "dropdown-root-order.png") == [
+        "print_receipt", "issue_tax_invoice", "mark_shipped"
+    ]
     assert _dropdown(page, server, "subscription/subscription") == ["print_receipt"]
 
 
@@ -117,3 +121,26 @@ def test_moving_an_admin_between_groups_changes_the_next_dropdown(server, login)
     root.click("input[name=_save]")
     assert "was changed successfully" in root.locator("ul.messagelist").inner_text()
     assert _dropdown(staff, server, "user/user", "dropdown-staff7-user-after-move.png") == ["export"]
+
+
+def test_the_dashboard_sees_a_bulk_action_of_10000_orders_within_a_second(server, login):
+    board = login("root")
+    board.goto(f"{server}/dashboard/")
+    board.wait_for_function("() => document.querySelector('#updated').textContent.startsWith('updated')")  # listening
+    board.screenshot(path=str(SCREENSHOTS / "dashboard-before.png"), full_page=True)
+    admin = login("root")
+    admin.goto(f"{server}/admin/order/order/")
+    admin.check("#action-toggle")
+    admin.click("div.actions .question a")  # "Select all 10000 orders"
+    admin.select_option("select[name=action]", "mark_shipped")
+    admin.click("button[name=index]")
+    done = time.monotonic()
+    assert "Mark shipped: 10000 done, 0 failed" in admin.locator("ul.messagelist").inner_text()
+    board.wait_for_function(
+        "() => document.querySelector('#count-shipped')?.textContent === '10000'"
+        " && document.querySelectorAll('#orders-by-status tbody tr').length === 1",
+        timeout=1000,
+    )
+    assert time.monotonic() - done < 1.0
+    board.screenshot(path=str(SCREENSHOTS / "dashboard-after.png"), full_page=True)
+

@@ -30,7 +30,7 @@ GROUPS = {
 }
 ADMINS = [(f"data{i}", "Data team") for i in (1, 2, 3)] + [(f"staff{i}", "General staff") for i in range(1, 8)]
 CUSTOMERS = 20
-ORDERS = 100
+ORDERS = 10_000  # the dashboard's bulk action changes them all
 
 
 def _permissions(names):
