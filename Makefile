@@ -1,7 +1,8 @@
 # The two commands a newcomer needs (see README.md); both work as root on a fresh Debian machine.
-.PHONY: demo test bench psql stop
+.PHONY: demo test bench example psql stop
 demo:   ; scripts/dev demo
 test:   ; scripts/dev test
 bench:  ; scripts/dev bench
+example: ; scripts/dev example
 psql:   ; scripts/dev psql
 stop:   ; scripts/dev stop

@@ -1,3 +1,4 @@
+from django.apps import apps
 from django.urls import path
 
 from tests import views
@@ -11,3 +12,8 @@ urlpatterns = [
     path("create/", views.create_order),
     path("executemany/", views.executemany),
 ]
+
+if apps.is_installed("django.contrib.admin"):
+    from django.contrib import admin
+
+    urlpatterns.append(path("admin/", admin.site.urls))
