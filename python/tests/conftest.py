@@ -68,3 +68,15 @@ def _make_user(model, name, **extra):
 @pytest.fixture
 def make_user(django_user_model):
     return lambda name, **extra: _make_user(django_user_model, name, **extra)
+
+
+@pytest.fixture(params=[False, True], ids=["autocommit", "atomic_requests"])
+def atomic_requests(request):
+    """Each test twice: statements in autocommit, and each request in one transaction."""
+    from django.db import connections
+
+    settings_dict = connections["default"].settings_dict
+    saved = settings_dict["ATOMIC_REQUESTS"]
+    settings_dict["ATOMIC_REQUESTS"] = request.param
+    yield request.param
+    settings_dict["ATOMIC_REQUESTS"] = saved

@@ -4,7 +4,7 @@ row-level security let through (alice and bob own one order each; root is a supe
 
 import pytest
 from asgiref.sync import async_to_sync
-from django.db import connection, connections
+from django.db import connection
 
 from tests.shop.models import Order
 
@@ -14,15 +14,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def login(client, user):
     client.force_login(user)
     return client
-
-
-@pytest.fixture(params=[False, True], ids=["autocommit", "atomic_requests"])
-def atomic_requests(request):
-    settings_dict = connections["default"].settings_dict
-    saved = settings_dict["ATOMIC_REQUESTS"]
-    settings_dict["ATOMIC_REQUESTS"] = request.param
-    yield request.param
-    settings_dict["ATOMIC_REQUESTS"] = saved
 
 
 def test_request_acts_for_its_user(client, world, atomic_requests):
