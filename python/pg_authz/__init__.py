@@ -8,4 +8,4 @@ tables. See README.md.
 from pg_authz.identity import acting_as, current_user_id
 
 __all__ = ["acting_as", "current_user_id"]
-__version__ = "0.1.0"
+__version__ = "0.2.0"
