@@ -4,6 +4,7 @@
 //! function would, but without lending those privileges to any SQL the caller controls: every
 //! value is computed as the caller first and passed as a parameter.
 
+mod queue;
 mod transition;
 mod triggers;
 mod worker;
@@ -68,10 +69,12 @@ fn local_transaction() -> u32 {
     unsafe { (*pg_sys::MyProc).lxid }
 }
 
-/// Register the subtransaction callback that unlinks an action whose subtransaction aborted;
-/// called once from `_PG_init`.
+/// Register the subtransaction callback that unlinks an action whose subtransaction aborted,
+/// and, when pg_authz is preloaded, ask for the audit queue's shared memory; called once from
+/// `_PG_init`.
 pub fn init() {
     unsafe { pg_sys::RegisterSubXactCallback(Some(on_subxact_event), std::ptr::null_mut()) };
+    queue::init();
 }
 
 #[pg_guard]

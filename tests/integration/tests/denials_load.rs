@@ -1,0 +1,222 @@
+//! Denials under load (issue #13), on a server of the test's own with the default
+//! `max_worker_processes` (8), started twice: with pg_authz in `shared_preload_libraries` (the
+//! audit queue and its one writer per database) and without (one worker per entry, which waits
+//! for a free worker slot). Either way 400 denials from 20 concurrent sessions, then a burst of
+//! 200 from 200 connections at once, all reach `authz.audit_log`, and none goes to the server
+//! log. With the queue, a denial reported to the caller survives an immediate shutdown that
+//! follows it. Run with `--nocapture` to see the callers' waits (median, p99).
+
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use pg_authz_integration::OwnServer;
+use postgres::Client;
+
+const DB: &str = "pg_authz_it_denial_load";
+const FALLBACK_LINE: &str = "could not write audit entry to authz.audit_log";
+
+const SETUP: &str = "
+    CREATE EXTENSION pg_authz;
+    SELECT authz.register_model('shop.Order');
+    CALL authz.sync_admin_actions($$[{\"model\": \"shop.Order\", \"codename\": \"approve_order\",
+        \"name\": \"Approve\", \"kind\": \"server\", \"scope\": \"bulk\"}]$$);
+    INSERT INTO authz.users (id, is_staff) VALUES ('ann', true);
+";
+const DENIED: &str = "SELECT authz.perform_action('shop.Order', 'approve_order', ARRAY['1'], '{}')";
+/// The same call for an unknown action: it fails (P0002) before anything is refused or written,
+/// so its round trip is the statement's own cost under the same load.
+const UNKNOWN: &str =
+    "SELECT authz.perform_action('shop.Order', 'no_such_action', ARRAY['1'], '{}')";
+
+fn server() -> OwnServer {
+    // synchronous_commit stays on: the crash check below relies on what a commit promises.
+    OwnServer::init("denial-load", 2000, "max_connections = 250")
+}
+
+fn fresh_db(server: &OwnServer) {
+    let mut admin = server.connect("postgres");
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)"))
+        .unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {DB}"))
+        .unwrap();
+    server.connect(DB).batch_execute(SETUP).unwrap();
+}
+
+fn denials(server: &OwnServer) -> i64 {
+    server
+        .connect(DB)
+        .query_one(
+            "SELECT count(*) FROM authz.audit_log WHERE operation = 'DENIED'",
+            &[],
+        )
+        .unwrap()
+        .get(0)
+}
+
+fn session(server: &OwnServer) -> Client {
+    let mut client = server.connect(DB);
+    client
+        .batch_execute("SELECT authz.set_user('ann')")
+        .unwrap();
+    client
+}
+
+/// One call that must fail with `code`; its round trip.
+fn failing(client: &mut Client, sql: &str, code: &str) -> Duration {
+    let start = Instant::now();
+    let err = client.batch_execute(sql).expect_err("the call fails");
+    assert_eq!(err.code().map(|c| c.code()), Some(code), "{err}");
+    start.elapsed()
+}
+
+fn deny(client: &mut Client) -> Duration {
+    failing(client, DENIED, "42501")
+}
+
+/// `sessions` connections, each making `calls` refused calls, all started at once; the waits.
+fn concurrent_denials(server: &OwnServer, sessions: usize, calls: usize) -> Vec<Duration> {
+    concurrent(server, sessions, calls, DENIED, "42501")
+}
+
+/// `sessions` connections, each making `calls` calls of `sql` failing with `code`, all started
+/// at once; the round trips.
+fn concurrent(
+    server: &OwnServer,
+    sessions: usize,
+    calls: usize,
+    sql: &'static str,
+    code: &'static str,
+) -> Vec<Duration> {
+    let barrier = Arc::new(Barrier::new(sessions));
+    let clients: Vec<Client> = (0..sessions).map(|_| session(server)).collect();
+    let threads: Vec<_> = clients
+        .into_iter()
+        .map(|mut client| {
+            let barrier = Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                barrier.wait();
+                (0..calls)
+                    .map(|_| failing(&mut client, sql, code))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect()
+}
+
+fn report(label: &str, mut waits: Vec<Duration>) -> (f64, f64) {
+    waits.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let median = ms(waits[waits.len() / 2]);
+    let p99 = ms(waits[(waits.len() * 99).div_ceil(100) - 1]);
+    println!(
+        "{label}: {} denials, caller's wait median {median:.1} ms, p99 {p99:.1} ms, max {:.1} ms",
+        waits.len(),
+        ms(*waits.last().unwrap())
+    );
+    (median, p99)
+}
+
+/// The two loads of the issue; every denial is in the log and none in the server log.
+fn every_denial_lands(server: &OwnServer, label: &str) -> (f64, f64) {
+    fresh_db(server);
+    // Warm up (the first denial of a database starts its writer).
+    deny(&mut session(server));
+    let before = denials(server);
+    let sessions = concurrent_denials(server, 20, 20);
+    assert_eq!(
+        denials(server) - before,
+        400,
+        "{label}: 400 denials from 20 sessions"
+    );
+    let burst = concurrent_denials(server, 200, 1);
+    assert_eq!(denials(server) - before, 600, "{label}: and a burst of 200");
+    assert!(
+        !server.log_text().contains(FALLBACK_LINE),
+        "{label}: a denial went to the server log"
+    );
+    report(&format!("{label}, 20 sessions x 20"), sessions);
+    let result = report(&format!("{label}, burst of 200"), burst);
+    report(
+        &format!("{label}, baseline (unknown action, nothing written), 20 sessions x 20"),
+        concurrent(server, 20, 20, UNKNOWN, "P0002"),
+    );
+    report(
+        &format!("{label}, baseline (unknown action, nothing written), burst of 200"),
+        concurrent(server, 200, 1, UNKNOWN, "P0002"),
+    );
+    result
+}
+
+#[test]
+fn every_denial_of_a_heavy_load_lands_in_the_log_with_and_without_preloading() {
+    let server = server();
+
+    server.start("-c max_worker_processes=8");
+    every_denial_lands(&server, "without preload");
+    server.stop("fast");
+
+    server.start("-c max_worker_processes=8 -c shared_preload_libraries=pg_authz");
+    let (median, _) = every_denial_lands(&server, "with preload");
+    // Generous for a loaded 2-core machine; the report above has the figures.
+    assert!(median < 250.0, "a burst's median wait of {median:.1} ms");
+    // The writer of an idle database leaves (after 2 s), so the database can be dropped.
+    std::thread::sleep(Duration::from_secs(3));
+    let writers: i64 = server
+        .connect("postgres")
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_authz audit queue writer'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(writers, 0, "no writer stays on an idle database");
+    server.stop("fast");
+}
+
+#[test]
+fn with_preloading_a_reported_denial_survives_an_immediate_shutdown() {
+    let server = server();
+    server.start("-c shared_preload_libraries=pg_authz");
+    fresh_db(&server);
+    // 20 sessions deny until the server goes away; each counts the 42501s it received.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let threads: Vec<_> = (0..20)
+        .map(|_| {
+            let mut client = session(&server);
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let mut reported = 0i64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    match client.batch_execute(DENIED) {
+                        Err(e) if e.code().map(|c| c.code()) == Some("42501") => reported += 1,
+                        _ => break,
+                    }
+                }
+                reported
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    server.stop("immediate");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let reported: i64 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    server.start("-c shared_preload_libraries=pg_authz");
+    let logged = denials(&server);
+    assert!(reported > 20, "the load ran ({reported} denials reported)");
+    assert!(
+        logged >= reported,
+        "{reported} denials were reported to callers, {logged} are in the log"
+    );
+    // At most the calls in flight at the shutdown were written but not reported.
+    assert!(
+        logged <= reported + 20,
+        "{logged} logged for {reported} reported"
+    );
+    server.stop("fast");
+}
