@@ -56,18 +56,27 @@ pub fn append_autonomously(entry: &Entry) -> bool {
 }
 
 /// Through the queue if there is one, else (or should the queue have no room) a one-shot writer.
+/// How long the caller waited is a DEBUG1 line (`log_min_messages = debug1` shows it).
 unsafe fn write(payload: &[u8]) -> bool {
     let _held = InterruptsHeld::hold();
-    let deadline = Instant::now() + WRITER_WAIT;
+    let start = Instant::now();
+    let deadline = start + WRITER_WAIT;
     let segment = Segment::create(payload);
-    if queue::available() {
-        match queue::write(&segment, deadline) {
-            queue::Outcome::Stored => return true,
-            queue::Outcome::NotStored => return false,
-            queue::Outcome::Unqueued => {}
-        }
-    }
-    run_writer_worker(&segment, deadline)
+    let (stored, how) = match queue::available().then(|| queue::write(&segment, deadline)) {
+        Some(queue::Outcome::Stored) => (true, "queue"),
+        Some(queue::Outcome::NotStored) => (false, "queue"),
+        _ => (run_writer_worker(&segment, deadline), "one-shot worker"),
+    };
+    ereport!(
+        PgLogLevel::DEBUG1,
+        PgSqlErrorCode::ERRCODE_SUCCESSFUL_COMPLETION,
+        format!(
+            "pg_authz: audit entry {} after {} us ({how})",
+            if stored { "stored" } else { "not stored" },
+            start.elapsed().as_micros()
+        )
+    );
+    stored
 }
 
 /// `{"entry": <pg_authz's fields>, "params": .., "outcome": .., "old_rows": .., "new_rows": ..}`,
