@@ -5,8 +5,9 @@ use postgres::{Client, NoTls};
 
 /// Connection parameters of the local server, without a database name.
 pub fn server_url() -> String {
-    std::env::var("PG_AUTHZ_TEST_URL")
-        .expect("PG_AUTHZ_TEST_URL is not set: run the integration tests through `make test`")
+    std::env::var("PG_AUTHZ_TEST_URL").expect(
+        "PG_AUTHZ_TEST_URL is not set: run the integration tests through `make test`",
+    )
 }
 
 /// Open a new session on database `db`.
@@ -18,24 +19,15 @@ pub fn connect(db: &str) -> Client {
 /// Drop and recreate database `db` with pg_authz installed; returns its name.
 pub fn fresh_database(db: &str) -> String {
     let mut admin = connect("postgres");
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-        .unwrap();
-    admin
-        .batch_execute(&format!("CREATE DATABASE {db}"))
-        .unwrap();
-    connect(db)
-        .batch_execute("CREATE EXTENSION pg_authz")
-        .unwrap();
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).unwrap();
+    admin.batch_execute(&format!("CREATE DATABASE {db}")).unwrap();
+    connect(db).batch_execute("CREATE EXTENSION pg_authz").unwrap();
     db.to_owned()
 }
 
 /// `authz.has_perm(user, perm)` as seen by session `client`.
 pub fn has_perm(client: &mut Client, user: &str, perm: &str) -> bool {
-    client
-        .query_one("SELECT authz.has_perm($1, $2)", &[&user, &perm])
-        .unwrap()
-        .get(0)
+    client.query_one("SELECT authz.has_perm($1, $2)", &[&user, &perm]).unwrap().get(0)
 }
 
 /// The SQLSTATE of a statement that must fail.

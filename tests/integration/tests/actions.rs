@@ -73,8 +73,5 @@ fn a_denial_is_audited_even_though_its_transaction_rolls_back() {
     assert_eq!(rows[0].get::<_, String>(0), "admin5");
     assert_eq!(rows[0].get::<_, String>(1), "export");
     assert_eq!(rows[0].get::<_, Vec<String>>(2), vec!["1", "2"]);
-    assert_eq!(
-        rows[0].get::<_, String>(3),
-        "user \"admin5\" lacks permission user.export"
-    );
+    assert_eq!(rows[0].get::<_, String>(3), "user \"admin5\" lacks permission user.export");
 }

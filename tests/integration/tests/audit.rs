@@ -26,10 +26,7 @@ fn received(listener: &mut Client) -> Vec<Notification> {
     // Any statement makes the client read what the server has sent.
     listener.batch_execute("SELECT 1").unwrap();
     let mut notes = listener.notifications();
-    notes
-        .timeout_iter(Duration::from_millis(500))
-        .collect::<Vec<_>>()
-        .unwrap()
+    notes.timeout_iter(Duration::from_millis(500)).collect::<Vec<_>>().unwrap()
 }
 
 fn payload(note: &Notification) -> serde_json::Value {
@@ -58,20 +55,13 @@ fn a_bulk_action_yields_one_notification_and_one_complete_entry() {
     .unwrap();
 
     let notes = received(&mut listener);
-    assert_eq!(
-        notes.len(),
-        1,
-        "exactly one notification for the bulk update"
-    );
+    assert_eq!(notes.len(), 1, "exactly one notification for the bulk update");
     let note = payload(&notes[0]);
     assert_eq!(note["count"], 10000);
     assert_eq!(note["operation"], "UPDATE");
     assert_eq!(note["table"], "public.orders");
     assert_eq!(note["actor"], "boss");
-    assert_eq!(
-        note["ids_omitted"], true,
-        "10 000 ids do not fit in a payload"
-    );
+    assert_eq!(note["ids_omitted"], true, "10 000 ids do not fit in a payload");
     assert!(note["action_id"].is_i64(), "linked to the action entry");
 
     let row = app
@@ -88,10 +78,7 @@ fn a_bulk_action_yields_one_notification_and_one_complete_entry() {
 
     // The dashboard ordered by updated_at sees the bulk change first.
     let newest: Vec<String> = app
-        .query(
-            "SELECT status FROM public.orders ORDER BY updated_at DESC, id LIMIT 3",
-            &[],
-        )
+        .query("SELECT status FROM public.orders ORDER BY updated_at DESC, id LIMIT 3", &[])
         .unwrap()
         .iter()
         .map(|r| r.get(0))
@@ -102,8 +89,7 @@ fn a_bulk_action_yields_one_notification_and_one_complete_entry() {
 #[test]
 fn small_statements_carry_their_ids_and_rollbacks_announce_nothing() {
     let (mut app, mut listener) = setup("pg_authz_it_audit_small");
-    app.batch_execute("UPDATE public.orders SET status = 'paid' WHERE id IN (7, 8)")
-        .unwrap();
+    app.batch_execute("UPDATE public.orders SET status = 'paid' WHERE id IN (7, 8)").unwrap();
     let notes = received(&mut listener);
     assert_eq!(notes.len(), 1);
     let ids = payload(&notes[0])["ids"].clone();
@@ -111,12 +97,8 @@ fn small_statements_carry_their_ids_and_rollbacks_announce_nothing() {
     ids.sort();
     assert_eq!(ids, vec!["7", "8"]);
 
-    app.batch_execute("BEGIN; UPDATE public.orders SET status = 'void'; ROLLBACK;")
-        .unwrap();
-    assert!(
-        received(&mut listener).is_empty(),
-        "a rolled-back statement announces nothing"
-    );
+    app.batch_execute("BEGIN; UPDATE public.orders SET status = 'void'; ROLLBACK;").unwrap();
+    assert!(received(&mut listener).is_empty(), "a rolled-back statement announces nothing");
 
     app.batch_execute("BEGIN; DELETE FROM public.orders WHERE id = 1; INSERT INTO public.orders (id) VALUES (1); COMMIT;")
         .unwrap();
@@ -124,18 +106,13 @@ fn small_statements_carry_their_ids_and_rollbacks_announce_nothing() {
         .iter()
         .map(|n| payload(n)["operation"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(
-        ops,
-        vec!["DELETE", "INSERT"],
-        "one notification per statement, on commit"
-    );
+    assert_eq!(ops, vec!["DELETE", "INSERT"], "one notification per statement, on commit");
 }
 
 #[test]
 fn a_100000_row_update_stays_under_the_payload_limit() {
     let (mut app, mut listener) = setup("pg_authz_it_audit_limit");
-    app.batch_execute("UPDATE public.orders SET status = 'archived'")
-        .unwrap();
+    app.batch_execute("UPDATE public.orders SET status = 'archived'").unwrap();
     let notes = received(&mut listener);
     assert_eq!(notes.len(), 1);
     assert!(notes[0].payload().len() < 8000);
@@ -200,14 +177,8 @@ fn payloads_name_no_keys_by_default_and_forgeries_are_told_by_the_log() {
         notes[0].payload()
     );
     let note = payload(&notes[0]);
-    assert_eq!(
-        (note["operation"].as_str(), note["count"].as_i64()),
-        (Some("INSERT"), Some(1))
-    );
-    assert!(
-        genuine(&mut listener, &note),
-        "the entry confirms it: {note}"
-    );
+    assert_eq!((note["operation"].as_str(), note["count"].as_i64()), (Some("INSERT"), Some(1)));
+    assert!(genuine(&mut listener, &note), "the entry confirms it: {note}");
 
     // Anyone can send on the channel; the log tells a made-up entry and a replayed id apart.
     let forged = r#"{"table":"public.patients","operation":"DELETE","count":1,"audit_id":999999}"#;
@@ -216,13 +187,9 @@ fn payloads_name_no_keys_by_default_and_forgeries_are_told_by_the_log() {
         note["audit_id"]
     );
     for fake in [forged.to_owned(), replayed] {
-        app.execute("SELECT pg_notify('clinic', $1)", &[&fake])
-            .unwrap();
+        app.execute("SELECT pg_notify('clinic', $1)", &[&fake]).unwrap();
         let notes = received(&mut listener);
         assert_eq!(notes.len(), 1);
-        assert!(
-            !genuine(&mut listener, &payload(&notes[0])),
-            "forged: {fake}"
-        );
+        assert!(!genuine(&mut listener, &payload(&notes[0])), "forged: {fake}");
     }
 }

@@ -39,8 +39,7 @@ fn a_statement_timeout_during_the_write_does_not_keep_the_denial_out_of_the_log(
     // in, debug build), during the wait for the writer (about 10 ms). A timeout due earlier
     // cancels the call before it is refused, and then there is no denial to log.
     for (attempt, timeout_ms) in (55..=64).enumerate() {
-        app.batch_execute(&format!("SET statement_timeout = '{timeout_ms}ms'"))
-            .unwrap();
+        app.batch_execute(&format!("SET statement_timeout = '{timeout_ms}ms'")).unwrap();
         let err = app
             .batch_execute(
                 "SELECT pg_sleep(0.05), authz.perform_action('shop.Order', 'approve_order', ARRAY['1'], '{}')",
@@ -53,11 +52,7 @@ fn a_statement_timeout_during_the_write_does_not_keep_the_denial_out_of_the_log(
         );
         app.batch_execute("RESET statement_timeout").unwrap();
         let expected = before + attempt as i64 + 1;
-        assert_eq!(
-            denials(&mut admin),
-            expected,
-            "a timeout of {timeout_ms} ms ({code}) is logged"
-        );
+        assert_eq!(denials(&mut admin), expected, "a timeout of {timeout_ms} ms ({code}) is logged");
     }
 }
 

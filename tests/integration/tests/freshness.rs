@@ -39,24 +39,15 @@ fn committed_changes_reach_other_sessions_on_their_next_statement() {
 
     // Uncommitted: not seen; committed: seen.
     let mut tx = admin.transaction().unwrap();
-    tx.batch_execute("UPDATE authz.users SET is_active = false WHERE id = 'ann'")
-        .unwrap();
-    assert!(
-        has_perm(&mut app, "ann", "shop.change_order"),
-        "uncommitted change must not leak"
-    );
+    tx.batch_execute("UPDATE authz.users SET is_active = false WHERE id = 'ann'").unwrap();
+    assert!(has_perm(&mut app, "ann", "shop.change_order"), "uncommitted change must not leak");
     tx.commit().unwrap();
-    assert!(
-        !has_perm(&mut app, "ann", "shop.change_order"),
-        "deactivation seen after commit"
-    );
+    assert!(!has_perm(&mut app, "ann", "shop.change_order"), "deactivation seen after commit");
 
     // Rolled back: no trace.
     let mut tx = admin.transaction().unwrap();
-    tx.batch_execute(
-        "UPDATE authz.users SET is_active = true, is_superuser = true WHERE id = 'ann'",
-    )
-    .unwrap();
+    tx.batch_execute("UPDATE authz.users SET is_active = true, is_superuser = true WHERE id = 'ann'")
+        .unwrap();
     tx.rollback().unwrap();
     assert!(!has_perm(&mut app, "ann", "anything.at_all"));
     assert!(!has_perm(&mut app, "ann", "shop.change_order"));
@@ -69,9 +60,7 @@ fn committed_changes_reach_other_sessions_on_their_next_statement() {
         )
         .unwrap();
     assert!(has_perm(&mut app, "ben", "shop.delete_order"));
-    admin
-        .batch_execute("DELETE FROM authz.user_permissions WHERE user_id = 'ben'")
-        .unwrap();
+    admin.batch_execute("DELETE FROM authz.user_permissions WHERE user_id = 'ben'").unwrap();
     assert!(!has_perm(&mut app, "ben", "shop.delete_order"));
 }
 
@@ -102,9 +91,7 @@ fn checks_in_one_statement_cost_no_catalog_query_each() {
     let mut app = connect(&db);
     app.batch_execute(SETUP).unwrap();
     let loads = |c: &mut postgres::Client| -> i64 {
-        c.query_one("SELECT (authz.cache_stats()->>'loads')::bigint", &[])
-            .unwrap()
-            .get(0)
+        c.query_one("SELECT (authz.cache_stats()->>'loads')::bigint", &[]).unwrap().get(0)
     };
     let before = loads(&mut app);
     let allowed: i64 = app
@@ -116,10 +103,7 @@ fn checks_in_one_statement_cost_no_catalog_query_each() {
         .unwrap()
         .get(0);
     assert_eq!(allowed, 50_000);
-    assert!(
-        loads(&mut app) - before <= 2,
-        "at most one catalog load per user"
-    );
+    assert!(loads(&mut app) - before <= 2, "at most one catalog load per user");
 }
 
 #[test]
@@ -142,8 +126,7 @@ fn stale_snapshot_scenario(db: &str, warm: bool) {
     }
 
     // The app's REPEATABLE READ snapshot predates the revoke...
-    app.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT 1")
-        .unwrap();
+    app.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT 1").unwrap();
     admin
         .batch_execute("DELETE FROM authz.user_groups WHERE user_id = 'ann'")
         .unwrap();

@@ -72,10 +72,8 @@ fn an_imported_older_snapshot_does_not_keep_a_revoked_grant_for_the_backend() {
     // The app session processes the revoke's invalidation in a transaction of its own.
     assert!(!has_perm(&mut app, "c1", "shop.view_order"));
 
-    app.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
-        .unwrap();
-    app.batch_execute(&format!("SET TRANSACTION SNAPSHOT '{snapshot}'"))
-        .unwrap();
+    app.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ").unwrap();
+    app.batch_execute(&format!("SET TRANSACTION SNAPSHOT '{snapshot}'")).unwrap();
     assert!(
         has_perm(&mut app, "c1", "shop.view_order"),
         "the imported snapshot predates the revoke"
