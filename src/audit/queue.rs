@@ -12,13 +12,13 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime};
+use pgrx::bgworkers::{BackgroundWorkerBuilder, BgWorkerStartTime};
 use pgrx::lwlock::PgLwLock;
 use pgrx::prelude::*;
 use pgrx::shmem::PGRXSharedMemory;
 use pgrx::{pg_shmem_init, PgTryBuilder};
 
-use super::worker::{die, read_segment, store_batch, Segment};
+use super::worker::{connect_writer, read_segment, store_batch, Segment};
 
 /// Entries waiting or being written, across databases: a burst of this many callers queues at
 /// once; more wait for a free slot (within the caller's bound).
@@ -29,8 +29,9 @@ const WRITERS: usize = 16;
 const IDLE_EXIT: Duration = Duration::from_secs(2);
 /// A writer registered but not running after this long is taken to have failed to start.
 const START_GRACE_US: i64 = 3_000_000;
-/// Entries one transaction of the writer stores at most.
-const BATCH: usize = 256;
+/// Should a batch fail, its entries are retried one by one for this long at most (a lock held
+/// on the log fails them all alike, and their callers stop waiting after 5 s).
+const RETRY_FOR: Duration = Duration::from_secs(3);
 
 const FREE: u32 = 0;
 /// Queued, not yet taken by the writer.
@@ -300,13 +301,8 @@ unsafe fn wait_for_latch(limit: Duration) {
 #[pg_guard]
 #[no_mangle]
 pub extern "C-unwind" fn pg_authz_audit_queue_main(arg: pg_sys::Datum) {
-    unsafe {
-        pg_sys::pqsignal(pg_sys::SIGTERM as i32, Some(die));
-        pg_sys::BackgroundWorkerUnblockSignals();
-    }
-    let database = BackgroundWorker::get_extra().parse::<u32>().unwrap_or(0);
+    let database = connect_writer();
     let index = arg.value();
-    BackgroundWorker::connect_worker_to_spi_by_oid(Some(pg_sys::Oid::from(database)), None);
     unsafe {
         {
             let mut q = QUEUE.exclusive();
@@ -348,14 +344,13 @@ pub extern "C-unwind" fn pg_authz_audit_queue_main(arg: pg_sys::Datum) {
     }
 }
 
-/// Mark up to `BATCH` of the database's pending entries taken; their slots and segments.
+/// Mark every pending entry of the database taken; their slots and segments.
 unsafe fn take(database: u32) -> Vec<(usize, u32)> {
     let mut q = QUEUE.exclusive();
     q.slots
         .iter_mut()
         .enumerate()
         .filter(|(_, s)| s.state == PENDING && s.database == database)
-        .take(BATCH)
         .map(|(i, s)| {
             s.state = TAKEN;
             s.taker = pg_sys::MyProcPid;
@@ -364,9 +359,11 @@ unsafe fn take(database: u32) -> Vec<(usize, u32)> {
         .collect()
 }
 
-/// Store the batch's payloads in one transaction; should that fail, each in its own. Whether
+/// Store the batch's payloads in one transaction; should that fail, each in its own (for
+/// `RETRY_FOR` at most), so that one entry the log refuses does not fail the others. Whether
 /// each was stored. A payload whose segment is gone (its caller stopped waiting) is not.
 unsafe fn write_batch(batch: &[(usize, u32)]) -> Vec<bool> {
+    let started = Instant::now();
     let payloads: Vec<Option<String>> = batch.iter().map(|&(_, h)| read_segment(h)).collect();
     let present: Vec<&str> = payloads.iter().flatten().map(String::as_str).collect();
     if !present.is_empty() && stored(&present) {
@@ -377,7 +374,10 @@ unsafe fn write_batch(batch: &[(usize, u32)]) -> Vec<bool> {
     }
     payloads
         .iter()
-        .map(|p| p.as_deref().is_some_and(|p| stored(&[p])))
+        .map(|p| {
+            p.as_deref()
+                .is_some_and(|p| started.elapsed() < RETRY_FOR && stored(&[p]))
+        })
         .collect()
 }
 

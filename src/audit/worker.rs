@@ -272,21 +272,27 @@ SELECT coalesce(e.id, nextval('authz.audit_log_id_seq')), coalesce(e.xid::xid8, 
 extern "C-unwind" {
     /// PostgreSQL's backend SIGTERM handler (postgres.c), as a signal handler pointer: pgrx's
     /// `pg_sys::die` is a Rust wrapper, not the C function.
-    pub fn die(signal: std::ffi::c_int);
+    fn die(signal: std::ffi::c_int);
 }
 
-/// Entry point of the one-shot audit writer: attach the segment, insert the entry, set the flag.
-#[pg_guard]
-#[no_mangle]
-pub extern "C-unwind" fn pg_authz_audit_writer_main(arg: pg_sys::Datum) {
-    // SIGTERM (a fast shutdown, or a caller that stopped waiting) ends the worker at its next
-    // interrupt check, a lock wait included, as it does a backend; nothing is half-written.
+/// The start of either writer: SIGTERM (a fast shutdown, a terminate, a caller that stopped
+/// waiting) ends it at its next interrupt check, a lock wait included, as it does a backend, so
+/// nothing is half-written; then it connects to the database its extra names, which it returns.
+pub fn connect_writer() -> u32 {
     unsafe {
         pg_sys::pqsignal(pg_sys::SIGTERM as i32, Some(die));
         pg_sys::BackgroundWorkerUnblockSignals();
     }
     let database = BackgroundWorker::get_extra().parse::<u32>().unwrap_or(0);
     BackgroundWorker::connect_worker_to_spi_by_oid(Some(pg_sys::Oid::from(database)), None);
+    database
+}
+
+/// Entry point of the one-shot audit writer: attach the segment, insert the entry, set the flag.
+#[pg_guard]
+#[no_mangle]
+pub extern "C-unwind" fn pg_authz_audit_writer_main(arg: pg_sys::Datum) {
+    connect_writer();
     unsafe {
         let segment = pg_sys::dsm_attach(arg.value() as pg_sys::dsm_handle);
         if segment.is_null() {
