@@ -18,7 +18,7 @@ use pgrx::prelude::*;
 use pgrx::shmem::PGRXSharedMemory;
 use pgrx::{pg_shmem_init, PgTryBuilder};
 
-use super::worker::{connect_writer, read_segment, store_batch, Segment};
+use super::worker::{connect_writer, read_segment, store_batch, Deadline, Segment};
 
 /// Entries waiting or being written, across databases: a burst of this many callers queues at
 /// once; more wait for a free slot (within the caller's bound).
@@ -133,7 +133,7 @@ pub enum Outcome {
 
 /// Queue the payload in `segment` for the current database and wait, until `deadline`, for
 /// the writer to commit it. The caller holds interrupts.
-pub unsafe fn write(segment: &Segment, deadline: Instant) -> Outcome {
+pub unsafe fn write(segment: &Segment, deadline: &mut Deadline) -> Outcome {
     let database = u32::from(pg_sys::MyDatabaseId);
     let Some(slot) = enqueue(segment, database, deadline) else {
         return Outcome::Unqueued;
@@ -164,7 +164,7 @@ pub unsafe fn write(segment: &Segment, deadline: Instant) -> Outcome {
                 Start::Full => return withdraw(slot),
             }
         }
-        let left = deadline.saturating_duration_since(Instant::now());
+        let left = deadline.left();
         if left.is_zero() {
             return match withdraw(slot) {
                 Outcome::Unqueued => Outcome::NotStored,
@@ -177,7 +177,7 @@ pub unsafe fn write(segment: &Segment, deadline: Instant) -> Outcome {
 
 /// Take a free slot for `segment` (waiting for one until `deadline`) and wake or start the
 /// database's writer. `None` when no slot was free in time.
-unsafe fn enqueue(segment: &Segment, database: u32, deadline: Instant) -> Option<usize> {
+unsafe fn enqueue(segment: &Segment, database: u32, deadline: &mut Deadline) -> Option<usize> {
     loop {
         let taken = {
             let mut q = QUEUE.exclusive();
@@ -204,7 +204,7 @@ unsafe fn enqueue(segment: &Segment, database: u32, deadline: Instant) -> Option
                 let _ = ensure_writer(database);
                 return Some(slot);
             }
-            None if Instant::now() >= deadline => return None,
+            None if deadline.passed() => return None,
             None => wait_for_latch(Duration::from_millis(2)),
         }
     }
@@ -337,8 +337,7 @@ pub extern "C-unwind" fn pg_authz_audit_queue_main(arg: pg_sys::Datum) {
                 );
                 continue;
             }
-            let results = write_batch(&batch);
-            finish(&batch, &results);
+            write_batch(&batch);
             idle_since = Instant::now();
         }
     }
@@ -360,25 +359,27 @@ unsafe fn take(database: u32) -> Vec<(usize, u32)> {
 }
 
 /// Store the batch's payloads in one transaction; should that fail, each in its own (for
-/// `RETRY_FOR` at most), so that one entry the log refuses does not fail the others. Whether
-/// each was stored. A payload whose segment is gone (its caller stopped waiting) is not.
-unsafe fn write_batch(batch: &[(usize, u32)]) -> Vec<bool> {
+/// `RETRY_FOR` at most), so that one entry the log refuses does not fail the others. Each
+/// entry's result is recorded as soon as its transaction ends, so that a writer exiting during
+/// the retries (a terminate, a shutdown) hands back only the entries not yet stored, which the
+/// next writer then stores once. A payload whose segment is gone (its caller stopped waiting)
+/// is not stored.
+unsafe fn write_batch(batch: &[(usize, u32)]) {
     let started = Instant::now();
     let payloads: Vec<Option<String>> = batch.iter().map(|&(_, h)| read_segment(h)).collect();
     let present: Vec<&str> = payloads.iter().flatten().map(String::as_str).collect();
+    let slots = batch.iter().map(|&(slot, _)| slot);
     if !present.is_empty() && stored(&present) {
-        return payloads.iter().map(Option::is_some).collect();
+        return finish(slots.zip(payloads.iter().map(Option::is_some)));
     }
-    if present.len() <= 1 {
-        return vec![false; batch.len()];
+    let retry = present.len() > 1;
+    for (slot, payload) in slots.zip(&payloads) {
+        let ok = retry
+            && payload
+                .as_deref()
+                .is_some_and(|p| started.elapsed() < RETRY_FOR && stored(&[p]));
+        finish([(slot, ok)]);
     }
-    payloads
-        .iter()
-        .map(|p| {
-            p.as_deref()
-                .is_some_and(|p| started.elapsed() < RETRY_FOR && stored(&[p]))
-        })
-        .collect()
 }
 
 /// One transaction storing `payloads`; an error (a lock timeout, say) is logged and rolled back.
@@ -407,9 +408,9 @@ unsafe fn stored(payloads: &[&str]) -> bool {
 }
 
 /// Record each entry's result and wake its caller; free the slots of callers that left.
-unsafe fn finish(batch: &[(usize, u32)], results: &[bool]) {
+unsafe fn finish(results: impl IntoIterator<Item = (usize, bool)>) {
     let mut q = QUEUE.exclusive();
-    for (&(slot, _), &ok) in batch.iter().zip(results) {
+    for (slot, ok) in results {
         let s = &mut q.slots[slot];
         if s.state == ABANDONED {
             s.state = FREE;

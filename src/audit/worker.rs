@@ -31,8 +31,8 @@ pub const STANDBY_PREFIX: &str =
 
 /// Append `entry` in a transaction of its own, so that it stays although the caller's
 /// transaction fails or rolls back. Waits until it is committed, with interrupts held (a
-/// statement timeout or cancel takes effect once the entry is written), `WRITER_WAIT` at most;
-/// falls back to the server log. Returns whether the entry reached `authz.audit_log`.
+/// statement timeout or cancel takes effect once the entry is written), `WRITER_WAIT` at most
+/// (`EXIT_GRACE` once the caller is asked to exit); falls back to the server log. Returns whether the entry reached `authz.audit_log`.
 pub fn append_autonomously(entry: &Entry) -> bool {
     let payload = payload(entry);
     if unsafe { pg_sys::RecoveryInProgress() } {
@@ -60,12 +60,12 @@ pub fn append_autonomously(entry: &Entry) -> bool {
 unsafe fn write(payload: &[u8]) -> bool {
     let _held = InterruptsHeld::hold();
     let start = Instant::now();
-    let deadline = start + WRITER_WAIT;
+    let mut deadline = Deadline::after(WRITER_WAIT);
     let segment = Segment::create(payload);
-    let (stored, how) = match queue::available().then(|| queue::write(&segment, deadline)) {
+    let (stored, how) = match queue::available().then(|| queue::write(&segment, &mut deadline)) {
         Some(queue::Outcome::Stored) => (true, "queue"),
         Some(queue::Outcome::NotStored) => (false, "queue"),
-        _ => (run_writer_worker(&segment, deadline), "one-shot worker"),
+        _ => (run_writer_worker(&segment, &mut deadline), "one-shot worker"),
     };
     ereport!(
         PgLogLevel::DEBUG1,
@@ -103,6 +103,10 @@ fn payload(entry: &Entry) -> String {
 /// How long a caller waits for the writer, at most. Interrupts are held meanwhile, so this
 /// bounds how late a statement timeout, cancel or shutdown takes effect.
 const WRITER_WAIT: Duration = Duration::from_secs(5);
+/// How long a caller that is asked to exit (a terminate, a fast shutdown) still waits for the
+/// writer, at most: a shutdown stops the writers and starts none, so a longer wait would only
+/// hold the shutdown up.
+const EXIT_GRACE: Duration = Duration::from_secs(1);
 /// After asking a writer that overran its time to stop, how long to wait for it to go.
 const WRITER_STOP_WAIT: Duration = Duration::from_secs(2);
 /// The writer's own settings for its transaction: a lock on the log held by anyone, the caller
@@ -110,8 +114,67 @@ const WRITER_STOP_WAIT: Duration = Duration::from_secs(2);
 /// flushed to the WAL before the caller hears of it, whatever the server's
 /// `synchronous_commit` (`local`: a synchronous standby that is down cannot hold it up).
 const WRITER_LIMITS_SQL: &str = "SELECT pg_catalog.set_config('lock_timeout', '2s', true), \
-     pg_catalog.set_config('statement_timeout', '3s', true), \
      pg_catalog.set_config('synchronous_commit', 'local', true)";
+/// The writer's INSERT is cancelled after this long (a slow trigger, a huge batch), within
+/// `WRITER_WAIT`.
+const WRITER_STATEMENT_MS: std::ffi::c_int = 3000;
+
+/// The writer's statement timeout, armed while it lives (disarmed on drop, an error unwinding
+/// included). PostgreSQL arms `statement_timeout` for a client's statement only (postgres.c's
+/// start_xact_command), never for SPI in a background worker, where the setting does nothing.
+struct StatementTimer;
+
+impl StatementTimer {
+    fn arm() -> StatementTimer {
+        unsafe { enable_timeout_after(STATEMENT_TIMEOUT, WRITER_STATEMENT_MS) };
+        StatementTimer
+    }
+}
+
+impl Drop for StatementTimer {
+    fn drop(&mut self) {
+        unsafe { disable_timeout(STATEMENT_TIMEOUT, false) };
+    }
+}
+
+/// `STATEMENT_TIMEOUT` in utils/timeout.h's `TimeoutId` (its place from PostgreSQL 9.3 to 18).
+const STATEMENT_TIMEOUT: std::ffi::c_int = 3;
+
+extern "C-unwind" {
+    // utils/timeout.h, which pgrx does not bind.
+    fn enable_timeout_after(id: std::ffi::c_int, delay_ms: std::ffi::c_int);
+    fn disable_timeout(id: std::ffi::c_int, keep_indicator: bool);
+}
+
+/// The end of a caller's wait: `WRITER_WAIT` after it started, brought forward to `EXIT_GRACE`
+/// after a die request arrives (it stays pending, interrupts being held; the entry then goes to
+/// the server log). A cancel or statement timeout does not shorten it.
+pub struct Deadline {
+    at: Instant,
+    cut: bool,
+}
+
+impl Deadline {
+    fn after(wait: Duration) -> Deadline {
+        Deadline {
+            at: Instant::now() + wait,
+            cut: false,
+        }
+    }
+
+    /// The time left, none once it has passed.
+    pub fn left(&mut self) -> Duration {
+        if !self.cut && unsafe { std::ptr::read_volatile(&raw const pg_sys::ProcDiePending) } != 0 {
+            self.cut = true;
+            self.at = self.at.min(Instant::now() + EXIT_GRACE);
+        }
+        self.at.saturating_duration_since(Instant::now())
+    }
+
+    pub fn passed(&mut self) -> bool {
+        self.left().is_zero()
+    }
+}
 
 /// Keeps query cancel and die requests pending while it lives (`HOLD_INTERRUPTS`), so that the
 /// wait for the worker cannot be cut short and the segment it reads cannot vanish under it.
@@ -185,6 +248,7 @@ pub fn store_batch(payloads: &[&str]) -> bool {
     BackgroundWorker::transaction(move || {
         as_extension_owner(|| {
             Spi::run(WRITER_LIMITS_SQL)?;
+            let _timer = StatementTimer::arm();
             Ok(Spi::run_with_args(
                 WORKER_APPEND_SQL,
                 &[array.as_str().into()],
@@ -196,7 +260,7 @@ pub fn store_batch(payloads: &[&str]) -> bool {
 
 /// Without the queue: one background worker for this entry. When every worker slot is taken,
 /// try again until `deadline`.
-unsafe fn run_writer_worker(segment: &Segment, deadline: Instant) -> bool {
+unsafe fn run_writer_worker(segment: &Segment, deadline: &mut Deadline) -> bool {
     let builder = BackgroundWorkerBuilder::new("pg_authz audit writer")
         .set_library("pg_authz")
         .set_function("pg_authz_audit_writer_main")
@@ -209,7 +273,7 @@ unsafe fn run_writer_worker(segment: &Segment, deadline: Instant) -> bool {
     let mut worker: pg_sys::BackgroundWorker = (&builder).into();
     let mut handle: *mut pg_sys::BackgroundWorkerHandle = std::ptr::null_mut();
     while !pg_sys::RegisterDynamicBackgroundWorker(&mut worker, &mut handle) {
-        if Instant::now() >= deadline {
+        if deadline.passed() {
             return false;
         }
         sleep_on_latch(Duration::from_millis(5));
@@ -217,7 +281,7 @@ unsafe fn run_writer_worker(segment: &Segment, deadline: Instant) -> bool {
     if !wait_until_stopped(handle, deadline) {
         // Stuck (on a lock the caller itself may hold): stop it; its transaction aborts.
         pg_sys::TerminateBackgroundWorker(handle);
-        wait_until_stopped(handle, Instant::now() + WRITER_STOP_WAIT);
+        wait_until_stopped(handle, &mut Deadline::after(WRITER_STOP_WAIT));
     }
     segment.done()
 }
@@ -236,7 +300,7 @@ unsafe fn sleep_on_latch(limit: Duration) {
 /// notify pid) until the worker has stopped or `deadline` has passed; whether it stopped.
 unsafe fn wait_until_stopped(
     handle: *mut pg_sys::BackgroundWorkerHandle,
-    deadline: Instant,
+    deadline: &mut Deadline,
 ) -> bool {
     loop {
         let mut pid: pg_sys::pid_t = 0;
@@ -246,7 +310,7 @@ unsafe fn wait_until_stopped(
         {
             return status == pg_sys::BgwHandleStatus::BGWH_STOPPED;
         }
-        let left = deadline.saturating_duration_since(Instant::now());
+        let left = deadline.left();
         if left.is_zero() {
             return false;
         }

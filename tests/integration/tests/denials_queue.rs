@@ -1,0 +1,228 @@
+//! The audit queue's edge cases (review-durable-2026-12.md), on a server of the test's own with
+//! pg_authz in `shared_preload_libraries`: a writer terminated while it retries a failed batch
+//! stores no entry twice; its INSERT is cut after 3 s; a fast shutdown is not held up by a caller waiting for the writer;
+//! denials in two databases land each in its own database's log, and both databases can be
+//! dropped (without FORCE) once their writers have left.
+
+use std::time::{Duration, Instant};
+
+use pg_authz_integration::OwnServer;
+use postgres::Client;
+
+const DB: &str = "pg_authz_it_denials_queue";
+const FALLBACK_LINE: &str = "could not write audit entry to authz.audit_log";
+
+const SETUP: &str = "
+    CREATE EXTENSION pg_authz;
+    SELECT authz.register_model('shop.Order');
+    CALL authz.sync_admin_actions($$[{\"model\": \"shop.Order\", \"codename\": \"approve_order\",
+        \"name\": \"Approve\", \"kind\": \"server\", \"scope\": \"bulk\"}]$$);
+    INSERT INTO authz.users (id, is_staff) VALUES ('ann', true), ('poison', true);
+";
+const DENIED: &str = "SELECT authz.perform_action('shop.Order', 'approve_order', ARRAY['1'], '{}')";
+
+fn server(name: &str, offset: u16) -> OwnServer {
+    let server = OwnServer::init(name, offset, "");
+    server.start("-c shared_preload_libraries=pg_authz");
+    let mut admin = server.connect("postgres");
+    admin
+        .batch_execute(&format!("CREATE DATABASE {DB}"))
+        .unwrap();
+    server.connect(DB).batch_execute(SETUP).unwrap();
+    server
+}
+
+/// A session of `user` that makes one refused call in a thread; whether it was reported (42501).
+fn deny_in_thread(server: &OwnServer, user: &str) -> std::thread::JoinHandle<bool> {
+    refuse_in_thread(session(server, user))
+}
+
+/// A session of `user`, ready to make a refused call.
+fn session(server: &OwnServer, user: &str) -> Client {
+    let mut client = server.connect(DB);
+    client
+        .batch_execute(&format!("SELECT authz.set_user('{user}', false)"))
+        .unwrap();
+    client
+}
+
+/// Make one refused call on `client` in a thread; whether it was reported (42501).
+fn refuse_in_thread(mut client: Client) -> std::thread::JoinHandle<bool> {
+    std::thread::spawn(move || {
+        let err = client.batch_execute(DENIED).expect_err("refused");
+        err.code().map(|c| c.code()) == Some("42501")
+    })
+}
+
+fn denials_of(client: &mut Client, user: &str) -> i64 {
+    client
+        .query_one(
+            "SELECT count(*) FROM authz.audit_log WHERE operation = 'DENIED' AND app_user = $1",
+            &[&user],
+        )
+        .unwrap()
+        .get(0)
+}
+
+/// A writer that exits (a terminate, a shutdown) while it retries a failed batch entry by
+/// entry hands back only the entries it has not committed, so that the next writer does not
+/// store the others again: each retried entry's result is recorded as soon as it is committed. The log refuses entries of user `poison` after a second (a trigger stands for any
+/// entry the log refuses while the others go in: a lock released during the retries, a bad row).
+#[test]
+fn an_entry_committed_before_the_writer_exits_is_stored_once() {
+    let server = server("denials-queue-dup", 2100);
+    let mut admin = server.connect(DB);
+    admin
+        .batch_execute(
+            "CREATE FUNCTION public.refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+                 IF NEW.app_user = 'poison' THEN
+                     PERFORM pg_catalog.pg_sleep(1);
+                     RAISE EXCEPTION 'the log refuses this entry';
+                 END IF;
+                 RETURN NEW;
+             END $$;
+             CREATE TRIGGER refuse_poison BEFORE INSERT ON authz.audit_log
+                 FOR EACH ROW EXECUTE FUNCTION public.refuse_poison();",
+        )
+        .unwrap();
+    // The writer is busy with a first refused entry while ann's and the second one queue, so
+    // that they make one batch: it fails, then ann's entry is committed alone, then the
+    // refused one is retried (a second of sleep) and the writer is terminated meanwhile.
+    let (ann, second) = (session(&server, "ann"), session(&server, "poison"));
+    let first = deny_in_thread(&server, "poison");
+    std::thread::sleep(Duration::from_millis(300));
+    let ann = refuse_in_thread(ann);
+    let second = refuse_in_thread(second);
+    let start = Instant::now();
+    while denials_of(&mut admin, "ann") == 0 && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(denials_of(&mut admin, "ann"), 1, "ann's entry was committed");
+    assert!(
+        server.log_text().contains("2 entries not stored"),
+        "ann's entry was retried alone, after a batch with the refused one"
+    );
+    let terminated: i64 = admin
+        .query_one(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
+              WHERE backend_type = 'pg_authz audit queue writer'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(terminated, 1, "the writer was terminated");
+    for t in [first, ann, second] {
+        assert!(t.join().unwrap(), "every call is refused");
+    }
+    assert_eq!(denials_of(&mut admin, "ann"), 1, "ann's denial is in the log once");
+    assert_eq!(denials_of(&mut admin, "poison"), 0);
+}
+
+/// A caller waiting for the writer holds interrupts for up to 5 s, and a fast
+/// shutdown terminates the writer, which no new one replaces: the caller waits out its 5 s and
+/// would hold the shutdown up as long: once asked to exit it waits 1 s at most, and the entry
+/// goes to the server log.
+#[test]
+fn a_fast_shutdown_is_not_held_up_by_a_waiting_caller() {
+    let server = server("denials-queue-shutdown", 2110);
+    // The log is locked: the writer waits (lock_timeout 2 s) and the caller with it.
+    let mut locker = server.connect(DB);
+    locker
+        .batch_execute("BEGIN; LOCK TABLE authz.audit_log IN SHARE MODE")
+        .unwrap();
+    let caller = deny_in_thread(&server, "ann");
+    std::thread::sleep(Duration::from_millis(500));
+    let start = Instant::now();
+    server.stop("fast");
+    let took = start.elapsed();
+    drop(locker);
+    let _ = caller.join();
+    println!("fast shutdown with a waiting caller: {took:?}");
+    assert!(
+        server.log_text().contains(FALLBACK_LINE),
+        "the denial is in the server log"
+    );
+    assert!(
+        took < Duration::from_secs(3),
+        "the fast shutdown took {took:?}"
+    );
+}
+
+/// The writer's INSERT is cancelled after 3 s (PostgreSQL arms `statement_timeout` for a
+/// client's statement only, so the writer arms the timer itself): a slow INSERT (a trigger
+/// sleeping 4 s) is not stored, and the caller hears of it before its own 5 s are out.
+#[test]
+fn the_writers_statement_timeout_cuts_a_slow_insert() {
+    let server = server("denials-queue-timeout", 2130);
+    let mut admin = server.connect(DB);
+    admin
+        .batch_execute(
+            "CREATE FUNCTION public.slow_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+                 IF NEW.app_user = 'poison' THEN PERFORM pg_catalog.pg_sleep(4); END IF;
+                 RETURN NEW;
+             END $$;
+             CREATE TRIGGER slow_poison BEFORE INSERT ON authz.audit_log
+                 FOR EACH ROW EXECUTE FUNCTION public.slow_poison();",
+        )
+        .unwrap();
+    assert!(deny_in_thread(&server, "poison").join().unwrap());
+    assert_eq!(
+        denials_of(&mut admin, "poison"),
+        0,
+        "the 4 s INSERT was cancelled at 3 s"
+    );
+    let log = server.log_text();
+    assert!(log.contains("1 entries not stored: canceling statement due to statement timeout"));
+    assert!(log.contains(FALLBACK_LINE), "the denial is in the server log");
+}
+
+/// Two databases with the extension, denied in at once: each denial is in its own database's
+/// log (each database has its writer, which stores only its database's entries), none in the
+/// server log; once idle, their writers leave and both databases drop without FORCE.
+#[test]
+fn denials_in_two_databases_land_each_in_its_own_log() {
+    let server = server("denials-queue-two-dbs", 2120);
+    let other = format!("{DB}_2");
+    server
+        .connect("postgres")
+        .batch_execute(&format!("CREATE DATABASE {other}"))
+        .unwrap();
+    server.connect(&other).batch_execute(SETUP).unwrap();
+    let threads: Vec<_> = (0..8)
+        .map(|i| {
+            let db = if i % 2 == 0 { DB.to_owned() } else { other.clone() };
+            let user = if i < 4 { "ann" } else { "poison" };
+            let mut client = server.connect(&db);
+            client
+                .batch_execute(&format!("SELECT authz.set_user('{user}', false)"))
+                .unwrap();
+            std::thread::spawn(move || {
+                for _ in 0..10 {
+                    let err = client.batch_execute(DENIED).expect_err("refused");
+                    assert_eq!(err.code().map(|c| c.code()), Some("42501"), "{err}");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    for db in [DB, other.as_str()] {
+        let mut client = server.connect(db);
+        assert_eq!(denials_of(&mut client, "ann"), 20, "ann's denials in {db}");
+        assert_eq!(denials_of(&mut client, "poison"), 20, "the other's in {db}");
+    }
+    assert!(
+        !server.log_text().contains(FALLBACK_LINE),
+        "a denial went to the server log"
+    );
+    // DROP DATABASE waits up to 5 s for other sessions; a writer leaves after 2 s idle.
+    let mut admin = server.connect("postgres");
+    for db in [DB, other.as_str()] {
+        admin
+            .batch_execute(&format!("DROP DATABASE {db}"))
+            .unwrap_or_else(|e| panic!("DROP DATABASE {db}: {e}"));
+    }
+}
