@@ -19,8 +19,12 @@ use super::{queue, Entry};
 use crate::jsonb::{scrub_nul, JsonbText};
 use crate::privilege::as_extension_owner;
 
-/// Layout of the shared memory handed to the worker: a done flag, the length, the JSON entry.
+/// Layout of the shared memory handed to the worker: a done flag (byte 0), `MAGIC` (bytes 4..8),
+/// the length (bytes 8..16), the JSON entry.
 const HEADER: usize = 16;
+/// Marks a segment as a pg_authz payload: a writer given a handle whose segment its caller has
+/// dropped (and whose number a new segment of anyone's may have taken) reads or flags nothing.
+const MAGIC: u32 = 0x7a68_7461;
 
 /// The server log line of an entry that could not be written (after the writer failed, or did
 /// not answer within `WRITER_WAIT`), followed by the entry as JSON.
@@ -205,6 +209,7 @@ impl Segment {
         let segment = pg_sys::dsm_create(HEADER + payload.len(), 0);
         let base = pg_sys::dsm_segment_address(segment) as *mut u8;
         std::ptr::write_bytes(base, 0, HEADER);
+        std::ptr::write_unaligned(base.add(4) as *mut u32, MAGIC);
         std::ptr::write_unaligned(base.add(8) as *mut u64, payload.len() as u64);
         std::ptr::copy_nonoverlapping(payload.as_ptr(), base.add(HEADER), payload.len());
         Segment { segment, base }
@@ -233,12 +238,24 @@ pub unsafe fn read_segment(handle: u32) -> Option<String> {
     if segment.is_null() {
         return None;
     }
-    let base = pg_sys::dsm_segment_address(segment) as *mut u8;
-    let len = std::ptr::read_unaligned(base.add(8) as *const u64) as usize;
-    let bytes = std::slice::from_raw_parts(base.add(HEADER), len);
-    let payload = String::from_utf8_lossy(bytes).into_owned();
+    let payload = payload_in(segment);
     pg_sys::dsm_detach(segment);
-    Some(payload)
+    payload
+}
+
+/// The payload in an attached segment, if it is one of ours and its length fits in it.
+unsafe fn payload_in(segment: *mut pg_sys::dsm_segment) -> Option<String> {
+    let base = pg_sys::dsm_segment_address(segment) as *const u8;
+    let size = pg_sys::dsm_segment_map_length(segment);
+    if size < HEADER || std::ptr::read_unaligned(base.add(4) as *const u32) != MAGIC {
+        return None;
+    }
+    let len = std::ptr::read_unaligned(base.add(8) as *const u64) as usize;
+    if len > size - HEADER {
+        return None;
+    }
+    let bytes = std::slice::from_raw_parts(base.add(HEADER), len);
+    Some(String::from_utf8_lossy(bytes).into_owned())
 }
 
 /// Store `payloads` in one transaction of this background worker, as the log's owner. An
@@ -362,12 +379,11 @@ pub extern "C-unwind" fn pg_authz_audit_writer_main(arg: pg_sys::Datum) {
         if segment.is_null() {
             return;
         }
-        let base = pg_sys::dsm_segment_address(segment) as *mut u8;
-        let len = std::ptr::read_unaligned(base.add(8) as *const u64) as usize;
-        let bytes = std::slice::from_raw_parts(base.add(HEADER), len);
-        let payload = String::from_utf8_lossy(bytes).into_owned();
-        if store_batch(&[payload.as_str()]) {
-            std::ptr::write_volatile(base, 1);
+        if let Some(payload) = payload_in(segment) {
+            if store_batch(&[payload.as_str()]) {
+                let base = pg_sys::dsm_segment_address(segment) as *mut u8;
+                std::ptr::write_volatile(base, 1);
+            }
         }
         pg_sys::dsm_detach(segment);
     }
