@@ -36,7 +36,8 @@ pub const STANDBY_PREFIX: &str =
 /// Append `entry` in a transaction of its own, so that it stays although the caller's
 /// transaction fails or rolls back. Waits until it is committed, with interrupts held (a
 /// statement timeout or cancel takes effect once the entry is written), `WRITER_WAIT` at most
-/// (`EXIT_GRACE` once the caller is asked to exit); falls back to the server log. Returns whether the entry reached `authz.audit_log`.
+/// (`EXIT_GRACE` once the caller is asked to exit); falls back to the server log. Returns
+/// whether the entry reached `authz.audit_log`.
 pub fn append_autonomously(entry: &Entry) -> bool {
     let payload = payload(entry);
     if unsafe { pg_sys::RecoveryInProgress() } {
@@ -69,7 +70,10 @@ unsafe fn write(payload: &[u8]) -> bool {
     let (stored, how) = match queue::available().then(|| queue::write(&segment, &mut deadline)) {
         Some(queue::Outcome::Stored) => (true, "queue"),
         Some(queue::Outcome::NotStored) => (false, "queue"),
-        _ => (run_writer_worker(&segment, &mut deadline), "one-shot worker"),
+        _ => (
+            run_writer_worker(&segment, &mut deadline),
+            "one-shot worker",
+        ),
     };
     ereport!(
         PgLogLevel::DEBUG1,

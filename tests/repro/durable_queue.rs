@@ -2,62 +2,18 @@
 //! /work/shared/reviews/review-durable-2026-12.md), on a server of the test's own with pg_authz
 //! in `shared_preload_libraries`. Each test asserts what the product should do; those that fail
 //! on the reviewed code are `#[ignore]`d here, so that `make test` does not run them:
-//!     cargo test --manifest-path tests/integration/Cargo.toml --test repro_durable -- --ignored --nocapture
+//!     cargo test --manifest-path tests/integration/Cargo.toml --test repro_durable -- --ignored
 //! Fixed findings moved to tests/integration/tests/denials_queue.rs (findings 1, 2 and 3), run by
 //! `make test`.
 
 use std::time::{Duration, Instant};
 
-use pg_authz_integration::OwnServer;
-use postgres::Client;
+#[path = "../integration/tests/denials_common/mod.rs"]
+mod denials_common;
+use denials_common::{denials_of, refuse_in_thread, server, session, DENIED, FALLBACK_LINE};
 
 const DB: &str = "pg_authz_repro_durable";
 const OTHER: &str = "pg_authz_repro_durable_2";
-const FALLBACK_LINE: &str = "could not write audit entry to authz.audit_log";
-
-const SETUP: &str = "
-    CREATE EXTENSION pg_authz;
-    SELECT authz.register_model('shop.Order');
-    CALL authz.sync_admin_actions($$[{\"model\": \"shop.Order\", \"codename\": \"approve_order\",
-        \"name\": \"Approve\", \"kind\": \"server\", \"scope\": \"bulk\"}]$$);
-    INSERT INTO authz.users (id, is_staff) VALUES ('ann', true), ('poison', true);
-";
-const DENIED: &str = "SELECT authz.perform_action('shop.Order', 'approve_order', ARRAY['1'], '{}')";
-
-fn server(name: &str, offset: u16, options: &str) -> OwnServer {
-    let server = OwnServer::init(name, offset, "");
-    server.start(&format!("-c shared_preload_libraries=pg_authz {options}"));
-    for db in [DB, OTHER] {
-        let mut admin = server.connect("postgres");
-        admin
-            .batch_execute(&format!("CREATE DATABASE {db}"))
-            .unwrap();
-        server.connect(db).batch_execute(SETUP).unwrap();
-    }
-    server
-}
-
-/// A session of `user` that makes one refused call in a thread; whether it was reported (42501).
-fn deny_in_thread(server: &OwnServer, db: &str, user: &str) -> std::thread::JoinHandle<bool> {
-    let mut client = server.connect(db);
-    client
-        .batch_execute(&format!("SELECT authz.set_user('{user}', false)"))
-        .unwrap();
-    std::thread::spawn(move || {
-        let err = client.batch_execute(DENIED).expect_err("refused");
-        err.code().map(|c| c.code()) == Some("42501")
-    })
-}
-
-fn denials_of(client: &mut Client, user: &str) -> i64 {
-    client
-        .query_one(
-            "SELECT count(*) FROM authz.audit_log WHERE operation = 'DENIED' AND app_user = $1",
-            &[&user],
-        )
-        .unwrap()
-        .get(0)
-}
 
 /// Finding 4 (medium): each busy database's writer keeps a `max_worker_processes` slot for as
 /// long as denials keep coming there (it leaves only after 2 s without any), and nothing makes
@@ -65,18 +21,18 @@ fn denials_of(client: &mut Client, user: &str) -> i64 {
 /// query, logical replication, other extensions' workers) get none. Shown with one slot and one
 /// busy database; with the default 8 slots, 8 busy databases do the same.
 #[test]
-#[ignore = "fails on the reviewed code: the second database's denial waits 5 s and goes to the server log"]
+#[ignore = "fails on the reviewed code: the second database's denial waits 5 s, server log"]
 fn a_busy_database_does_not_starve_another_of_worker_slots() {
     let server = server(
         "repro-durable-slots",
         2140,
         "-c max_worker_processes=1 -c max_parallel_workers=1",
+        &[DB, OTHER],
     );
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let busy = {
         let stop = std::sync::Arc::clone(&stop);
-        let mut client = server.connect(DB);
-        client.batch_execute("SELECT authz.set_user('ann', false)").unwrap();
+        let mut client = session(&server, DB, "ann");
         std::thread::spawn(move || {
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 let _ = client.batch_execute(DENIED);
@@ -86,7 +42,9 @@ fn a_busy_database_does_not_starve_another_of_worker_slots() {
     };
     std::thread::sleep(Duration::from_millis(500));
     let start = Instant::now();
-    assert!(deny_in_thread(&server, OTHER, "ann").join().unwrap());
+    assert!(refuse_in_thread(session(&server, OTHER, "ann"))
+        .join()
+        .unwrap());
     let took = start.elapsed();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     busy.join().unwrap();

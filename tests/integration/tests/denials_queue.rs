@@ -1,95 +1,59 @@
 //! The audit queue's edge cases (review-durable-2026-12.md), on a server of the test's own with
 //! pg_authz in `shared_preload_libraries`: a writer terminated while it retries a failed batch
-//! stores no entry twice; its INSERT is cut after 3 s; a fast shutdown is not held up by a caller waiting for the writer;
-//! denials in two databases land each in its own database's log, and both databases can be
-//! dropped (without FORCE) once their writers have left.
+//! stores no entry twice; its INSERT is cut after 3 s; a fast shutdown is not held up by a
+//! caller waiting for the writer; denials in two databases land each in its own database's log,
+//! and both databases can be dropped (without FORCE) once their writers have left.
 
 use std::time::{Duration, Instant};
 
 use pg_authz_integration::OwnServer;
-use postgres::Client;
+
+mod denials_common;
+use denials_common::{denials_of, refuse_in_thread, session, DENIED, FALLBACK_LINE, SETUP};
 
 const DB: &str = "pg_authz_it_denials_queue";
-const FALLBACK_LINE: &str = "could not write audit entry to authz.audit_log";
-
-const SETUP: &str = "
-    CREATE EXTENSION pg_authz;
-    SELECT authz.register_model('shop.Order');
-    CALL authz.sync_admin_actions($$[{\"model\": \"shop.Order\", \"codename\": \"approve_order\",
-        \"name\": \"Approve\", \"kind\": \"server\", \"scope\": \"bulk\"}]$$);
-    INSERT INTO authz.users (id, is_staff) VALUES ('ann', true), ('poison', true);
-";
-const DENIED: &str = "SELECT authz.perform_action('shop.Order', 'approve_order', ARRAY['1'], '{}')";
 
 fn server(name: &str, offset: u16) -> OwnServer {
-    let server = OwnServer::init(name, offset, "");
-    server.start("-c shared_preload_libraries=pg_authz");
-    let mut admin = server.connect("postgres");
-    admin
-        .batch_execute(&format!("CREATE DATABASE {DB}"))
-        .unwrap();
-    server.connect(DB).batch_execute(SETUP).unwrap();
-    server
+    denials_common::server(name, offset, "", &[DB])
 }
 
 /// A session of `user` that makes one refused call in a thread; whether it was reported (42501).
 fn deny_in_thread(server: &OwnServer, user: &str) -> std::thread::JoinHandle<bool> {
-    refuse_in_thread(session(server, user))
+    refuse_in_thread(session(server, DB, user))
 }
 
-/// A session of `user`, ready to make a refused call.
-fn session(server: &OwnServer, user: &str) -> Client {
-    let mut client = server.connect(DB);
-    client
-        .batch_execute(&format!("SELECT authz.set_user('{user}', false)"))
+/// A trigger on the log running `plpgsql` for each entry of user `poison`.
+fn on_poison_entries(admin: &mut postgres::Client, plpgsql: &str) {
+    admin
+        .batch_execute(&format!(
+            "CREATE FUNCTION public.on_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+                 IF NEW.app_user = 'poison' THEN {plpgsql} END IF;
+                 RETURN NEW;
+             END $$;
+             CREATE TRIGGER on_poison BEFORE INSERT ON authz.audit_log
+                 FOR EACH ROW EXECUTE FUNCTION public.on_poison();"
+        ))
         .unwrap();
-    client
-}
-
-/// Make one refused call on `client` in a thread; whether it was reported (42501).
-fn refuse_in_thread(mut client: Client) -> std::thread::JoinHandle<bool> {
-    std::thread::spawn(move || {
-        let err = client.batch_execute(DENIED).expect_err("refused");
-        err.code().map(|c| c.code()) == Some("42501")
-    })
-}
-
-fn denials_of(client: &mut Client, user: &str) -> i64 {
-    client
-        .query_one(
-            "SELECT count(*) FROM authz.audit_log WHERE operation = 'DENIED' AND app_user = $1",
-            &[&user],
-        )
-        .unwrap()
-        .get(0)
 }
 
 /// A writer that exits (a terminate, a shutdown) while it retries a failed batch entry by
 /// entry hands back only the entries it has not committed, so that the next writer does not
-/// store the others again: each retried entry's result is recorded as soon as it is committed. The log refuses entries of user `poison` after a second (a trigger stands for any
-/// entry the log refuses while the others go in: a lock released during the retries, a bad row).
+/// store the others again: each retried entry's result is recorded as soon as it is committed.
+/// The log refuses entries of user `poison` after a second (a trigger stands for any entry the
+/// log refuses while the others go in: a lock released during the retries, a bad row).
 #[test]
 fn an_entry_committed_before_the_writer_exits_is_stored_once() {
     let server = server("denials-queue-dup", 2100);
     let mut admin = server.connect(DB);
-    admin
-        .batch_execute(
-            "CREATE FUNCTION public.refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-             BEGIN
-                 IF NEW.app_user = 'poison' THEN
-                     PERFORM pg_catalog.pg_sleep(1);
-                     RAISE EXCEPTION 'the log refuses this entry';
-                 END IF;
-                 RETURN NEW;
-             END $$;
-             CREATE TRIGGER refuse_poison BEFORE INSERT ON authz.audit_log
-                 FOR EACH ROW EXECUTE FUNCTION public.refuse_poison();",
-        )
-        .unwrap();
+    on_poison_entries(
+        &mut admin,
+        "PERFORM pg_catalog.pg_sleep(1); RAISE EXCEPTION 'the log refuses this entry';",
+    );
     // The writer is busy with a first refused entry while ann's and the second one queue, so
     // that they make one batch: it fails, then ann's entry is committed alone, then the
     // refused one is retried (a second of sleep) and the writer is terminated meanwhile.
-    let (ann, second) = (session(&server, "ann"), session(&server, "poison"));
+    let (ann, second) = (session(&server, DB, "ann"), session(&server, DB, "poison"));
     let first = deny_in_thread(&server, "poison");
     std::thread::sleep(Duration::from_millis(300));
     let ann = refuse_in_thread(ann);
@@ -98,7 +62,11 @@ fn an_entry_committed_before_the_writer_exits_is_stored_once() {
     while denials_of(&mut admin, "ann") == 0 && start.elapsed() < Duration::from_secs(5) {
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert_eq!(denials_of(&mut admin, "ann"), 1, "ann's entry was committed");
+    assert_eq!(
+        denials_of(&mut admin, "ann"),
+        1,
+        "ann's entry was committed"
+    );
     assert!(
         server.log_text().contains("2 entries not stored"),
         "ann's entry was retried alone, after a batch with the refused one"
@@ -115,7 +83,11 @@ fn an_entry_committed_before_the_writer_exits_is_stored_once() {
     for t in [first, ann, second] {
         assert!(t.join().unwrap(), "every call is refused");
     }
-    assert_eq!(denials_of(&mut admin, "ann"), 1, "ann's denial is in the log once");
+    assert_eq!(
+        denials_of(&mut admin, "ann"),
+        1,
+        "ann's denial is in the log once"
+    );
     assert_eq!(denials_of(&mut admin, "poison"), 0);
 }
 
@@ -156,17 +128,7 @@ fn a_fast_shutdown_is_not_held_up_by_a_waiting_caller() {
 fn the_writers_statement_timeout_cuts_a_slow_insert() {
     let server = server("denials-queue-timeout", 2130);
     let mut admin = server.connect(DB);
-    admin
-        .batch_execute(
-            "CREATE FUNCTION public.slow_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-             BEGIN
-                 IF NEW.app_user = 'poison' THEN PERFORM pg_catalog.pg_sleep(4); END IF;
-                 RETURN NEW;
-             END $$;
-             CREATE TRIGGER slow_poison BEFORE INSERT ON authz.audit_log
-                 FOR EACH ROW EXECUTE FUNCTION public.slow_poison();",
-        )
-        .unwrap();
+    on_poison_entries(&mut admin, "PERFORM pg_catalog.pg_sleep(4);");
     assert!(deny_in_thread(&server, "poison").join().unwrap());
     assert_eq!(
         denials_of(&mut admin, "poison"),
@@ -175,7 +137,10 @@ fn the_writers_statement_timeout_cuts_a_slow_insert() {
     );
     let log = server.log_text();
     assert!(log.contains("1 entries not stored: canceling statement due to statement timeout"));
-    assert!(log.contains(FALLBACK_LINE), "the denial is in the server log");
+    assert!(
+        log.contains(FALLBACK_LINE),
+        "the denial is in the server log"
+    );
 }
 
 /// Two databases with the extension, denied in at once: each denial is in its own database's
@@ -192,12 +157,8 @@ fn denials_in_two_databases_land_each_in_its_own_log() {
     server.connect(&other).batch_execute(SETUP).unwrap();
     let threads: Vec<_> = (0..8)
         .map(|i| {
-            let db = if i % 2 == 0 { DB.to_owned() } else { other.clone() };
-            let user = if i < 4 { "ann" } else { "poison" };
-            let mut client = server.connect(&db);
-            client
-                .batch_execute(&format!("SELECT authz.set_user('{user}', false)"))
-                .unwrap();
+            let db = if i % 2 == 0 { DB } else { other.as_str() };
+            let mut client = session(&server, db, if i < 4 { "ann" } else { "poison" });
             std::thread::spawn(move || {
                 for _ in 0..10 {
                     let err = client.batch_execute(DENIED).expect_err("refused");
