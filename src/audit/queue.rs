@@ -374,12 +374,18 @@ unsafe fn write_batch(batch: &[(usize, u32)]) {
     }
     let retry = present.len() > 1;
     for (slot, payload) in slots.zip(&payloads) {
+        // An entry whose caller stopped waiting is in the server log already: not retried.
         let ok = retry
             && payload
                 .as_deref()
-                .is_some_and(|p| started.elapsed() < RETRY_FOR && stored(&[p]));
+                .is_some_and(|p| started.elapsed() < RETRY_FOR && awaited(slot) && stored(&[p]));
         finish([(slot, ok)]);
     }
+}
+
+/// Whether the caller of a taken slot still waits for it.
+unsafe fn awaited(slot: usize) -> bool {
+    QUEUE.share().slots[slot].state == TAKEN
 }
 
 /// One transaction storing `payloads`; an error (a lock timeout, say) is logged and rolled back.
