@@ -175,7 +175,7 @@ pub extern "C-unwind" fn pg_authz_audit_writer_main(arg: pg_sys::Datum) {
     // SIGTERM (a fast shutdown, or a caller that stopped waiting) ends the worker at its next
     // interrupt check, a lock wait included, as it does a backend; nothing is half-written.
     unsafe {
-        pg_sys::pqsignal(pg_sys::SIGTERM as i32, Some(die));
+        crate::compat::set_signal_handler(pg_sys::SIGTERM as i32, die);
         pg_sys::BackgroundWorkerUnblockSignals();
     }
     let database = BackgroundWorker::get_extra().parse::<u32>().unwrap_or(0);
