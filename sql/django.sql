@@ -407,11 +407,105 @@ BEGIN
 END
 $fn$;
 
+-- The bound tables, for the tamper guard (authz.protection_breaches and the sql_drop guard,
+-- which run as whoever runs the DDL).
+CREATE FUNCTION authz.django_bound_tables(b authz.django_binding) RETURNS regclass[]
+    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $fn$
+    SELECT array_remove(ARRAY[b.content_type_table, b.permission_table, b.group_table, b.group_permissions_table,
+                              b.user_table, b.user_groups_table, b.user_permissions_table,
+                              b.user_object_permissions_table, b.group_object_permissions_table], NULL)
+$fn$;
+
+-- A bound table was dropped (a migration, DROP SCHEMA ... CASCADE): what the catalogs mirrored
+-- from it goes too, failing closed, and the binding stops naming it. A link table (user groups,
+-- user permissions, django-guardian's): its rows leave the catalogs and the binding forgets it.
+-- One of the five tables Django's auth cannot do without: pg_authz is unbound (as by
+-- authz.unbind_django) and keeps no user and no group, so nobody keeps a grant or a superuser
+-- flag Django no longer has; binding again (Django's post_migrate does) brings them back.
+CREATE FUNCTION authz.django_forget_dropped_tables() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    b authz.django_binding;
+    dropped oid[];
+BEGIN
+    SELECT * INTO b FROM authz.django_binding;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    SELECT array_agg(d.objid) INTO dropped FROM pg_event_trigger_dropped_objects() d
+     WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0;
+    IF dropped IS NULL THEN
+        RETURN;
+    END IF;
+    IF ARRAY[b.content_type_table, b.permission_table, b.group_table, b.group_permissions_table,
+             b.user_table]::oid[] && dropped THEN
+        DELETE FROM authz.django_binding;
+        DELETE FROM authz.users;
+        DELETE FROM authz.groups;
+        -- As unbind_django: new rows written directly must not collide with Django's ids.
+        PERFORM pg_catalog.setval(pg_catalog.pg_get_serial_sequence('authz.' || t, 'id'), coalesce(m, 1), m IS NOT NULL)
+           FROM (VALUES ('content_types', (SELECT max(id) FROM authz.content_types)),
+                        ('permissions', (SELECT max(id) FROM authz.permissions)),
+                        ('groups', (SELECT max(id) FROM authz.groups))) v(t, m);
+        RETURN;
+    END IF;
+    IF b.user_groups_table::oid = ANY (dropped) THEN
+        DELETE FROM authz.user_groups;
+        UPDATE authz.django_binding SET user_groups_table = NULL;
+    END IF;
+    IF b.user_permissions_table::oid = ANY (dropped) THEN
+        DELETE FROM authz.user_permissions;
+        UPDATE authz.django_binding SET user_permissions_table = NULL;
+    END IF;
+    IF b.user_object_permissions_table::oid = ANY (dropped) THEN
+        DELETE FROM authz.object_permissions WHERE user_id IS NOT NULL;
+        UPDATE authz.django_binding SET user_object_permissions_table = NULL;
+    END IF;
+    IF b.group_object_permissions_table::oid = ANY (dropped) THEN
+        DELETE FROM authz.object_permissions WHERE group_id IS NOT NULL;
+        UPDATE authz.django_binding SET group_object_permissions_table = NULL;
+    END IF;
+END
+$fn$;
+CREATE EVENT TRIGGER authz_django_forget_dropped_tables ON sql_drop
+    EXECUTE FUNCTION authz.django_forget_dropped_tables();
+
+-- Tamper guard (as authz_guard_protected_tables for protect's and enable_audit's triggers): the
+-- mirror's triggers go only with their table, or by bind_django / unbind_django. A table owner's
+-- DROP TRIGGER would leave the catalogs granting what Django revokes. (ALTER TABLE ... DISABLE
+-- TRIGGER and ALTER TRIGGER ... RENAME are refused through authz.protection_breaches.)
+CREATE FUNCTION authz.django_guard_dropped_triggers() RETURNS event_trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    lost record;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM authz.django_binding) OR authz.generated_ddl_running() THEN
+        RETURN;
+    END IF;
+    FOR lost IN
+        SELECT d.address_names[3] AS name, c.oid::regclass AS relation
+          FROM pg_event_trigger_dropped_objects() d
+          JOIN (pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace)
+            ON (n.nspname, c.relname) = (d.address_names[1], d.address_names[2])
+         WHERE d.object_type = 'trigger'
+           AND d.address_names[3] IN ('authz_django_insert', 'authz_django_update', 'authz_django_delete', 'authz_django_truncate')
+           AND c.oid IN (SELECT x FROM authz.django_binding b, unnest(authz.django_bound_tables(b)) x)
+    LOOP
+        RAISE EXCEPTION 'cannot drop trigger % of bound table %: authz.bind_django generated it', quote_ident(lost.name), lost.relation
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = format('%s would stop mirroring the table''s writes into the authz catalogs, which would keep granting what Django revokes.', tg_tag),
+                  HINT = 'Call authz.unbind_django() to stop mirroring Django''s auth tables.';
+    END LOOP;
+END
+$fn$;
+CREATE EVENT TRIGGER authz_django_guard_dropped_triggers ON sql_drop
+    EXECUTE FUNCTION authz.django_guard_dropped_triggers();
+
 REVOKE EXECUTE ON FUNCTION authz.django_kind(authz.django_binding, text), authz.django_key_filter(text[], text[]),
     authz.django_key_list(text[]),
     authz.django_sync(text, text[], text[], text[]), authz.django_tables(authz.django_binding),
     authz.django_mirror(), authz.django_sync_all(), authz.django_adopt(), authz.django_create_triggers(),
-    authz.django_drop_triggers() FROM PUBLIC;
+    authz.django_drop_triggers(), authz.django_forget_dropped_tables(), authz.django_guard_dropped_triggers() FROM PUBLIC;
 
 COMMENT ON FUNCTION authz.django_kind(authz.django_binding, text) IS
     'Internal to bind_django: how one kind of Django auth row maps onto its catalog.';
@@ -433,3 +527,9 @@ COMMENT ON FUNCTION authz.django_create_triggers() IS
     'Internal to bind_django: the mirror''s statement triggers on every bound table.';
 COMMENT ON FUNCTION authz.django_drop_triggers() IS
     'Internal to unbind_django: drop the mirror''s triggers, and nothing else.';
+COMMENT ON FUNCTION authz.django_bound_tables(authz.django_binding) IS
+    'The Django tables a binding names (NULL ones left out): what the tamper guard watches for the mirror''s triggers.';
+COMMENT ON FUNCTION authz.django_forget_dropped_tables() IS
+    'Event trigger: a dropped bound table takes its mirrored rows along (a link table: its grants; a core auth table: every user and group, and the binding), so the catalogs never keep what Django no longer has.';
+COMMENT ON FUNCTION authz.django_guard_dropped_triggers() IS
+    'Event trigger: refuses (2BP01) a DROP TRIGGER of the Django mirror''s triggers on a table still bound, unless authz.bind_django or authz.unbind_django runs it.';

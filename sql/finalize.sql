@@ -413,24 +413,39 @@ UNION ALL
 SELECT t.tgrelid::regclass,
        format('trigger %I is %s', t.tgname,
               CASE WHEN t.tgname NOT IN ('authz_audit_insert', 'authz_audit_update', 'authz_audit_delete',
-                                         'authz_audit_truncate', 'authz_updated_at', 'authz_age_lock')
+                                         'authz_audit_truncate', 'authz_updated_at', 'authz_age_lock',
+                                         'authz_django_insert', 'authz_django_update', 'authz_django_delete',
+                                         'authz_django_truncate')
                         AND t.tgname NOT LIKE 'authz\_readonly\_%' THEN 'a generated trigger under another name'
                    WHEN t.tgenabled = 'D' THEN 'disabled'
                    WHEN t.tgenabled = 'R' THEN 'set to fire only on replicas'
                    ELSE 'set to fire always, on replicas too' END),
        CASE WHEN t.tgfoid = 'authz.guard_readonly_columns()'::regprocedure
             THEN format('Call authz.unprotect(%L) to remove its protection.', t.tgrelid::regclass::text)
+            WHEN t.tgfoid = 'authz.django_mirror()'::regprocedure
+            THEN 'Call authz.bind_django() again (with the arguments of the binding) to restore the mirror, or authz.unbind_django().'
             ELSE format('Call authz.disable_audit(%L) to stop auditing the table.', t.tgrelid::regclass::text) END
   FROM pg_trigger t
  WHERE t.tgfoid IN ('authz.audit_statement()'::regprocedure, 'authz.touch_updated_at()'::regprocedure,
-                    'authz.guard_readonly_columns()'::regprocedure)
+                    'authz.guard_readonly_columns()'::regprocedure, 'authz.django_mirror()'::regprocedure)
    AND (t.tgenabled <> 'O'
         OR (t.tgname NOT IN ('authz_audit_insert', 'authz_audit_update', 'authz_audit_delete',
-                             'authz_audit_truncate', 'authz_updated_at', 'authz_age_lock')
-            AND t.tgname NOT LIKE 'authz\_readonly\_%'));
+                             'authz_audit_truncate', 'authz_updated_at', 'authz_age_lock',
+                             'authz_django_insert', 'authz_django_update', 'authz_django_delete', 'authz_django_truncate')
+            AND t.tgname NOT LIKE 'authz\_readonly\_%'))
+UNION ALL
+-- A bound Django table without one of the mirror's four triggers: its writes no longer reach
+-- the catalogs, which keep granting what Django revoked.
+SELECT x.src, format('trigger %I of the Django mirror (authz.bind_django) is missing', n.name),
+       'Call authz.bind_django() again (with the arguments of the binding) to restore the mirror, or authz.unbind_django().'
+  FROM authz.django_binding b
+ CROSS JOIN LATERAL unnest(authz.django_bound_tables(b)) x(src)
+ CROSS JOIN unnest('{authz_django_insert,authz_django_update,authz_django_delete,authz_django_truncate}'::text[]) n(name)
+ WHERE NOT EXISTS (SELECT 1 FROM pg_trigger g
+                    WHERE g.tgrelid = x.src AND g.tgname = n.name AND g.tgfoid = 'authz.django_mirror()'::regprocedure);
 GRANT SELECT ON authz.protection_breaches TO PUBLIC;
 COMMENT ON VIEW authz.protection_breaches IS
-    'What would let a write skip its audit entry or a row skip its generated policies, now: RLS disabled or not forced on a protected table, a protected table in an inheritance tree, a generated policy missing, a PERMISSIVE policy protect did not make, a generated trigger disabled, renamed or set to fire on replicas; with the function that changes it. Empty when everything is as pg_authz made it.';
+    'What would let a write skip its audit entry or a row skip its generated policies, now: RLS disabled or not forced on a protected table, a protected table in an inheritance tree, a generated policy missing, a PERMISSIVE policy protect did not make, a generated trigger (audit, readonly, age lock, Django mirror) disabled, renamed, missing or set to fire on replicas; with the function that changes it. Empty when everything is as pg_authz made it.';
 COMMENT ON FUNCTION authz.generated_ddl_running() IS
     'Whether authz.protect, unprotect, enable_audit or disable_audit is running DDL in this backend (set in backend memory, not by any setting): the tamper guard lets that DDL through.';
 COMMENT ON FUNCTION authz.remember_protection_breaches() IS

@@ -6,3 +6,149 @@
 -- sql/pg_authz--0.1.0.sql is the released install script: it is never edited.
 
 \echo Use "ALTER EXTENSION pg_authz UPDATE TO '0.2.0'" to load this file. \quit
+
+-- review3: the Django mirror under the tamper guard (review-3 findings 1-3): its triggers cannot
+-- be disabled, renamed or dropped by the table owner, and a dropped bound table takes its
+-- mirrored rows along.
+CREATE FUNCTION authz.django_bound_tables(b authz.django_binding) RETURNS regclass[]
+    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $fn$
+    SELECT array_remove(ARRAY[b.content_type_table, b.permission_table, b.group_table, b.group_permissions_table,
+                              b.user_table, b.user_groups_table, b.user_permissions_table,
+                              b.user_object_permissions_table, b.group_object_permissions_table], NULL)
+$fn$;
+
+CREATE FUNCTION authz.django_forget_dropped_tables() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    b authz.django_binding;
+    dropped oid[];
+BEGIN
+    SELECT * INTO b FROM authz.django_binding;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    SELECT array_agg(d.objid) INTO dropped FROM pg_event_trigger_dropped_objects() d
+     WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0;
+    IF dropped IS NULL THEN
+        RETURN;
+    END IF;
+    IF ARRAY[b.content_type_table, b.permission_table, b.group_table, b.group_permissions_table,
+             b.user_table]::oid[] && dropped THEN
+        DELETE FROM authz.django_binding;
+        DELETE FROM authz.users;
+        DELETE FROM authz.groups;
+        -- As unbind_django: new rows written directly must not collide with Django's ids.
+        PERFORM pg_catalog.setval(pg_catalog.pg_get_serial_sequence('authz.' || t, 'id'), coalesce(m, 1), m IS NOT NULL)
+           FROM (VALUES ('content_types', (SELECT max(id) FROM authz.content_types)),
+                        ('permissions', (SELECT max(id) FROM authz.permissions)),
+                        ('groups', (SELECT max(id) FROM authz.groups))) v(t, m);
+        RETURN;
+    END IF;
+    IF b.user_groups_table::oid = ANY (dropped) THEN
+        DELETE FROM authz.user_groups;
+        UPDATE authz.django_binding SET user_groups_table = NULL;
+    END IF;
+    IF b.user_permissions_table::oid = ANY (dropped) THEN
+        DELETE FROM authz.user_permissions;
+        UPDATE authz.django_binding SET user_permissions_table = NULL;
+    END IF;
+    IF b.user_object_permissions_table::oid = ANY (dropped) THEN
+        DELETE FROM authz.object_permissions WHERE user_id IS NOT NULL;
+        UPDATE authz.django_binding SET user_object_permissions_table = NULL;
+    END IF;
+    IF b.group_object_permissions_table::oid = ANY (dropped) THEN
+        DELETE FROM authz.object_permissions WHERE group_id IS NOT NULL;
+        UPDATE authz.django_binding SET group_object_permissions_table = NULL;
+    END IF;
+END
+$fn$;
+CREATE EVENT TRIGGER authz_django_forget_dropped_tables ON sql_drop
+    EXECUTE FUNCTION authz.django_forget_dropped_tables();
+
+CREATE FUNCTION authz.django_guard_dropped_triggers() RETURNS event_trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    lost record;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM authz.django_binding) OR authz.generated_ddl_running() THEN
+        RETURN;
+    END IF;
+    FOR lost IN
+        SELECT d.address_names[3] AS name, c.oid::regclass AS relation
+          FROM pg_event_trigger_dropped_objects() d
+          JOIN (pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace)
+            ON (n.nspname, c.relname) = (d.address_names[1], d.address_names[2])
+         WHERE d.object_type = 'trigger'
+           AND d.address_names[3] IN ('authz_django_insert', 'authz_django_update', 'authz_django_delete', 'authz_django_truncate')
+           AND c.oid IN (SELECT x FROM authz.django_binding b, unnest(authz.django_bound_tables(b)) x)
+    LOOP
+        RAISE EXCEPTION 'cannot drop trigger % of bound table %: authz.bind_django generated it', quote_ident(lost.name), lost.relation
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = format('%s would stop mirroring the table''s writes into the authz catalogs, which would keep granting what Django revokes.', tg_tag),
+                  HINT = 'Call authz.unbind_django() to stop mirroring Django''s auth tables.';
+    END LOOP;
+END
+$fn$;
+CREATE EVENT TRIGGER authz_django_guard_dropped_triggers ON sql_drop
+    EXECUTE FUNCTION authz.django_guard_dropped_triggers();
+
+REVOKE EXECUTE ON FUNCTION authz.django_forget_dropped_tables(), authz.django_guard_dropped_triggers() FROM PUBLIC;
+COMMENT ON FUNCTION authz.django_bound_tables(authz.django_binding) IS
+    'The Django tables a binding names (NULL ones left out): what the tamper guard watches for the mirror''s triggers.';
+COMMENT ON FUNCTION authz.django_forget_dropped_tables() IS
+    'Event trigger: a dropped bound table takes its mirrored rows along (a link table: its grants; a core auth table: every user and group, and the binding), so the catalogs never keep what Django no longer has.';
+COMMENT ON FUNCTION authz.django_guard_dropped_triggers() IS
+    'Event trigger: refuses (2BP01) a DROP TRIGGER of the Django mirror''s triggers on a table still bound, unless authz.bind_django or authz.unbind_django runs it.';
+
+CREATE OR REPLACE VIEW authz.protection_breaches AS
+SELECT pr.relation, b.breach, format('Call authz.unprotect(%L) to remove its protection.', pr.relation::text) AS remedy
+  FROM authz.protected_relations pr
+  JOIN pg_class c ON c.oid = pr.relation
+ CROSS JOIN LATERAL (
+        SELECT 'row-level security is disabled' WHERE NOT c.relrowsecurity
+        UNION ALL SELECT 'row-level security is not forced' WHERE NOT c.relforcerowsecurity
+        UNION ALL SELECT 'it is part of an inheritance or partitioning tree'
+                   WHERE EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid OR i.inhparent = c.oid)
+        UNION ALL SELECT format('generated policy %I is missing', m.name)
+                    FROM (SELECT (regexp_matches(pr.script, 'CREATE POLICY (authz_[a-z0-9_]+) ON', 'g'))[1] AS name) m
+                   WHERE NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = m.name)
+        UNION ALL SELECT format('policy %I is PERMISSIVE: it would open rows the generated policies keep closed', p.polname)
+                    FROM pg_policy p
+                   WHERE p.polrelid = c.oid AND p.polpermissive AND p.polname NOT LIKE 'authz\_%'
+       ) AS b(breach)
+UNION ALL
+SELECT t.tgrelid::regclass,
+       format('trigger %I is %s', t.tgname,
+              CASE WHEN t.tgname NOT IN ('authz_audit_insert', 'authz_audit_update', 'authz_audit_delete',
+                                         'authz_audit_truncate', 'authz_updated_at', 'authz_age_lock',
+                                         'authz_django_insert', 'authz_django_update', 'authz_django_delete',
+                                         'authz_django_truncate')
+                        AND t.tgname NOT LIKE 'authz\_readonly\_%' THEN 'a generated trigger under another name'
+                   WHEN t.tgenabled = 'D' THEN 'disabled'
+                   WHEN t.tgenabled = 'R' THEN 'set to fire only on replicas'
+                   ELSE 'set to fire always, on replicas too' END),
+       CASE WHEN t.tgfoid = 'authz.guard_readonly_columns()'::regprocedure
+            THEN format('Call authz.unprotect(%L) to remove its protection.', t.tgrelid::regclass::text)
+            WHEN t.tgfoid = 'authz.django_mirror()'::regprocedure
+            THEN 'Call authz.bind_django() again (with the arguments of the binding) to restore the mirror, or authz.unbind_django().'
+            ELSE format('Call authz.disable_audit(%L) to stop auditing the table.', t.tgrelid::regclass::text) END
+  FROM pg_trigger t
+ WHERE t.tgfoid IN ('authz.audit_statement()'::regprocedure, 'authz.touch_updated_at()'::regprocedure,
+                    'authz.guard_readonly_columns()'::regprocedure, 'authz.django_mirror()'::regprocedure)
+   AND (t.tgenabled <> 'O'
+        OR (t.tgname NOT IN ('authz_audit_insert', 'authz_audit_update', 'authz_audit_delete',
+                             'authz_audit_truncate', 'authz_updated_at', 'authz_age_lock',
+                             'authz_django_insert', 'authz_django_update', 'authz_django_delete', 'authz_django_truncate')
+            AND t.tgname NOT LIKE 'authz\_readonly\_%'))
+UNION ALL
+-- A bound Django table without one of the mirror's four triggers: its writes no longer reach
+-- the catalogs, which keep granting what Django revoked.
+SELECT x.src, format('trigger %I of the Django mirror (authz.bind_django) is missing', n.name),
+       'Call authz.bind_django() again (with the arguments of the binding) to restore the mirror, or authz.unbind_django().'
+  FROM authz.django_binding b
+ CROSS JOIN LATERAL unnest(authz.django_bound_tables(b)) x(src)
+ CROSS JOIN unnest('{authz_django_insert,authz_django_update,authz_django_delete,authz_django_truncate}'::text[]) n(name)
+ WHERE NOT EXISTS (SELECT 1 FROM pg_trigger g
+                    WHERE g.tgrelid = x.src AND g.tgname = n.name AND g.tgfoid = 'authz.django_mirror()'::regprocedure);
+COMMENT ON VIEW authz.protection_breaches IS
+    'What would let a write skip its audit entry or a row skip its generated policies, now: RLS disabled or not forced on a protected table, a protected table in an inheritance tree, a generated policy missing, a PERMISSIVE policy protect did not make, a generated trigger (audit, readonly, age lock, Django mirror) disabled, renamed, missing or set to fire on replicas; with the function that changes it. Empty when everything is as pg_authz made it.';

@@ -336,7 +336,10 @@ fn apply(b: &Binding) -> Result<serde_json::Value> {
             &[b.users.oid.into(), b.user_id_type.as_str().into()],
         )?
         .unwrap_or(false);
-        Spi::run("SELECT authz.django_drop_triggers(); DELETE FROM authz.django_binding")?;
+        // The tamper guard refuses to drop the mirror's triggers from anywhere else.
+        crate::guard::generating(|| {
+            Spi::run("SELECT authz.django_drop_triggers(); DELETE FROM authz.django_binding")
+        })?;
         if was_bound && !same_users {
             Spi::run("DELETE FROM authz.users")?;
         }
@@ -445,9 +448,9 @@ fn unbind_django() -> bool {
         let was_bound = Spi::get_one::<bool>("SELECT EXISTS (SELECT 1 FROM authz.django_binding)")?
             .unwrap_or(false);
         // New rows written directly must not collide with the ids taken from Django.
+        crate::guard::generating(|| Spi::run("SELECT authz.django_drop_triggers()"))?;
         Spi::run(
-            "SELECT authz.django_drop_triggers();
-             DELETE FROM authz.django_binding;
+            "DELETE FROM authz.django_binding;
              SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence('authz.' || t, 'id'), coalesce(m, 1), m IS NOT NULL)
                FROM (VALUES ('content_types', (SELECT max(id) FROM authz.content_types)),
                             ('permissions', (SELECT max(id) FROM authz.permissions)),
@@ -486,9 +489,12 @@ fn bound_table(column: &str) -> Result<Option<(String, pg_sys::Oid)>> {
 
 /// Write one of Django's tables as its owner (as PostgreSQL's maintenance commands do): the
 /// caller needs no privilege on it, and the owner's own triggers never run with the extension
-/// owner's rights (protect writes through from inside as_extension_owner).
+/// owner's rights (protect writes through from inside as_extension_owner), nor with the tamper
+/// guard off (protect writes through from inside its generated DDL).
 fn as_table_owner<R>(owner: pg_sys::Oid, f: impl FnOnce() -> Result<R>) -> Result<R> {
-    crate::cache::with_pinned_search_path(|| crate::privilege::as_role(owner, f))
+    crate::guard::suspended(|| {
+        crate::cache::with_pinned_search_path(|| crate::privilege::as_role(owner, f))
+    })
 }
 
 /// When bound, create the content type in Django's table (the mirror brings it back into

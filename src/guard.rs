@@ -38,6 +38,23 @@ pub fn generating<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// Restores the count that [`suspended`] set aside when it returns or unwinds.
+struct Suspended(u32);
+
+impl Drop for Suspended {
+    fn drop(&mut self) {
+        GENERATING.with(|g| g.set(self.0));
+    }
+}
+
+/// Run `f` (a write that fires triggers of another role, such as the write-through into Django's
+/// tables) with the guard on again, even inside `generating`: the DDL of a trigger that some
+/// table owner planted must not pass as generated.
+pub fn suspended<R>(f: impl FnOnce() -> R) -> R {
+    let _restore = Suspended(GENERATING.with(|g| g.replace(0)));
+    f()
+}
+
 /// Whether the running DDL comes from `authz.protect`, `unprotect`, `enable_audit` or
 /// `disable_audit` (the tamper guard's event triggers let it through).
 #[pg_extern(volatile, parallel_unsafe)]
