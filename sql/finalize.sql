@@ -442,14 +442,22 @@ SELECT x.src, format('trigger %I of the Django mirror (authz.bind_django) is mis
  CROSS JOIN LATERAL unnest(authz.django_bound_tables(b)) x(src)
  CROSS JOIN unnest('{authz_django_insert,authz_django_update,authz_django_delete,authz_django_truncate}'::text[]) n(name)
  WHERE NOT EXISTS (SELECT 1 FROM pg_trigger g
-                    WHERE g.tgrelid = x.src AND g.tgname = n.name AND g.tgfoid = 'authz.django_mirror()'::regprocedure);
+                    WHERE g.tgrelid = x.src AND g.tgname = n.name AND g.tgfoid = 'authz.django_mirror()'::regprocedure)
+UNION ALL
+-- A bound Django table with a child or a parent: rows written through another member of the
+-- tree skip the mirror's triggers, though Django reads them.
+SELECT x.src, 'it is part of an inheritance or partitioning tree: writes through another member skip the Django mirror',
+       'Call authz.unbind_django() first, or detach the table.'
+  FROM authz.django_binding b
+ CROSS JOIN LATERAL unnest(authz.django_bound_tables(b)) x(src)
+ WHERE EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = x.src OR i.inhparent = x.src);
 GRANT SELECT ON authz.protection_breaches TO PUBLIC;
 COMMENT ON VIEW authz.protection_breaches IS
-    'What would let a write skip its audit entry or a row skip its generated policies, now: RLS disabled or not forced on a protected table, a protected table in an inheritance tree, a generated policy missing, a PERMISSIVE policy protect did not make, a generated trigger (audit, readonly, age lock, Django mirror) disabled, renamed, missing or set to fire on replicas; with the function that changes it. Empty when everything is as pg_authz made it.';
+    'What would let a write skip its audit entry or a row skip its generated policies, now: RLS disabled or not forced on a protected table, a protected table in an inheritance tree, a generated policy missing, a PERMISSIVE policy protect did not make, a generated trigger (audit, readonly, age lock, Django mirror) disabled, renamed, missing or set to fire on replicas, a bound Django table in an inheritance tree; with the function that changes it. Empty when everything is as pg_authz made it.';
 COMMENT ON FUNCTION authz.generated_ddl_running() IS
     'Whether authz.protect, unprotect, enable_audit or disable_audit is running DDL in this backend (set in backend memory, not by any setting): the tamper guard lets that DDL through.';
 COMMENT ON FUNCTION authz.remember_protection_breaches() IS
-    'Record authz.protection_breaches at the start of a DDL command (event trigger authz_guard_generated_start).';
+    'Record authz.protection_breaches at the start of a DDL command (event trigger authz_guard_generated_start), once per client statement: nested commands and later calls keep the first record.';
 COMMENT ON FUNCTION authz.protection_breaches_at_start() IS
     'The breaches recorded at the start of the current DDL command, as ''relation-oid breach''.';
 

@@ -7,9 +7,10 @@
 
 \echo Use "ALTER EXTENSION pg_authz UPDATE TO '0.2.0'" to load this file. \quit
 
--- review3: the Django mirror under the tamper guard (review-3 findings 1-3): its triggers cannot
--- be disabled, renamed or dropped by the table owner, and a dropped bound table takes its
--- mirrored rows along.
+-- review3: the Django mirror under the tamper guard (review-3 findings): its triggers cannot be
+-- disabled, renamed or dropped by the table owner, a bound table cannot join an inheritance
+-- tree, a dropped bound table takes its mirrored rows along, and the guard's record of the
+-- breaches at the start of a statement cannot be taken again later in that statement.
 CREATE FUNCTION authz.django_bound_tables(b authz.django_binding) RETURNS regclass[]
     LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $fn$
     SELECT array_remove(ARRAY[b.content_type_table, b.permission_table, b.group_table, b.group_permissions_table,
@@ -149,6 +150,17 @@ SELECT x.src, format('trigger %I of the Django mirror (authz.bind_django) is mis
  CROSS JOIN LATERAL unnest(authz.django_bound_tables(b)) x(src)
  CROSS JOIN unnest('{authz_django_insert,authz_django_update,authz_django_delete,authz_django_truncate}'::text[]) n(name)
  WHERE NOT EXISTS (SELECT 1 FROM pg_trigger g
-                    WHERE g.tgrelid = x.src AND g.tgname = n.name AND g.tgfoid = 'authz.django_mirror()'::regprocedure);
+                    WHERE g.tgrelid = x.src AND g.tgname = n.name AND g.tgfoid = 'authz.django_mirror()'::regprocedure)
+UNION ALL
+-- A bound Django table with a child or a parent: rows written through another member of the
+-- tree skip the mirror's triggers, though Django reads them.
+SELECT x.src, 'it is part of an inheritance or partitioning tree: writes through another member skip the Django mirror',
+       'Call authz.unbind_django() first, or detach the table.'
+  FROM authz.django_binding b
+ CROSS JOIN LATERAL unnest(authz.django_bound_tables(b)) x(src)
+ WHERE EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = x.src OR i.inhparent = x.src);
 COMMENT ON VIEW authz.protection_breaches IS
-    'What would let a write skip its audit entry or a row skip its generated policies, now: RLS disabled or not forced on a protected table, a protected table in an inheritance tree, a generated policy missing, a PERMISSIVE policy protect did not make, a generated trigger (audit, readonly, age lock, Django mirror) disabled, renamed, missing or set to fire on replicas; with the function that changes it. Empty when everything is as pg_authz made it.';
+    'What would let a write skip its audit entry or a row skip its generated policies, now: RLS disabled or not forced on a protected table, a protected table in an inheritance tree, a generated policy missing, a PERMISSIVE policy protect did not make, a generated trigger (audit, readonly, age lock, Django mirror) disabled, renamed, missing or set to fire on replicas, a bound Django table in an inheritance tree; with the function that changes it. Empty when everything is as pg_authz made it.';
+COMMENT ON FUNCTION authz.remember_protection_breaches() IS
+    'Record authz.protection_breaches at the start of a DDL command (event trigger authz_guard_generated_start), once per client statement: nested commands and later calls keep the first record.';
+-- end review3

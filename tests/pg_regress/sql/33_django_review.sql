@@ -71,6 +71,13 @@ ALTER TABLE auth_user ADD COLUMN first_name varchar(150) NOT NULL DEFAULT '';
 SELECT count(*) AS breaches FROM authz.protection_breaches;
 RESET ROLE;
 
+-- Nor can it put a child table under one: rows written through the child skip the parent's
+-- triggers, though Django reads them through the parent.
+\set VERBOSITY terse
+CREATE TABLE auth_user_groups_more () INHERITS (auth_user_groups);
+\set VERBOSITY default
+RESET ROLE;
+
 -- 2. A trigger the owner of Django's tables plants there runs when pg_authz writes through
 -- (protect registers its model in django_content_type): it runs as that owner, with the tamper
 -- guard on, so it cannot turn off row-level security of the owner's protected table.
@@ -93,6 +100,30 @@ SET ROLE regress_r3_app;
 SELECT count(*) AS secret_rows_for_nobody FROM secret;
 DROP TRIGGER zz_plant ON django_content_type;
 RESET ROLE;
+
+-- The tamper guard compares the breaches at the end of a DDL command with those at its start.
+-- A function that ALTER TABLE runs after its own changes are made (a volatile default filling
+-- a new column) cannot record them again as "already there", by hand or by running DDL of its
+-- own: one record per client statement.
+SET ROLE regress_r3_app;
+CREATE FUNCTION record_again() RETURNS integer LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM authz.remember_protection_breaches();
+    RETURN 0;
+END $$;
+CREATE TABLE scratch (id integer);
+CREATE FUNCTION nested_ddl() RETURNS integer LANGUAGE plpgsql AS $$
+BEGIN
+    ALTER TABLE public.scratch ADD COLUMN IF NOT EXISTS x integer;
+    RETURN 0;
+END $$;
+\set VERBOSITY terse
+ALTER TABLE secret NO FORCE ROW LEVEL SECURITY, ADD COLUMN z integer DEFAULT record_again();
+ALTER TABLE secret NO FORCE ROW LEVEL SECURITY, ADD COLUMN z integer DEFAULT nested_ddl();
+\set VERBOSITY default
+RESET ROLE;
+SELECT relforcerowsecurity AS secret_still_forced, (SELECT count(*) FROM pg_attribute WHERE attrelid = 'secret'::regclass AND attname = 'z') AS z_columns
+  FROM pg_class WHERE oid = 'secret'::regclass;
 
 -- 3. Dropping a bound table fails closed. A link table: its grants leave the catalogs, the
 -- binding forgets it, and writes to the other tables keep working.
