@@ -298,29 +298,41 @@ fn resolve_guardian(
 }
 
 /// On the first bind, the content types and permissions pg_authz created so far go into Django's
-/// tables, so that they survive (with Django's ids) and show in the Group editor. Runs as the
-/// caller: Django's tables are not the extension owner's to write.
+/// tables, so that they survive (with Django's ids) and show in the Group editor. Written as each
+/// table's owner, as the write-through does: bind_django takes SELECT and TRIGGER only.
 fn copy_catalog_into_django(b: &Binding) -> Result<()> {
     let bound = Spi::get_one::<bool>("SELECT EXISTS (SELECT 1 FROM authz.django_binding)")?;
     if bound == Some(true) {
         return Ok(());
     }
     let (ct, perm) = (&b.content_types.name, &b.permissions.name);
-    crate::cache::with_pinned_search_path(|| {
+    as_table_owner(table_owner(&b.content_types)?, || {
         Ok(Spi::run(&format!(
-        "INSERT INTO {ct} (app_label, model)
-         SELECT c.app_label, c.model FROM authz.content_types c
-          WHERE NOT EXISTS (SELECT 1 FROM {ct} d WHERE d.app_label = c.app_label AND d.model = c.model)
-          ORDER BY c.id;
-         INSERT INTO {perm} (content_type_id, codename, name)
-         SELECT d.id, p.codename, pg_catalog.left(p.name, 255)
-           FROM authz.permissions p
-           JOIN authz.content_types c ON c.id = p.content_type_id
-           JOIN {ct} d ON d.app_label = c.app_label AND d.model = c.model
-          WHERE NOT EXISTS (SELECT 1 FROM {perm} e WHERE e.content_type_id = d.id AND e.codename = p.codename)
-          ORDER BY p.id"
-    ))?)
+            "INSERT INTO {ct} (app_label, model)
+             SELECT c.app_label, c.model FROM authz.content_types c
+              WHERE NOT EXISTS (SELECT 1 FROM {ct} d WHERE d.app_label = c.app_label AND d.model = c.model)
+              ORDER BY c.id"
+        ))?)
+    })?;
+    as_table_owner(table_owner(&b.permissions)?, || {
+        Ok(Spi::run(&format!(
+            "INSERT INTO {perm} (content_type_id, codename, name)
+             SELECT d.id, p.codename, pg_catalog.left(p.name, 255)
+               FROM authz.permissions p
+               JOIN authz.content_types c ON c.id = p.content_type_id
+               JOIN {ct} d ON d.app_label = c.app_label AND d.model = c.model
+              WHERE NOT EXISTS (SELECT 1 FROM {perm} e WHERE e.content_type_id = d.id AND e.codename = p.codename)
+              ORDER BY p.id"
+        ))?)
     })
+}
+
+fn table_owner(table: &BoundTable) -> Result<pg_sys::Oid> {
+    Spi::get_one_with_args::<pg_sys::Oid>(
+        "SELECT relowner FROM pg_catalog.pg_class WHERE oid OPERATOR(pg_catalog.=) $1",
+        &[table.oid.into()],
+    )?
+    .ok_or_else(|| AuthzError::Internal(format!("relation {} has no owner", table.name)))
 }
 
 /// Write the binding, sync the catalogs from Django's rows and put the triggers in place, as the

@@ -3,12 +3,14 @@ management is off or savepoints are used by hand, and DatabaseBackend against Mo
 user whose Python object is inactive. Each test asserts what PostgreSQL saw."""
 
 import pytest
+from django.apps import apps
 from django.contrib.auth.backends import ModelBackend
 from django.db import connection, transaction
 
 from pg_authz import acting_as
 from pg_authz.backends import DatabaseBackend
 from tests.shop.models import Order
+from tests.test_admin import CHANGELIST, _audit, _client, _own, staff  # noqa: F401 (staff: a fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -64,3 +66,43 @@ def test_inactive_user_object_holds_nothing(world):
         assert backend.has_perm(alice, "shop.view_order") is False, backend
         assert backend.has_module_perms(alice, "shop") is False, backend
     assert not alice.has_perm("shop.view_order")
+
+
+
+admin_only = pytest.mark.skipif(
+    not apps.is_installed("django.contrib.admin"), reason="the admin is installed in the stock project only"
+)
+
+
+@admin_only
+def test_a_hidden_action_with_an_index_django_reads_as_0_is_refused_and_audited(staff, client):
+    """Django's response_action reads index=x as 0; the mixin must read it the same way, so the
+    probe reaches perform_action (403, a DENIED entry) instead of passing unrecorded."""
+    ids = _own(staff["clerk"])
+    response = _client(client, staff["clerk"]).post(
+        CHANGELIST, {"action": "print_receipt", "index": "x", "_selected_action": ids}
+    )
+    assert response.status_code == 403
+    assert _audit("print_receipt", "DENIED", staff["clerk"]) == [(str(staff["clerk"].pk), ids)]
+
+
+def test_a_computed_is_active_is_warned_about():
+    """A custom user model whose is_active is a property: the database cannot see it (W006)."""
+    from django.contrib.auth import get_user_model
+
+    from pg_authz.checks import user_model_flag_warnings
+
+    class Meta:
+        concrete_fields = []
+        label = "accounts.Banned"
+
+    class Banned:
+        _meta = Meta
+        banned_at = None
+
+        @property
+        def is_active(self):
+            return self.banned_at is None
+
+    assert [w.id for w in user_model_flag_warnings(Banned)] == ["pg_authz.W006"]
+    assert user_model_flag_warnings(get_user_model()) == []

@@ -158,6 +158,17 @@ SELECT authz.unbind_django() AS unbound;
 RESET ROLE;
 SELECT count(*) AS mirror_triggers_left FROM pg_trigger WHERE tgname LIKE 'authz\_django\_%';
 
+-- 4. The first bind copies pg_authz's own content types and permissions into Django's tables
+-- as those tables' owner: a DBA with SELECT and TRIGGER only, as documented, binds.
+REVOKE INSERT ON ALL TABLES IN SCHEMA public FROM regress_r3_dba;
+SET ROLE regress_r3_dba;
+SELECT authz.register_model('blog.Draft') > 0 AS registered_while_unbound;
+SELECT authz.bind_django(user_groups_table => NULL, user_permissions_table => NULL) ->> 'users' AS users_bound_again;
+RESET ROLE;
+SELECT count(*) AS draft_permissions_in_django FROM auth_permission p JOIN django_content_type ct ON ct.id = p.content_type_id
+ WHERE ct.app_label = 'blog' AND ct.model = 'draft';
+SELECT authz.unbind_django() AS unbound_again;
+
 \c pg_authz_regress
 DROP DATABASE regress_django_review;
 DROP ROLE regress_r3_app, regress_r3_dba;
