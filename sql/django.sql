@@ -27,7 +27,10 @@ CREATE TABLE authz.django_binding (
     user_column                 text NOT NULL,
     user_object_permissions_table  regclass,
     group_object_permissions_table regclass,
-    bound_at                    timestamptz NOT NULL DEFAULT pg_catalog.now()
+    bound_at                    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- The bound tables' schema-qualified names at bind time: a table that takes one of these
+    -- names while the bound one is elsewhere (renamed away, a copy put in its place) is a breach.
+    bound_names                 text[] NOT NULL DEFAULT '{}'
 );
 COMMENT ON TABLE authz.django_binding IS 'The Django auth tables the catalogs mirror (written by authz.bind_django, emptied by authz.unbind_django).';
 SELECT pg_catalog.pg_extension_config_dump('authz.django_binding', '');
@@ -372,12 +375,17 @@ BEGIN
 END
 $fn$;
 
--- The four statement triggers on every bound table.
+-- The four statement triggers on every bound table, and the tables' names (bound_names).
 CREATE FUNCTION authz.django_create_triggers() RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     t record;
 BEGIN
+    UPDATE authz.django_binding b
+       SET bound_names = ARRAY(SELECT format('%I.%I', n.nspname, c.relname)
+                                 FROM unnest(authz.django_bound_tables(b)) x(rel)
+                                 JOIN pg_class c ON c.oid = x.rel
+                                 JOIN pg_namespace n ON n.oid = c.relnamespace);
     FOR t IN SELECT x.* FROM authz.django_binding b, authz.django_tables(b) x LOOP
         EXECUTE format('CREATE TRIGGER authz_django_insert AFTER INSERT ON %s REFERENCING NEW TABLE AS new_rows
                         FOR EACH STATEMENT EXECUTE FUNCTION authz.django_mirror(%L)', t.src, t.kind);
@@ -449,6 +457,11 @@ BEGIN
                         ('groups', (SELECT max(id) FROM authz.groups))) v(t, m);
         RETURN;
     END IF;
+    -- Their names are free again: a table Django re-creates under one is not an impostor.
+    UPDATE authz.django_binding
+       SET bound_names = ARRAY(SELECT n FROM unnest(bound_names) n
+                                WHERE n <> ALL (SELECT d.object_identity FROM pg_event_trigger_dropped_objects() d
+                                                 WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0));
     IF b.user_groups_table::oid = ANY (dropped) THEN
         DELETE FROM authz.user_groups;
         UPDATE authz.django_binding SET user_groups_table = NULL;
@@ -524,7 +537,7 @@ COMMENT ON FUNCTION authz.django_sync_all() IS
 COMMENT ON FUNCTION authz.django_adopt() IS
     'Internal to bind_django: the first bind rebuilds the catalogs with Django''s ids, keeping actions and model relations.';
 COMMENT ON FUNCTION authz.django_create_triggers() IS
-    'Internal to bind_django: the mirror''s statement triggers on every bound table.';
+    'Internal to bind_django: the mirror''s statement triggers on every bound table, and the tables'' names in bound_names.';
 COMMENT ON FUNCTION authz.django_drop_triggers() IS
     'Internal to unbind_django: drop the mirror''s triggers, and nothing else.';
 COMMENT ON FUNCTION authz.django_bound_tables(authz.django_binding) IS

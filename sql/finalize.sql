@@ -450,10 +450,18 @@ SELECT x.src, 'it is part of an inheritance or partitioning tree: writes through
        'Call authz.unbind_django() first, or detach the table.'
   FROM authz.django_binding b
  CROSS JOIN LATERAL unnest(authz.django_bound_tables(b)) x(src)
- WHERE EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = x.src OR i.inhparent = x.src);
+ WHERE EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = x.src OR i.inhparent = x.src)
+UNION ALL
+-- A table under the name a bound table had at bind time, while the bound one is elsewhere:
+-- Django writes the impostor, the mirror watches the renamed original.
+SELECT t.rel, format('it has the name a bound Django table had (%s), which the Django mirror does not watch', t.name),
+       'Call authz.bind_django() again to bind the tables Django uses now.'
+  FROM authz.django_binding b
+ CROSS JOIN LATERAL (SELECT n AS name, pg_catalog.to_regclass(n) AS rel FROM unnest(b.bound_names) n) t
+ WHERE t.rel IS NOT NULL AND t.rel <> ALL (authz.django_bound_tables(b));
 GRANT SELECT ON authz.protection_breaches TO PUBLIC;
 COMMENT ON VIEW authz.protection_breaches IS
-    'What would let a write skip its audit entry or a row skip its generated policies, now: RLS disabled or not forced on a protected table, a protected table in an inheritance tree, a generated policy missing, a PERMISSIVE policy protect did not make, a generated trigger (audit, readonly, age lock, Django mirror) disabled, renamed, missing or set to fire on replicas, a bound Django table in an inheritance tree; with the function that changes it. Empty when everything is as pg_authz made it.';
+    'What would let a write skip its audit entry or a row skip its generated policies, now: RLS disabled or not forced on a protected table, a protected table in an inheritance tree, a generated policy missing, a PERMISSIVE policy protect did not make, a generated trigger (audit, readonly, age lock, Django mirror) disabled, renamed, missing or set to fire on replicas, a bound Django table in an inheritance tree, a table under a bound table''s bind-time name; with the function that changes it. Empty when everything is as pg_authz made it.';
 COMMENT ON FUNCTION authz.generated_ddl_running() IS
     'Whether authz.protect, unprotect, enable_audit or disable_audit is running DDL in this backend (set in backend memory, not by any setting): the tamper guard lets that DDL through.';
 COMMENT ON FUNCTION authz.remember_protection_breaches() IS

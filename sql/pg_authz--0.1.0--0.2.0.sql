@@ -10,13 +10,50 @@
 -- review3: the Django mirror under the tamper guard (review-3 findings): its triggers cannot be
 -- disabled, renamed or dropped by the table owner, a bound table cannot join an inheritance
 -- tree, a dropped bound table takes its mirrored rows along, and the guard's record of the
--- breaches at the start of a statement cannot be taken again later in that statement.
+-- breaches at the start of a statement cannot be taken again later in that statement; a table
+-- put in a bound table's place is a breach (bound_names).
+ALTER TABLE authz.django_binding ADD COLUMN bound_names text[] NOT NULL DEFAULT '{}';
+UPDATE authz.django_binding b
+   SET bound_names = ARRAY(SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
+                             FROM unnest(ARRAY[b.content_type_table, b.permission_table, b.group_table,
+                                               b.group_permissions_table, b.user_table, b.user_groups_table,
+                                               b.user_permissions_table, b.user_object_permissions_table,
+                                               b.group_object_permissions_table]) WITH ORDINALITY t(rel, i)
+                             JOIN pg_catalog.pg_class c ON c.oid = t.rel
+                             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                            ORDER BY t.i);
+
 CREATE FUNCTION authz.django_bound_tables(b authz.django_binding) RETURNS regclass[]
     LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $fn$
     SELECT array_remove(ARRAY[b.content_type_table, b.permission_table, b.group_table, b.group_permissions_table,
                               b.user_table, b.user_groups_table, b.user_permissions_table,
                               b.user_object_permissions_table, b.group_object_permissions_table], NULL)
 $fn$;
+
+CREATE OR REPLACE FUNCTION authz.django_create_triggers() RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    t record;
+BEGIN
+    UPDATE authz.django_binding b
+       SET bound_names = ARRAY(SELECT format('%I.%I', n.nspname, c.relname)
+                                 FROM unnest(authz.django_bound_tables(b)) x(rel)
+                                 JOIN pg_class c ON c.oid = x.rel
+                                 JOIN pg_namespace n ON n.oid = c.relnamespace);
+    FOR t IN SELECT x.* FROM authz.django_binding b, authz.django_tables(b) x LOOP
+        EXECUTE format('CREATE TRIGGER authz_django_insert AFTER INSERT ON %s REFERENCING NEW TABLE AS new_rows
+                        FOR EACH STATEMENT EXECUTE FUNCTION authz.django_mirror(%L)', t.src, t.kind);
+        EXECUTE format('CREATE TRIGGER authz_django_update AFTER UPDATE ON %s REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+                        FOR EACH STATEMENT EXECUTE FUNCTION authz.django_mirror(%L)', t.src, t.kind);
+        EXECUTE format('CREATE TRIGGER authz_django_delete AFTER DELETE ON %s REFERENCING OLD TABLE AS old_rows
+                        FOR EACH STATEMENT EXECUTE FUNCTION authz.django_mirror(%L)', t.src, t.kind);
+        EXECUTE format('CREATE TRIGGER authz_django_truncate AFTER TRUNCATE ON %s
+                        FOR EACH STATEMENT EXECUTE FUNCTION authz.django_mirror(%L)', t.src, t.kind);
+    END LOOP;
+END
+$fn$;
+COMMENT ON FUNCTION authz.django_create_triggers() IS
+    'Internal to bind_django: the mirror''s statement triggers on every bound table, and the tables'' names in bound_names.';
 
 CREATE FUNCTION authz.django_forget_dropped_tables() RETURNS event_trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
@@ -45,6 +82,11 @@ BEGIN
                         ('groups', (SELECT max(id) FROM authz.groups))) v(t, m);
         RETURN;
     END IF;
+    -- Their names are free again: a table Django re-creates under one is not an impostor.
+    UPDATE authz.django_binding
+       SET bound_names = ARRAY(SELECT n FROM unnest(bound_names) n
+                                WHERE n <> ALL (SELECT d.object_identity FROM pg_event_trigger_dropped_objects() d
+                                                 WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0));
     IF b.user_groups_table::oid = ANY (dropped) THEN
         DELETE FROM authz.user_groups;
         UPDATE authz.django_binding SET user_groups_table = NULL;
@@ -158,9 +200,17 @@ SELECT x.src, 'it is part of an inheritance or partitioning tree: writes through
        'Call authz.unbind_django() first, or detach the table.'
   FROM authz.django_binding b
  CROSS JOIN LATERAL unnest(authz.django_bound_tables(b)) x(src)
- WHERE EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = x.src OR i.inhparent = x.src);
+ WHERE EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = x.src OR i.inhparent = x.src)
+UNION ALL
+-- A table under the name a bound table had at bind time, while the bound one is elsewhere:
+-- Django writes the impostor, the mirror watches the renamed original.
+SELECT t.rel, format('it has the name a bound Django table had (%s), which the Django mirror does not watch', t.name),
+       'Call authz.bind_django() again to bind the tables Django uses now.'
+  FROM authz.django_binding b
+ CROSS JOIN LATERAL (SELECT n AS name, pg_catalog.to_regclass(n) AS rel FROM unnest(b.bound_names) n) t
+ WHERE t.rel IS NOT NULL AND t.rel <> ALL (authz.django_bound_tables(b));
 COMMENT ON VIEW authz.protection_breaches IS
-    'What would let a write skip its audit entry or a row skip its generated policies, now: RLS disabled or not forced on a protected table, a protected table in an inheritance tree, a generated policy missing, a PERMISSIVE policy protect did not make, a generated trigger (audit, readonly, age lock, Django mirror) disabled, renamed, missing or set to fire on replicas, a bound Django table in an inheritance tree; with the function that changes it. Empty when everything is as pg_authz made it.';
+    'What would let a write skip its audit entry or a row skip its generated policies, now: RLS disabled or not forced on a protected table, a protected table in an inheritance tree, a generated policy missing, a PERMISSIVE policy protect did not make, a generated trigger (audit, readonly, age lock, Django mirror) disabled, renamed, missing or set to fire on replicas, a bound Django table in an inheritance tree, a table under a bound table''s bind-time name; with the function that changes it. Empty when everything is as pg_authz made it.';
 COMMENT ON FUNCTION authz.remember_protection_breaches() IS
     'Record authz.protection_breaches at the start of a DDL command (event trigger authz_guard_generated_start), once per client statement: nested commands and later calls keep the first record.';
 -- end review3

@@ -75,7 +75,16 @@ RESET ROLE;
 -- triggers, though Django reads them through the parent.
 \set VERBOSITY terse
 CREATE TABLE auth_user_groups_more () INHERITS (auth_user_groups);
+-- Nor rename a bound table away and put a copy (root demoted) in its place: Django would write
+-- the copy, the mirror would keep watching the original.
+BEGIN;
+ALTER TABLE auth_user RENAME TO auth_user_old;
+CREATE TABLE auth_user (LIKE auth_user_old INCLUDING ALL);
+ROLLBACK;
 \set VERBOSITY default
+-- A migration's plain rename (RenameModel, AlterModelTable) passes: the binding follows it.
+ALTER TABLE auth_user_groups RENAME TO auth_user_groups_renamed;
+ALTER TABLE auth_user_groups_renamed RENAME TO auth_user_groups;
 RESET ROLE;
 
 -- 2. A trigger the owner of Django's tables plants there runs when pg_authz writes through
