@@ -11,8 +11,10 @@
 -- disabled, renamed or dropped by the table owner, a bound table cannot join an inheritance
 -- tree, a dropped bound table takes its mirrored rows along, and the guard's record of the
 -- breaches at the start of a statement cannot be taken again later in that statement; a table
--- put in a bound table's place is a breach (bound_names).
+-- put in a bound table's place is a breach (bound_names); the binding follows a renamed, dropped
+-- or retyped user column (user_attnums).
 ALTER TABLE authz.django_binding ADD COLUMN bound_names text[] NOT NULL DEFAULT '{}';
+ALTER TABLE authz.django_binding ADD COLUMN user_attnums smallint[];
 UPDATE authz.django_binding b
    SET bound_names = ARRAY(SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
                              FROM unnest(ARRAY[b.content_type_table, b.permission_table, b.group_table,
@@ -21,7 +23,13 @@ UPDATE authz.django_binding b
                                                b.group_object_permissions_table]) WITH ORDINALITY t(rel, i)
                              JOIN pg_catalog.pg_class c ON c.oid = t.rel
                              JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-                            ORDER BY t.i);
+                            ORDER BY t.i),
+       user_attnums = ARRAY(SELECT a.attnum
+                              FROM unnest(ARRAY[b.user_id_column, b.is_active_column, b.is_staff_column,
+                                                b.is_superuser_column]) WITH ORDINALITY k(name, i)
+                              LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = b.user_table AND a.attname = k.name
+                                                              AND NOT a.attisdropped
+                             ORDER BY k.i);
 
 CREATE FUNCTION authz.django_bound_tables(b authz.django_binding) RETURNS regclass[]
     LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $fn$
@@ -39,7 +47,13 @@ BEGIN
        SET bound_names = ARRAY(SELECT format('%I.%I', n.nspname, c.relname)
                                  FROM unnest(authz.django_bound_tables(b)) x(rel)
                                  JOIN pg_class c ON c.oid = x.rel
-                                 JOIN pg_namespace n ON n.oid = c.relnamespace);
+                                 JOIN pg_namespace n ON n.oid = c.relnamespace),
+           user_attnums = ARRAY(SELECT a.attnum
+                                  FROM unnest(ARRAY[b.user_id_column, b.is_active_column, b.is_staff_column,
+                                                    b.is_superuser_column]) WITH ORDINALITY k(name, i)
+                                  LEFT JOIN pg_attribute a ON a.attrelid = b.user_table AND a.attname = k.name
+                                                          AND NOT a.attisdropped
+                                 ORDER BY k.i);
     FOR t IN SELECT x.* FROM authz.django_binding b, authz.django_tables(b) x LOOP
         EXECUTE format('CREATE TRIGGER authz_django_insert AFTER INSERT ON %s REFERENCING NEW TABLE AS new_rows
                         FOR EACH STATEMENT EXECUTE FUNCTION authz.django_mirror(%L)', t.src, t.kind);
@@ -53,7 +67,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION authz.django_create_triggers() IS
-    'Internal to bind_django: the mirror''s statement triggers on every bound table, and the tables'' names in bound_names.';
+    'Internal to bind_django: the mirror''s statement triggers on every bound table, and what the guards follow: the tables'' names (bound_names) and the user columns'' attribute numbers (user_attnums).';
 
 CREATE FUNCTION authz.django_forget_dropped_tables() RETURNS event_trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
@@ -135,13 +149,71 @@ $fn$;
 CREATE EVENT TRIGGER authz_django_guard_dropped_triggers ON sql_drop
     EXECUTE FUNCTION authz.django_guard_dropped_triggers();
 
-REVOKE EXECUTE ON FUNCTION authz.django_forget_dropped_tables(), authz.django_guard_dropped_triggers() FROM PUBLIC;
+CREATE FUNCTION authz.django_follow_columns() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    b authz.django_binding;
+    names text[];
+    id_type text;
+    a record;
+    i integer;
+BEGIN
+    SELECT * INTO b FROM authz.django_binding;
+    IF NOT FOUND OR b.user_attnums IS NULL
+       OR NOT EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() c
+                       WHERE c.classid = 'pg_class'::regclass AND c.objid = b.user_table) THEN
+        RETURN;
+    END IF;
+    names := ARRAY[b.user_id_column, b.is_active_column, b.is_staff_column, b.is_superuser_column];
+    id_type := b.user_id_type;
+    FOR i IN 1..4 LOOP
+        CONTINUE WHEN b.user_attnums[i] IS NULL;
+        SELECT att.attname::text AS name, att.attisdropped AS dropped, att.atttypid::regtype::text AS type_name
+          INTO a FROM pg_attribute att
+         WHERE att.attrelid = b.user_table AND att.attnum = b.user_attnums[i];
+        IF NOT FOUND OR a.dropped THEN
+            IF i > 1 THEN
+                names[i] := NULL;   -- the id cannot go: Django never drops a primary key alone
+            END IF;
+        ELSIF i = 1 THEN
+            names[1] := a.name;
+            IF a.type_name IN ('smallint', 'integer', 'bigint', 'text', 'character varying', 'uuid') THEN
+                id_type := a.type_name;
+            END IF;
+        ELSIF a.type_name = 'boolean' THEN
+            names[i] := a.name;
+        ELSE
+            names[i] := NULL;
+        END IF;
+    END LOOP;
+    IF (names, id_type) IS NOT DISTINCT FROM
+       (ARRAY[b.user_id_column, b.is_active_column, b.is_staff_column, b.is_superuser_column], b.user_id_type) THEN
+        RETURN;
+    END IF;
+    UPDATE authz.django_binding
+       SET user_id_column = names[1], is_active_column = names[2], is_staff_column = names[3],
+           is_superuser_column = names[4], user_id_type = id_type,
+           user_attnums = ARRAY[b.user_attnums[1],
+                                CASE WHEN names[2] IS NULL THEN NULL ELSE b.user_attnums[2] END,
+                                CASE WHEN names[3] IS NULL THEN NULL ELSE b.user_attnums[3] END,
+                                CASE WHEN names[4] IS NULL THEN NULL ELSE b.user_attnums[4] END]::smallint[];
+    PERFORM authz.django_sync('user');
+END
+$fn$;
+CREATE EVENT TRIGGER authz_django_follow_columns ON ddl_command_end
+    WHEN TAG IN ('ALTER TABLE')
+    EXECUTE FUNCTION authz.django_follow_columns();
+
+REVOKE EXECUTE ON FUNCTION authz.django_forget_dropped_tables(), authz.django_guard_dropped_triggers(),
+    authz.django_follow_columns() FROM PUBLIC;
 COMMENT ON FUNCTION authz.django_bound_tables(authz.django_binding) IS
     'The Django tables a binding names (NULL ones left out): what the tamper guard watches for the mirror''s triggers.';
 COMMENT ON FUNCTION authz.django_forget_dropped_tables() IS
     'Event trigger: a dropped bound table takes its mirrored rows along (a link table: its grants; a core auth table: every user and group, and the binding), so the catalogs never keep what Django no longer has.';
 COMMENT ON FUNCTION authz.django_guard_dropped_triggers() IS
     'Event trigger: refuses (2BP01) a DROP TRIGGER of the Django mirror''s triggers on a table still bound, unless authz.bind_django or authz.unbind_django runs it.';
+COMMENT ON FUNCTION authz.django_follow_columns() IS
+    'Event trigger: after an ALTER TABLE of the bound user table, the binding follows its id and flag columns by attribute number (renamed: the new name; dropped flag: as Django treats a missing field; retyped id: user_id_type) and syncs the users again.';
 
 CREATE OR REPLACE VIEW authz.protection_breaches AS
 SELECT pr.relation, b.breach, format('Call authz.unprotect(%L) to remove its protection.', pr.relation::text) AS remedy

@@ -178,6 +178,23 @@ SELECT count(*) AS draft_permissions_in_django FROM auth_permission p JOIN djang
  WHERE ct.app_label = 'blog' AND ct.model = 'draft';
 SELECT authz.unbind_django() AS unbound_again;
 
+-- 5. A migration renames, drops or retypes a column of the bound user table (RenameField,
+-- RemoveField, a switch to BigAutoField): the binding follows it by attribute number, so writes
+-- in the same migration keep working and the catalogs agree before post_migrate binds again.
+SET ROLE regress_r3_dba;
+SELECT authz.bind_django(user_groups_table => NULL, user_permissions_table => NULL) ->> 'users' AS users_bound;
+RESET ROLE;
+SET ROLE regress_r3_app;
+ALTER TABLE auth_user RENAME COLUMN is_superuser TO is_admin;
+INSERT INTO auth_user (username, is_admin, is_staff) VALUES ('boss', true, true);
+ALTER TABLE auth_user DROP COLUMN is_staff;           -- as Django without the field: nobody is staff
+ALTER TABLE auth_user ALTER COLUMN id TYPE bigint;
+INSERT INTO auth_user (id, username) VALUES (3000000000, 'big');
+RESET ROLE;
+SELECT user_id_type, is_active_column, is_staff_column, is_superuser_column FROM authz.django_binding;
+SELECT id, is_active, is_staff, is_superuser FROM authz.users ORDER BY id;
+SELECT authz.unbind_django() AS unbound_at_last;
+
 \c pg_authz_regress
 DROP DATABASE regress_django_review;
 DROP ROLE regress_r3_app, regress_r3_dba;

@@ -12,7 +12,7 @@ SELECT authz.has_perm('2', 'any.thing') AS root_still_super,
 DROP TRIGGER authz_django_delete ON auth_user_groups;
 DELETE FROM auth_user_groups;
 SELECT authz.in_group('1', 'Editors') AS ann_still_editor, (SELECT count(*) FROM auth_user_groups) AS django_rows;
--- The same through an inheritance child (finding 1, variant): rows deleted through the child
--- skip the parent's triggers.
+-- (Finding 5 is the same through an inheritance child: rows deleted through the child
+-- skip the parent's triggers; 33_django_review shows the refusal.)
 RESET ROLE;
 \ir teardown.sql

@@ -1,9 +1,9 @@
--- Finding 5 (MEDIUM, not fixed): a migration that renames, drops or retypes a bound column
+-- Finding 9 (MEDIUM): a migration that renames, drops or retypes a bound column
 -- (RenameField/RemoveField on a custom user model, a BigAutoField switch) breaks every write
 -- to the table until post_migrate rebinds: a RunPython data migration in between fails with
 -- an error naming pg_authz's internal alias.
--- main and review3: ERROR 42703 column d.is_superuser does not exist; ERROR 22003 value
--- "3000000000" is out of range for type integer.
+-- main: ERROR 42703 column d.is_superuser does not exist; ERROR 22003 value
+-- "3000000000" is out of range for type integer. review3: every statement passes (the binding follows).
 \ir setup.sql
 SET ROLE repro3_app;
 BEGIN;

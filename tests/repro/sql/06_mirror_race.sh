@@ -1,5 +1,5 @@
 #!/bin/bash
-# Finding 6 (LOW, not fixed): the mirror misses a committed Django row. A link inserted while its
+# Finding 11 (LOW, not fixed): the mirror misses a committed Django row. A link inserted while its
 # user's insert is still uncommitted is skipped (its parent is not in the mirror yet), and the
 # user's own statement did not see the link (uncommitted then); Django's deferred foreign key
 # passes at the link's commit. main and review3: django_rows 1, mirrored 0, in_group f.

@@ -1,4 +1,4 @@
--- Finding 9 (LOW): bind_django's comment says it takes SELECT and TRIGGER on Django's tables;
+-- Finding 12 (LOW): bind_django's comment says it takes SELECT and TRIGGER on Django's tables;
 -- the first bind also INSERTs into django_content_type and auth_permission as the caller.
 -- main: ERROR 42501 permission denied for table django_content_type.
 \ir setup.sql

@@ -41,7 +41,7 @@ INSERT INTO auth_group_permissions (group_id, permission_id) SELECT 1, id FROM a
 INSERT INTO auth_user_groups (user_id, group_id) VALUES (1, 1);
 INSERT INTO auth_user_user_permissions (user_id, permission_id) SELECT 3, id FROM auth_permission WHERE codename = 'delete_post';
 -- INSERT: on main the first bind copies pg_authz's own content types into Django's tables as
--- the caller (finding 9).
+-- the caller (finding 12).
 GRANT SELECT, INSERT, TRIGGER ON ALL TABLES IN SCHEMA public TO repro3_dba;
 RESET ROLE;
 SET ROLE repro3_dba;
