@@ -9,6 +9,7 @@ mod audit;
 mod cache;
 mod catalog;
 mod checks;
+mod compat;
 mod django;
 mod error;
 mod guard;

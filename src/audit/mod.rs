@@ -66,7 +66,8 @@ struct RunningLink {
 }
 
 fn local_transaction() -> u32 {
-    unsafe { (*pg_sys::MyProc).lxid }
+    // SAFETY: every backend that runs SQL has its PGPROC.
+    unsafe { crate::compat::local_transaction_id() }
 }
 
 /// Register the subtransaction callback that unlinks an action whose subtransaction aborted,

@@ -365,7 +365,7 @@ extern "C-unwind" {
 /// nothing is half-written; then it connects to the database its extra names, which it returns.
 pub fn connect_writer() -> u32 {
     unsafe {
-        pg_sys::pqsignal(pg_sys::SIGTERM as i32, Some(die));
+        crate::compat::set_signal_handler(pg_sys::SIGTERM as i32, die);
         pg_sys::BackgroundWorkerUnblockSignals();
     }
     let database = BackgroundWorker::get_extra().parse::<u32>().unwrap_or(0);
