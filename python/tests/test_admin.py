@@ -135,3 +135,16 @@ def test_group_change_shows_on_the_next_request(staff, client):
     staff["clerk"].groups.remove(Group.objects.get(name="Billing"))
     assert _dropdown(c) == ["refresh"]
 
+
+
+def test_a_changelist_asks_the_database_once_for_every_answer(staff, client):
+    # has_*_permission of every mixin admin (the index and the sidebar ask them all),
+    # has_module_permission and this model's allowed_actions: one query per request.
+    from django.test.utils import CaptureQueriesContext
+
+    c = _client(client, staff["billing"])
+    with CaptureQueriesContext(connection) as queries:
+        assert _dropdown(c) == ["print_receipt", "refresh"]
+    asked = [q["sql"] for q in queries if "authz.has_perm" in q["sql"] or "authz.allowed_actions" in q["sql"]
+             or "authz.has_module_perms" in q["sql"]]
+    assert len(asked) == 1, asked
