@@ -183,14 +183,23 @@ def measure(args):
             example.execute("SELECT authz.unprotect(%s::regclass)", [TABLE])
 
 
+def _lines(samples, cpu):
+    """The report's metrics (bench/run's report lines 12): each with its samples and variants."""
+    return [
+        (METRIC, samples, ("pg_authz", "baseline")),
+        (METRIC + "_rls_off", samples, ("pg_authz_rls_off", "baseline")),
+        (METRIC + "_cpu", cpu, ("pg_authz", "baseline")),
+    ]
+
+
 def record(args, samples, cpu, queries):
     with connect(args.bench_db) as bench:
         bench.execute("DELETE FROM bench.samples WHERE metric LIKE %s", [METRIC + "%"])
         with bench.cursor() as cur:
             cur.executemany(
                 "INSERT INTO bench.samples VALUES (%s, %s, %s, %s, 'ms')",
-                [(metric, v, i + 1, ms) for metric, values in ((METRIC, samples), (METRIC + "_cpu", cpu))
-                 for v, times in values.items() for i, ms in enumerate(times)],
+                [(metric, v, i + 1, ms) for metric, values, variants in _lines(samples, cpu)
+                 for v in variants for i, ms in enumerate(values[v])],
             )
         notes = [
             f"{args.rounds} alternating batches of {args.batch} GETs of {URL} per variant (Django test client, "
@@ -202,6 +211,10 @@ def record(args, samples, cpu, queries):
         ]
         for note in notes:
             bench.execute("INSERT INTO bench.notes VALUES (%s, %s)", [METRIC, note])
+        bench.execute(
+            "INSERT INTO bench.notes VALUES (%s, %s)",
+            [METRIC + "_rls_off", "label:the example's settings, RLS off on the table: identity and the admin mixin"],
+        )
 
 
 def profile(args):
