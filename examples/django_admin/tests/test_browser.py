@@ -208,3 +208,58 @@ def test_the_dashboard_sees_a_bulk_action_of_10000_orders_within_a_second(server
     assert time.monotonic() - done < 1.0
     board.screenshot(path=str(SCREENSHOTS / "dashboard-after.png"), full_page=True)
 
+
+
+LISTENERS = "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND application_name = 'shopsite dashboard LISTEN'"
+
+
+def _listeners():
+    with superuser() as conn:
+        return conn.execute(LISTENERS, [DB]).fetchone()[0]
+
+
+def _wait_until(condition, seconds):
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return condition()
+
+
+def test_a_closed_dashboard_tab_leaves_no_connection_open(server, login):
+    # The stream writes at least every 2 s (KEEPALIVE_SECONDS); the second write to the gone tab
+    # fails and the server closes the stream, its LISTEN connection and Django's.
+    assert _wait_until(lambda: _listeners() == 0, 10)  # earlier tests' tabs
+    board = login("root")
+    board.goto(f"{server}/dashboard/")
+    board.wait_for_function("() => document.querySelector('#updated').textContent.startsWith('updated')")
+    assert _listeners() == 1
+    board.context.close()
+    closed = time.monotonic()
+    assert _wait_until(lambda: _listeners() == 0 and _app_connections() == 0, 10)
+    assert time.monotonic() - closed < 8
+
+
+def test_a_revoked_grant_stops_an_open_dashboard_within_seconds(server, login):
+    # staff3 may view orders through its group (General staff); taken out of it, its open stream
+    # ends at its next check (within 5 s) and the browser's reconnection gets 403.
+    assert _wait_until(lambda: _listeners() == 0, 10)
+    board = login("staff3")
+    board.goto(f"{server}/dashboard/")
+    board.wait_for_function("() => document.querySelector('#updated').textContent.startsWith('updated')")
+    assert board.locator("#orders-by-status tbody tr").count() >= 1
+    assert _listeners() == 1
+    with superuser(DB) as conn:
+        conn.execute("""DELETE FROM user_user_groups ug USING user_user u, auth_group g
+                         WHERE ug.user_id = u.id AND ug.group_id = g.id AND u.username = 'staff3' AND g.name = 'General staff'""")
+    revoked = time.monotonic()
+    try:
+        board.wait_for_function("() => document.querySelector('#updated').textContent === 'stopped'", timeout=12_000)
+        assert time.monotonic() - revoked < 10
+        assert _wait_until(lambda: _listeners() == 0, 1)
+        board.screenshot(path=str(SCREENSHOTS / "dashboard-staff3-revoked.png"), full_page=True)
+        assert board.goto(f"{server}/dashboard/").status == 403
+    finally:
+        with superuser(DB) as conn:
+            conn.execute("""INSERT INTO user_user_groups (user_id, group_id)
+                            SELECT u.id, g.id FROM user_user u, auth_group g
+                             WHERE u.username = 'staff3' AND g.name = 'General staff' ON CONFLICT DO NOTHING""")
