@@ -259,6 +259,11 @@ thread_local! {
     static SEEN: Cell<Seen> = const {
         Cell::new(Seen { lxid: 0, latest_completed: pg_sys::InvalidTransactionId, command: 0 })
     };
+    /// When the latest invalidation of everything was processed: a view that misses only changes
+    /// by key still agrees with the interned permission strings.
+    static SEEN_EVERYTHING: Cell<Seen> = const {
+        Cell::new(Seen { lxid: 0, latest_completed: pg_sys::InvalidTransactionId, command: 0 })
+    };
     static HITS: Cell<u64> = const { Cell::new(0) };
     static LOADS: Cell<u64> = const { Cell::new(0) };
     static GROUP_LOADS: Cell<u64> = const { Cell::new(0) };
@@ -269,7 +274,7 @@ thread_local! {
 /// Register the invalidation and abort callbacks; called once from `_PG_init`.
 pub fn init() {
     // Invalidations processed before the library was loaded went unseen.
-    note_invalidation_seen();
+    note_invalidation_seen(true);
     unsafe {
         pg_sys::CacheRegisterRelcacheCallback(
             Some(on_relcache_invalidation),
@@ -299,8 +304,9 @@ fn invalidate_key(key: Key) {
     }
 }
 
-/// Record where this backend stands now (see [`Seen`]).
-fn note_invalidation_seen() {
+/// Record where this backend stands now (see [`Seen`]); `everything`: for an invalidation of
+/// everything, which the interned permission strings also answer to.
+fn note_invalidation_seen(everything: bool) {
     let latest_completed = unsafe {
         let shared = pg_sys::ShmemVariableCache;
         if shared.is_null() {
@@ -317,13 +323,15 @@ fn note_invalidation_seen() {
             ((*pg_sys::MyProc).lxid, pg_sys::GetCurrentCommandId(false))
         }
     };
-    SEEN.with(|s| {
-        s.set(Seen {
-            lxid,
-            latest_completed,
-            command,
-        })
-    });
+    let seen = Seen {
+        lxid,
+        latest_completed,
+        command,
+    };
+    SEEN.with(|s| s.set(seen));
+    if everything {
+        SEEN_EVERYTHING.with(|s| s.set(seen));
+    }
 }
 
 #[pg_guard]
@@ -331,16 +339,16 @@ unsafe extern "C-unwind" fn on_relcache_invalidation(_arg: pg_sys::Datum, relid:
     let sentinel = SENTINEL.with(Cell::get);
     if sentinel == pg_sys::InvalidOid {
         // Not learned yet (no load so far, or just reset): this may be ours.
-        note_invalidation_seen();
+        note_invalidation_seen(true);
     }
     if relid == pg_sys::InvalidOid || relid == sentinel {
         invalidate();
-        note_invalidation_seen();
+        note_invalidation_seen(true);
         // Learn it again at the next load: the extension may have been dropped and recreated.
         SENTINEL.with(|s| s.set(pg_sys::InvalidOid));
     } else if let Some(key) = Key::of_relid(relid) {
         invalidate_key(key);
-        note_invalidation_seen();
+        note_invalidation_seen(false);
     }
 }
 
@@ -536,6 +544,7 @@ fn load_user(user_id: &str, generation: u64, view: Option<View>) -> Result<Optio
 /// The interned permission strings valid for `view`: the kept ones, or read now (and kept,
 /// bound to `view` when it is behind).
 fn catalog_for(view: Option<View>, behind: bool) -> Result<(Rc<Catalog>, Tables)> {
+    let behind = behind && active_snapshot_misses(&SEEN_EVERYTHING.with(Cell::get));
     let kept = CACHE.with(|c| {
         c.borrow().catalog.as_ref().and_then(|e| {
             let valid = match e.bound_to {
