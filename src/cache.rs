@@ -415,10 +415,10 @@ pub fn with_user<R>(user_id: &str, f: impl FnOnce(Option<&UserAuth>) -> R) -> Re
 /// Drop the entries under the keys invalidated since the last lookup: the users of a bucket,
 /// a group and its members (their entries hold the group).
 fn apply_pending_keys(c: &mut Cache) {
-    let keys = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
-    if keys.is_empty() {
+    if PENDING.with(|p| p.borrow().is_empty()) {
         return;
     }
+    let keys = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
     let mut users = FxHashSet::default();
     let mut groups = FxHashSet::default();
     for key in keys {

@@ -223,7 +223,9 @@ unsafe fn text(
 /// transaction's latest writes, as SPI takes for a transaction that has written.
 pub fn with_snapshot<R>(f: impl FnOnce(pg_sys::Snapshot) -> Result<R>) -> Result<R> {
     unsafe {
-        let wrote = pg_sys::GetCurrentTransactionIdIfAny() != pg_sys::InvalidTransactionId;
+        // A parallel worker may not advance the command counter; it reads as the leader does.
+        let wrote = pg_sys::GetCurrentTransactionIdIfAny() != pg_sys::InvalidTransactionId
+            && !pg_sys::IsInParallelMode();
         if !wrote && pg_sys::ActiveSnapshotSet() {
             return f(pg_sys::GetActiveSnapshot());
         }
