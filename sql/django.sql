@@ -27,7 +27,14 @@ CREATE TABLE authz.django_binding (
     user_column                 text NOT NULL,
     user_object_permissions_table  regclass,
     group_object_permissions_table regclass,
-    bound_at                    timestamptz NOT NULL DEFAULT pg_catalog.now()
+    bound_at                    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- The bound tables' schema-qualified names at bind time: a table that takes one of these
+    -- names while the bound one is elsewhere (renamed away, a copy put in its place) is a breach.
+    bound_names                 text[] NOT NULL DEFAULT '{}',
+    -- The attribute numbers of user_id_column, is_active_column, is_staff_column and
+    -- is_superuser_column at bind time (NULL for a column not bound): a migration's rename,
+    -- drop or retype of one of them is followed (authz.django_follow_columns).
+    user_attnums                smallint[]
 );
 COMMENT ON TABLE authz.django_binding IS 'The Django auth tables the catalogs mirror (written by authz.bind_django, emptied by authz.unbind_django).';
 SELECT pg_catalog.pg_extension_config_dump('authz.django_binding', '');
@@ -372,12 +379,24 @@ BEGIN
 END
 $fn$;
 
--- The four statement triggers on every bound table.
+-- The four statement triggers on every bound table, and what the guards follow: the tables'
+-- names (bound_names), the user columns' attribute numbers (user_attnums).
 CREATE FUNCTION authz.django_create_triggers() RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     t record;
 BEGIN
+    UPDATE authz.django_binding b
+       SET bound_names = ARRAY(SELECT format('%I.%I', n.nspname, c.relname)
+                                 FROM unnest(authz.django_bound_tables(b)) x(rel)
+                                 JOIN pg_class c ON c.oid = x.rel
+                                 JOIN pg_namespace n ON n.oid = c.relnamespace),
+           user_attnums = ARRAY(SELECT a.attnum
+                                  FROM unnest(ARRAY[b.user_id_column, b.is_active_column, b.is_staff_column,
+                                                    b.is_superuser_column]) WITH ORDINALITY k(name, i)
+                                  LEFT JOIN pg_attribute a ON a.attrelid = b.user_table AND a.attname = k.name
+                                                          AND NOT a.attisdropped
+                                 ORDER BY k.i);
     FOR t IN SELECT x.* FROM authz.django_binding b, authz.django_tables(b) x LOOP
         EXECUTE format('CREATE TRIGGER authz_django_insert AFTER INSERT ON %s REFERENCING NEW TABLE AS new_rows
                         FOR EACH STATEMENT EXECUTE FUNCTION authz.django_mirror(%L)', t.src, t.kind);
@@ -407,11 +426,172 @@ BEGIN
 END
 $fn$;
 
+-- The bound tables, for the tamper guard (authz.protection_breaches and the sql_drop guard,
+-- which run as whoever runs the DDL).
+CREATE FUNCTION authz.django_bound_tables(b authz.django_binding) RETURNS regclass[]
+    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $fn$
+    SELECT array_remove(ARRAY[b.content_type_table, b.permission_table, b.group_table, b.group_permissions_table,
+                              b.user_table, b.user_groups_table, b.user_permissions_table,
+                              b.user_object_permissions_table, b.group_object_permissions_table], NULL)
+$fn$;
+
+-- A bound table was dropped (a migration, DROP SCHEMA ... CASCADE): what the catalogs mirrored
+-- from it goes too, failing closed, and the binding stops naming it. A link table (user groups,
+-- user permissions, django-guardian's): its rows leave the catalogs and the binding forgets it.
+-- One of the five tables Django's auth cannot do without: pg_authz is unbound (as by
+-- authz.unbind_django) and keeps no user and no group, so nobody keeps a grant or a superuser
+-- flag Django no longer has; binding again (Django's post_migrate does) brings them back.
+CREATE FUNCTION authz.django_forget_dropped_tables() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    b authz.django_binding;
+    dropped oid[];
+BEGIN
+    SELECT * INTO b FROM authz.django_binding;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    SELECT array_agg(d.objid) INTO dropped FROM pg_event_trigger_dropped_objects() d
+     WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0;
+    IF dropped IS NULL THEN
+        RETURN;
+    END IF;
+    IF ARRAY[b.content_type_table, b.permission_table, b.group_table, b.group_permissions_table,
+             b.user_table]::oid[] && dropped THEN
+        DELETE FROM authz.django_binding;
+        DELETE FROM authz.users;
+        DELETE FROM authz.groups;
+        -- As unbind_django: new rows written directly must not collide with Django's ids.
+        PERFORM pg_catalog.setval(pg_catalog.pg_get_serial_sequence('authz.' || t, 'id'), coalesce(m, 1), m IS NOT NULL)
+           FROM (VALUES ('content_types', (SELECT max(id) FROM authz.content_types)),
+                        ('permissions', (SELECT max(id) FROM authz.permissions)),
+                        ('groups', (SELECT max(id) FROM authz.groups))) v(t, m);
+        RETURN;
+    END IF;
+    -- Their names are free again: a table Django re-creates under one is not an impostor.
+    UPDATE authz.django_binding
+       SET bound_names = ARRAY(SELECT n FROM unnest(bound_names) n
+                                WHERE n <> ALL (SELECT d.object_identity FROM pg_event_trigger_dropped_objects() d
+                                                 WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0));
+    IF b.user_groups_table::oid = ANY (dropped) THEN
+        DELETE FROM authz.user_groups;
+        UPDATE authz.django_binding SET user_groups_table = NULL;
+    END IF;
+    IF b.user_permissions_table::oid = ANY (dropped) THEN
+        DELETE FROM authz.user_permissions;
+        UPDATE authz.django_binding SET user_permissions_table = NULL;
+    END IF;
+    IF b.user_object_permissions_table::oid = ANY (dropped) THEN
+        DELETE FROM authz.object_permissions WHERE user_id IS NOT NULL;
+        UPDATE authz.django_binding SET user_object_permissions_table = NULL;
+    END IF;
+    IF b.group_object_permissions_table::oid = ANY (dropped) THEN
+        DELETE FROM authz.object_permissions WHERE group_id IS NOT NULL;
+        UPDATE authz.django_binding SET group_object_permissions_table = NULL;
+    END IF;
+END
+$fn$;
+CREATE EVENT TRIGGER authz_django_forget_dropped_tables ON sql_drop
+    EXECUTE FUNCTION authz.django_forget_dropped_tables();
+
+-- A migration altered the bound user table (RenameField, RemoveField, AlterField on a custom
+-- user model; a switch to BigAutoField): the binding follows its columns by attribute number.
+-- A renamed column is bound under its new name; a dropped flag is what Django makes of a missing
+-- field (is_active true, is_staff and is_superuser false); a retyped id changes user_id_type.
+-- Users are then synced again, so the catalogs agree at once, and later writes keep working
+-- (they would otherwise fail until post_migrate binds again).
+CREATE FUNCTION authz.django_follow_columns() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    b authz.django_binding;
+    names text[];
+    id_type text;
+    a record;
+    i integer;
+BEGIN
+    SELECT * INTO b FROM authz.django_binding;
+    IF NOT FOUND OR b.user_attnums IS NULL
+       OR NOT EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() c
+                       WHERE c.classid = 'pg_class'::regclass AND c.objid = b.user_table) THEN
+        RETURN;
+    END IF;
+    names := ARRAY[b.user_id_column, b.is_active_column, b.is_staff_column, b.is_superuser_column];
+    id_type := b.user_id_type;
+    FOR i IN 1..4 LOOP
+        CONTINUE WHEN b.user_attnums[i] IS NULL;
+        SELECT att.attname::text AS name, att.attisdropped AS dropped, att.atttypid::regtype::text AS type_name
+          INTO a FROM pg_attribute att
+         WHERE att.attrelid = b.user_table AND att.attnum = b.user_attnums[i];
+        IF NOT FOUND OR a.dropped THEN
+            IF i > 1 THEN
+                names[i] := NULL;   -- the id cannot go: Django never drops a primary key alone
+            END IF;
+        ELSIF i = 1 THEN
+            names[1] := a.name;
+            IF a.type_name IN ('smallint', 'integer', 'bigint', 'text', 'character varying', 'uuid') THEN
+                id_type := a.type_name;
+            END IF;
+        ELSIF a.type_name = 'boolean' THEN
+            names[i] := a.name;
+        ELSE
+            names[i] := NULL;
+        END IF;
+    END LOOP;
+    IF (names, id_type) IS NOT DISTINCT FROM
+       (ARRAY[b.user_id_column, b.is_active_column, b.is_staff_column, b.is_superuser_column], b.user_id_type) THEN
+        RETURN;
+    END IF;
+    UPDATE authz.django_binding
+       SET user_id_column = names[1], is_active_column = names[2], is_staff_column = names[3],
+           is_superuser_column = names[4], user_id_type = id_type,
+           user_attnums = ARRAY[b.user_attnums[1],
+                                CASE WHEN names[2] IS NULL THEN NULL ELSE b.user_attnums[2] END,
+                                CASE WHEN names[3] IS NULL THEN NULL ELSE b.user_attnums[3] END,
+                                CASE WHEN names[4] IS NULL THEN NULL ELSE b.user_attnums[4] END]::smallint[];
+    PERFORM authz.django_sync('user');
+END
+$fn$;
+CREATE EVENT TRIGGER authz_django_follow_columns ON ddl_command_end
+    WHEN TAG IN ('ALTER TABLE')
+    EXECUTE FUNCTION authz.django_follow_columns();
+
+-- Tamper guard (as authz_guard_protected_tables for protect's and enable_audit's triggers): the
+-- mirror's triggers go only with their table, or by bind_django / unbind_django. A table owner's
+-- DROP TRIGGER would leave the catalogs granting what Django revokes. (ALTER TABLE ... DISABLE
+-- TRIGGER and ALTER TRIGGER ... RENAME are refused through authz.protection_breaches.)
+CREATE FUNCTION authz.django_guard_dropped_triggers() RETURNS event_trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    lost record;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM authz.django_binding) OR authz.generated_ddl_running() THEN
+        RETURN;
+    END IF;
+    FOR lost IN
+        SELECT d.address_names[3] AS name, c.oid::regclass AS relation
+          FROM pg_event_trigger_dropped_objects() d
+          JOIN (pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace)
+            ON (n.nspname, c.relname) = (d.address_names[1], d.address_names[2])
+         WHERE d.object_type = 'trigger'
+           AND d.address_names[3] IN ('authz_django_insert', 'authz_django_update', 'authz_django_delete', 'authz_django_truncate')
+           AND c.oid IN (SELECT x FROM authz.django_binding b, unnest(authz.django_bound_tables(b)) x)
+    LOOP
+        RAISE EXCEPTION 'cannot drop trigger % of bound table %: authz.bind_django generated it', quote_ident(lost.name), lost.relation
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = format('%s would stop mirroring the table''s writes into the authz catalogs, which would keep granting what Django revokes.', tg_tag),
+                  HINT = 'Call authz.unbind_django() to stop mirroring Django''s auth tables.';
+    END LOOP;
+END
+$fn$;
+CREATE EVENT TRIGGER authz_django_guard_dropped_triggers ON sql_drop
+    EXECUTE FUNCTION authz.django_guard_dropped_triggers();
+
 REVOKE EXECUTE ON FUNCTION authz.django_kind(authz.django_binding, text), authz.django_key_filter(text[], text[]),
     authz.django_key_list(text[]),
     authz.django_sync(text, text[], text[], text[]), authz.django_tables(authz.django_binding),
     authz.django_mirror(), authz.django_sync_all(), authz.django_adopt(), authz.django_create_triggers(),
-    authz.django_drop_triggers() FROM PUBLIC;
+    authz.django_drop_triggers(), authz.django_forget_dropped_tables(), authz.django_guard_dropped_triggers(),
+    authz.django_follow_columns() FROM PUBLIC;
 
 COMMENT ON FUNCTION authz.django_kind(authz.django_binding, text) IS
     'Internal to bind_django: how one kind of Django auth row maps onto its catalog.';
@@ -430,6 +610,14 @@ COMMENT ON FUNCTION authz.django_sync_all() IS
 COMMENT ON FUNCTION authz.django_adopt() IS
     'Internal to bind_django: the first bind rebuilds the catalogs with Django''s ids, keeping actions and model relations.';
 COMMENT ON FUNCTION authz.django_create_triggers() IS
-    'Internal to bind_django: the mirror''s statement triggers on every bound table.';
+    'Internal to bind_django: the mirror''s statement triggers on every bound table, and what the guards follow: the tables'' names (bound_names) and the user columns'' attribute numbers (user_attnums).';
 COMMENT ON FUNCTION authz.django_drop_triggers() IS
     'Internal to unbind_django: drop the mirror''s triggers, and nothing else.';
+COMMENT ON FUNCTION authz.django_bound_tables(authz.django_binding) IS
+    'The Django tables a binding names (NULL ones left out): what the tamper guard watches for the mirror''s triggers.';
+COMMENT ON FUNCTION authz.django_forget_dropped_tables() IS
+    'Event trigger: a dropped bound table takes its mirrored rows along (a link table: its grants; a core auth table: every user and group, and the binding), so the catalogs never keep what Django no longer has.';
+COMMENT ON FUNCTION authz.django_guard_dropped_triggers() IS
+    'Event trigger: refuses (2BP01) a DROP TRIGGER of the Django mirror''s triggers on a table still bound, unless authz.bind_django or authz.unbind_django runs it.';
+COMMENT ON FUNCTION authz.django_follow_columns() IS
+    'Event trigger: after an ALTER TABLE of the bound user table, the binding follows its id and flag columns by attribute number (renamed: the new name; dropped flag: as Django treats a missing field; retyped id: user_id_type) and syncs the users again.';

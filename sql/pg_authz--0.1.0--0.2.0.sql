@@ -7,6 +7,440 @@
 
 \echo Use "ALTER EXTENSION pg_authz UPDATE TO '0.2.0'" to load this file. \quit
 
+-- docs: authz.lint()
+-- authz.lint(): what a DBA should act on, one row per finding, each with the SQL that fixes it.
+-- SECURITY INVOKER and open to everyone: it reads only catalogs every role can read
+-- (pg_catalog, authz.protected_relations, authz.audited_relations), so it shows nobody more
+-- than they could query themselves.
+CREATE FUNCTION authz.lint(OUT kind text, OUT object text, OUT detail text, OUT fix text) RETURNS SETOF record
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+WITH RECURSIVE
+protected AS (
+    SELECT pr.relation::oid AS relid, pr.spec, c.relnamespace
+      FROM authz.protected_relations pr
+      JOIN pg_class c ON c.oid = pr.relation
+),
+-- The row rules of each spec that name a column of the protected table.
+rules AS (
+    SELECT p.relid, p.relnamespace, p.spec, r.rule, r.body, r.body->>'column' AS column_name
+      FROM protected p
+     CROSS JOIN LATERAL (
+            SELECT 'owner', p.spec->'owner' WHERE jsonb_typeof(p.spec->'owner') = 'object'
+            UNION ALL
+            SELECT 'tenant', p.spec->'tenant' WHERE jsonb_typeof(p.spec->'tenant') = 'object'
+            UNION ALL
+            SELECT 'members', m.body
+              FROM jsonb_array_elements(CASE WHEN jsonb_typeof(p.spec->'members') = 'array'
+                                             THEN p.spec->'members' ELSE '[]' END) AS m(body)
+         ) AS r(rule, body)
+),
+-- The membership tables the tenant and members rules read, with the column they filter on.
+memberships AS (
+    -- Looked up in the catalogs, not with to_regclass, which needs USAGE on the schema.
+    SELECT (SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = t.name[1] AND c.relname = t.name[2]) AS relid,
+           coalesce(r.body->>'user', 'user_id') AS column_name
+      FROM rules r
+     CROSS JOIN LATERAL (SELECT parse_ident(r.body->>'table', false)) AS t(name)
+     WHERE r.rule IN ('tenant', 'members') AND jsonb_typeof(r.body->'table') = 'string'
+       AND cardinality(t.name) = 2
+),
+-- Columns the generated policies filter rows by.
+policy_columns AS (
+    SELECT DISTINCT relid, column_name FROM (
+        SELECT r.relid, r.column_name FROM rules r
+        UNION ALL
+        SELECT m.relid, m.column_name FROM memberships m WHERE m.relid IS NOT NULL
+    ) AS c
+    WHERE column_name IS NOT NULL
+),
+authenticators(roleid) AS (
+    SELECT m.member FROM pg_auth_members m JOIN pg_roles a ON a.oid = m.roleid
+     WHERE a.rolname = 'authz_authenticator'
+    UNION
+    SELECT m.member FROM pg_auth_members m JOIN authenticators x ON m.roleid = x.roleid
+),
+findings AS (
+    -- 1. A table beside protected tables, holding one of their owner or tenant columns, unprotected.
+    SELECT 'unprotected_table' AS kind, c.oid::regclass::text AS object,
+           format('column %s is an %s column of protected table %s in the same schema, but %s is not protected (%s)',
+                  quote_ident(sib.column_name), sib.rule, sib.relid::regclass, c.oid::regclass,
+                  CASE WHEN c.relrowsecurity THEN 'it has row-level security of its own'
+                       ELSE 'every role with privileges on it reaches every row' END) AS detail,
+           format('SELECT authz.protect(%L, %L);', c.oid::regclass::text,
+                  jsonb_build_object('model', split_part(sib.spec->>'model', '.', 1) || '.' || c.relname)
+                  || (SELECT jsonb_object_agg(x.rule, x.body)
+                        FROM (SELECT DISTINCT ON (r.rule) r.rule, r.body
+                                FROM rules r
+                               WHERE r.relnamespace = c.relnamespace AND r.rule IN ('owner', 'tenant')
+                                 AND EXISTS (SELECT FROM pg_attribute a
+                                              WHERE a.attrelid = c.oid AND a.attname = r.column_name
+                                                AND a.attnum > 0 AND NOT a.attisdropped)
+                               ORDER BY r.rule, r.relid::regclass::text) AS x)) AS fix
+      FROM pg_class c
+     CROSS JOIN LATERAL (
+            SELECT r.relid, r.rule, r.column_name, r.spec
+              FROM rules r
+              JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = r.column_name
+                                 AND a.attnum > 0 AND NOT a.attisdropped
+             WHERE r.relnamespace = c.relnamespace AND r.rule IN ('owner', 'tenant')
+             ORDER BY r.rule, r.relid::regclass::text
+             LIMIT 1
+         ) AS sib
+     WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+       AND c.oid NOT IN (SELECT p.relid FROM protected p)
+       AND c.oid NOT IN (SELECT m.relid FROM memberships m WHERE m.relid IS NOT NULL)
+    UNION ALL
+    -- 2. A column the policies filter by, without an index that leads with it.
+    SELECT 'unindexed_policy_column', format('%s.%s', pc.relid::regclass, quote_ident(pc.column_name)),
+           format('the generated policies filter %s by %s, and no index leads with it: every query scans the whole table',
+                  pc.relid::regclass, quote_ident(pc.column_name)),
+           format('CREATE INDEX ON %s (%s);', pc.relid::regclass, quote_ident(pc.column_name))
+      FROM policy_columns pc
+      JOIN pg_attribute a ON a.attrelid = pc.relid AND a.attname = pc.column_name AND NOT a.attisdropped
+     WHERE NOT EXISTS (SELECT FROM pg_index i
+                        WHERE i.indrelid = pc.relid AND i.indisvalid AND i.indpred IS NULL
+                          AND i.indkey[0] = a.attnum)
+    UNION ALL
+    -- 3. SECURITY DEFINER code that resolves names through its caller's search_path.
+    SELECT 'definer_without_search_path', p.oid::regprocedure::text,
+           format('SECURITY DEFINER %s runs with the privileges of %s but resolves names through its caller''s search_path: a caller''s objects (in pg_temp, say) can stand in for what it calls',
+                  CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END, quote_ident(pg_get_userbyid(p.proowner))),
+           format('ALTER %s %s SET search_path = %s, pg_temp;',
+                  CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END, p.oid::regprocedure, quote_ident(n.nspname))
+      FROM pg_proc p
+      JOIN pg_namespace n ON n.oid = p.pronamespace
+     WHERE p.prosecdef
+       AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+       AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp\_%'
+       AND NOT EXISTS (SELECT FROM unnest(p.proconfig) AS s(setting) WHERE s.setting LIKE 'search\_path=%')
+       -- Another extension's functions are fixed by upgrading it.
+       AND NOT EXISTS (SELECT FROM pg_depend d
+                        WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+    UNION ALL
+    -- 4. An audited table without a primary key: every write to it fails (55000).
+    SELECT 'audited_without_primary_key', au.relation::text,
+           format('%s is audited but has no primary key (dropped in a session that skipped event triggers): every write to it fails until it has one again',
+                  au.relation),
+           -- The columns of its narrowest unique index, if it has one; else stop auditing it.
+           coalesce((SELECT format('ALTER TABLE %s ADD PRIMARY KEY (%s);', au.relation,
+                                   (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.i)
+                                      FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, i)
+                                      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum))
+                       FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+                      WHERE i.indrelid = au.relation AND i.indisunique AND i.indisvalid
+                        AND i.indpred IS NULL AND i.indexprs IS NULL
+                      ORDER BY i.indnatts, ic.relname LIMIT 1),
+                    format('SELECT authz.disable_audit(%L);', au.relation::text))
+      FROM authz.audited_relations au
+     WHERE NOT EXISTS (SELECT FROM pg_index i WHERE i.indrelid = au.relation AND i.indisprimary)
+    UNION ALL
+    -- 5. Row-level security that the table's owner bypasses.
+    SELECT 'rls_not_forced', c.oid::regclass::text,
+           format('row-level security is enabled on %s but not forced: its owner %s, and every member of that role, bypasses the policies',
+                  c.oid::regclass, quote_ident(pg_get_userbyid(c.relowner))),
+           format('ALTER TABLE %s FORCE ROW LEVEL SECURITY;', c.oid::regclass)
+      FROM pg_class c
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind IN ('r', 'p') AND c.relrowsecurity AND NOT c.relforcerowsecurity
+       AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_toast%'
+    UNION ALL
+    -- 6. Authenticators that row-level security does not bind.
+    SELECT CASE WHEN r.rolsuper THEN 'authenticator_superuser' ELSE 'authenticator_bypassrls' END,
+           quote_ident(r.rolname),
+           format('%s is a member of authz_authenticator (it acts for any app user) and %s: no generated policy binds its sessions',
+                  quote_ident(r.rolname), CASE WHEN r.rolsuper THEN 'a superuser' ELSE 'has BYPASSRLS' END),
+           CASE WHEN r.rolsuper AND r.oid = 10 THEN format('REVOKE authz_authenticator FROM %s;', quote_ident(r.rolname))
+                WHEN r.rolsuper THEN format('ALTER ROLE %s NOSUPERUSER;', quote_ident(r.rolname))
+                ELSE format('ALTER ROLE %s NOBYPASSRLS;', quote_ident(r.rolname)) END
+      FROM pg_roles r
+     WHERE r.oid IN (SELECT a.roleid FROM authenticators a) AND (r.rolsuper OR r.rolbypassrls)
+)
+SELECT f.kind, f.object, f.detail, f.fix FROM findings f ORDER BY f.kind, f.object
+$fn$;
+COMMENT ON FUNCTION authz.lint() IS
+    'Findings a DBA should act on, each with the SQL that fixes it (kind, object, detail, fix): unprotected_table (an owner or tenant column beside protected tables), unindexed_policy_column, definer_without_search_path, audited_without_primary_key, rls_not_forced, authenticator_superuser, authenticator_bypassrls. Anyone may run it: it reads only catalogs every role can read.';
+
+-- review3: the Django mirror under the tamper guard (review-3 findings): its triggers cannot be
+-- disabled, renamed or dropped by the table owner, a bound table cannot join an inheritance
+-- tree, a dropped bound table takes its mirrored rows along, and the guard's record of the
+-- breaches at the start of a statement cannot be taken again later in that statement; a table
+-- put in a bound table's place is a breach (bound_names); the binding follows a renamed, dropped
+-- or retyped user column (user_attnums).
+ALTER TABLE authz.django_binding ADD COLUMN bound_names text[] NOT NULL DEFAULT '{}';
+ALTER TABLE authz.django_binding ADD COLUMN user_attnums smallint[];
+UPDATE authz.django_binding b
+   SET bound_names = ARRAY(SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
+                             FROM unnest(ARRAY[b.content_type_table, b.permission_table, b.group_table,
+                                               b.group_permissions_table, b.user_table, b.user_groups_table,
+                                               b.user_permissions_table, b.user_object_permissions_table,
+                                               b.group_object_permissions_table]) WITH ORDINALITY t(rel, i)
+                             JOIN pg_catalog.pg_class c ON c.oid = t.rel
+                             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                            ORDER BY t.i),
+       user_attnums = ARRAY(SELECT a.attnum
+                              FROM unnest(ARRAY[b.user_id_column, b.is_active_column, b.is_staff_column,
+                                                b.is_superuser_column]) WITH ORDINALITY k(name, i)
+                              LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = b.user_table AND a.attname = k.name
+                                                              AND NOT a.attisdropped
+                             ORDER BY k.i);
+
+CREATE FUNCTION authz.django_bound_tables(b authz.django_binding) RETURNS regclass[]
+    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $fn$
+    SELECT array_remove(ARRAY[b.content_type_table, b.permission_table, b.group_table, b.group_permissions_table,
+                              b.user_table, b.user_groups_table, b.user_permissions_table,
+                              b.user_object_permissions_table, b.group_object_permissions_table], NULL)
+$fn$;
+
+CREATE OR REPLACE FUNCTION authz.django_create_triggers() RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    t record;
+BEGIN
+    UPDATE authz.django_binding b
+       SET bound_names = ARRAY(SELECT format('%I.%I', n.nspname, c.relname)
+                                 FROM unnest(authz.django_bound_tables(b)) x(rel)
+                                 JOIN pg_class c ON c.oid = x.rel
+                                 JOIN pg_namespace n ON n.oid = c.relnamespace),
+           user_attnums = ARRAY(SELECT a.attnum
+                                  FROM unnest(ARRAY[b.user_id_column, b.is_active_column, b.is_staff_column,
+                                                    b.is_superuser_column]) WITH ORDINALITY k(name, i)
+                                  LEFT JOIN pg_attribute a ON a.attrelid = b.user_table AND a.attname = k.name
+                                                          AND NOT a.attisdropped
+                                 ORDER BY k.i);
+    FOR t IN SELECT x.* FROM authz.django_binding b, authz.django_tables(b) x LOOP
+        EXECUTE format('CREATE TRIGGER authz_django_insert AFTER INSERT ON %s REFERENCING NEW TABLE AS new_rows
+                        FOR EACH STATEMENT EXECUTE FUNCTION authz.django_mirror(%L)', t.src, t.kind);
+        EXECUTE format('CREATE TRIGGER authz_django_update AFTER UPDATE ON %s REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+                        FOR EACH STATEMENT EXECUTE FUNCTION authz.django_mirror(%L)', t.src, t.kind);
+        EXECUTE format('CREATE TRIGGER authz_django_delete AFTER DELETE ON %s REFERENCING OLD TABLE AS old_rows
+                        FOR EACH STATEMENT EXECUTE FUNCTION authz.django_mirror(%L)', t.src, t.kind);
+        EXECUTE format('CREATE TRIGGER authz_django_truncate AFTER TRUNCATE ON %s
+                        FOR EACH STATEMENT EXECUTE FUNCTION authz.django_mirror(%L)', t.src, t.kind);
+    END LOOP;
+END
+$fn$;
+COMMENT ON FUNCTION authz.django_create_triggers() IS
+    'Internal to bind_django: the mirror''s statement triggers on every bound table, and what the guards follow: the tables'' names (bound_names) and the user columns'' attribute numbers (user_attnums).';
+
+CREATE FUNCTION authz.django_forget_dropped_tables() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    b authz.django_binding;
+    dropped oid[];
+BEGIN
+    SELECT * INTO b FROM authz.django_binding;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    SELECT array_agg(d.objid) INTO dropped FROM pg_event_trigger_dropped_objects() d
+     WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0;
+    IF dropped IS NULL THEN
+        RETURN;
+    END IF;
+    IF ARRAY[b.content_type_table, b.permission_table, b.group_table, b.group_permissions_table,
+             b.user_table]::oid[] && dropped THEN
+        DELETE FROM authz.django_binding;
+        DELETE FROM authz.users;
+        DELETE FROM authz.groups;
+        -- As unbind_django: new rows written directly must not collide with Django's ids.
+        PERFORM pg_catalog.setval(pg_catalog.pg_get_serial_sequence('authz.' || t, 'id'), coalesce(m, 1), m IS NOT NULL)
+           FROM (VALUES ('content_types', (SELECT max(id) FROM authz.content_types)),
+                        ('permissions', (SELECT max(id) FROM authz.permissions)),
+                        ('groups', (SELECT max(id) FROM authz.groups))) v(t, m);
+        RETURN;
+    END IF;
+    -- Their names are free again: a table Django re-creates under one is not an impostor.
+    UPDATE authz.django_binding
+       SET bound_names = ARRAY(SELECT n FROM unnest(bound_names) n
+                                WHERE n <> ALL (SELECT d.object_identity FROM pg_event_trigger_dropped_objects() d
+                                                 WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0));
+    IF b.user_groups_table::oid = ANY (dropped) THEN
+        DELETE FROM authz.user_groups;
+        UPDATE authz.django_binding SET user_groups_table = NULL;
+    END IF;
+    IF b.user_permissions_table::oid = ANY (dropped) THEN
+        DELETE FROM authz.user_permissions;
+        UPDATE authz.django_binding SET user_permissions_table = NULL;
+    END IF;
+    IF b.user_object_permissions_table::oid = ANY (dropped) THEN
+        DELETE FROM authz.object_permissions WHERE user_id IS NOT NULL;
+        UPDATE authz.django_binding SET user_object_permissions_table = NULL;
+    END IF;
+    IF b.group_object_permissions_table::oid = ANY (dropped) THEN
+        DELETE FROM authz.object_permissions WHERE group_id IS NOT NULL;
+        UPDATE authz.django_binding SET group_object_permissions_table = NULL;
+    END IF;
+END
+$fn$;
+CREATE EVENT TRIGGER authz_django_forget_dropped_tables ON sql_drop
+    EXECUTE FUNCTION authz.django_forget_dropped_tables();
+
+CREATE FUNCTION authz.django_guard_dropped_triggers() RETURNS event_trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    lost record;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM authz.django_binding) OR authz.generated_ddl_running() THEN
+        RETURN;
+    END IF;
+    FOR lost IN
+        SELECT d.address_names[3] AS name, c.oid::regclass AS relation
+          FROM pg_event_trigger_dropped_objects() d
+          JOIN (pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace)
+            ON (n.nspname, c.relname) = (d.address_names[1], d.address_names[2])
+         WHERE d.object_type = 'trigger'
+           AND d.address_names[3] IN ('authz_django_insert', 'authz_django_update', 'authz_django_delete', 'authz_django_truncate')
+           AND c.oid IN (SELECT x FROM authz.django_binding b, unnest(authz.django_bound_tables(b)) x)
+    LOOP
+        RAISE EXCEPTION 'cannot drop trigger % of bound table %: authz.bind_django generated it', quote_ident(lost.name), lost.relation
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = format('%s would stop mirroring the table''s writes into the authz catalogs, which would keep granting what Django revokes.', tg_tag),
+                  HINT = 'Call authz.unbind_django() to stop mirroring Django''s auth tables.';
+    END LOOP;
+END
+$fn$;
+CREATE EVENT TRIGGER authz_django_guard_dropped_triggers ON sql_drop
+    EXECUTE FUNCTION authz.django_guard_dropped_triggers();
+
+CREATE FUNCTION authz.django_follow_columns() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    b authz.django_binding;
+    names text[];
+    id_type text;
+    a record;
+    i integer;
+BEGIN
+    SELECT * INTO b FROM authz.django_binding;
+    IF NOT FOUND OR b.user_attnums IS NULL
+       OR NOT EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() c
+                       WHERE c.classid = 'pg_class'::regclass AND c.objid = b.user_table) THEN
+        RETURN;
+    END IF;
+    names := ARRAY[b.user_id_column, b.is_active_column, b.is_staff_column, b.is_superuser_column];
+    id_type := b.user_id_type;
+    FOR i IN 1..4 LOOP
+        CONTINUE WHEN b.user_attnums[i] IS NULL;
+        SELECT att.attname::text AS name, att.attisdropped AS dropped, att.atttypid::regtype::text AS type_name
+          INTO a FROM pg_attribute att
+         WHERE att.attrelid = b.user_table AND att.attnum = b.user_attnums[i];
+        IF NOT FOUND OR a.dropped THEN
+            IF i > 1 THEN
+                names[i] := NULL;   -- the id cannot go: Django never drops a primary key alone
+            END IF;
+        ELSIF i = 1 THEN
+            names[1] := a.name;
+            IF a.type_name IN ('smallint', 'integer', 'bigint', 'text', 'character varying', 'uuid') THEN
+                id_type := a.type_name;
+            END IF;
+        ELSIF a.type_name = 'boolean' THEN
+            names[i] := a.name;
+        ELSE
+            names[i] := NULL;
+        END IF;
+    END LOOP;
+    IF (names, id_type) IS NOT DISTINCT FROM
+       (ARRAY[b.user_id_column, b.is_active_column, b.is_staff_column, b.is_superuser_column], b.user_id_type) THEN
+        RETURN;
+    END IF;
+    UPDATE authz.django_binding
+       SET user_id_column = names[1], is_active_column = names[2], is_staff_column = names[3],
+           is_superuser_column = names[4], user_id_type = id_type,
+           user_attnums = ARRAY[b.user_attnums[1],
+                                CASE WHEN names[2] IS NULL THEN NULL ELSE b.user_attnums[2] END,
+                                CASE WHEN names[3] IS NULL THEN NULL ELSE b.user_attnums[3] END,
+                                CASE WHEN names[4] IS NULL THEN NULL ELSE b.user_attnums[4] END]::smallint[];
+    PERFORM authz.django_sync('user');
+END
+$fn$;
+CREATE EVENT TRIGGER authz_django_follow_columns ON ddl_command_end
+    WHEN TAG IN ('ALTER TABLE')
+    EXECUTE FUNCTION authz.django_follow_columns();
+
+REVOKE EXECUTE ON FUNCTION authz.django_forget_dropped_tables(), authz.django_guard_dropped_triggers(),
+    authz.django_follow_columns() FROM PUBLIC;
+COMMENT ON FUNCTION authz.django_bound_tables(authz.django_binding) IS
+    'The Django tables a binding names (NULL ones left out): what the tamper guard watches for the mirror''s triggers.';
+COMMENT ON FUNCTION authz.django_forget_dropped_tables() IS
+    'Event trigger: a dropped bound table takes its mirrored rows along (a link table: its grants; a core auth table: every user and group, and the binding), so the catalogs never keep what Django no longer has.';
+COMMENT ON FUNCTION authz.django_guard_dropped_triggers() IS
+    'Event trigger: refuses (2BP01) a DROP TRIGGER of the Django mirror''s triggers on a table still bound, unless authz.bind_django or authz.unbind_django runs it.';
+COMMENT ON FUNCTION authz.django_follow_columns() IS
+    'Event trigger: after an ALTER TABLE of the bound user table, the binding follows its id and flag columns by attribute number (renamed: the new name; dropped flag: as Django treats a missing field; retyped id: user_id_type) and syncs the users again.';
+
+CREATE OR REPLACE VIEW authz.protection_breaches AS
+SELECT pr.relation, b.breach, format('Call authz.unprotect(%L) to remove its protection.', pr.relation::text) AS remedy
+  FROM authz.protected_relations pr
+  JOIN pg_class c ON c.oid = pr.relation
+ CROSS JOIN LATERAL (
+        SELECT 'row-level security is disabled' WHERE NOT c.relrowsecurity
+        UNION ALL SELECT 'row-level security is not forced' WHERE NOT c.relforcerowsecurity
+        UNION ALL SELECT 'it is part of an inheritance or partitioning tree'
+                   WHERE EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid OR i.inhparent = c.oid)
+        UNION ALL SELECT format('generated policy %I is missing', m.name)
+                    FROM (SELECT (regexp_matches(pr.script, 'CREATE POLICY (authz_[a-z0-9_]+) ON', 'g'))[1] AS name) m
+                   WHERE NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = m.name)
+        UNION ALL SELECT format('policy %I is PERMISSIVE: it would open rows the generated policies keep closed', p.polname)
+                    FROM pg_policy p
+                   WHERE p.polrelid = c.oid AND p.polpermissive AND p.polname NOT LIKE 'authz\_%'
+       ) AS b(breach)
+UNION ALL
+SELECT t.tgrelid::regclass,
+       format('trigger %I is %s', t.tgname,
+              CASE WHEN t.tgname NOT IN ('authz_audit_insert', 'authz_audit_update', 'authz_audit_delete',
+                                         'authz_audit_truncate', 'authz_updated_at', 'authz_age_lock',
+                                         'authz_django_insert', 'authz_django_update', 'authz_django_delete',
+                                         'authz_django_truncate')
+                        AND t.tgname NOT LIKE 'authz\_readonly\_%' THEN 'a generated trigger under another name'
+                   WHEN t.tgenabled = 'D' THEN 'disabled'
+                   WHEN t.tgenabled = 'R' THEN 'set to fire only on replicas'
+                   ELSE 'set to fire always, on replicas too' END),
+       CASE WHEN t.tgfoid = 'authz.guard_readonly_columns()'::regprocedure
+            THEN format('Call authz.unprotect(%L) to remove its protection.', t.tgrelid::regclass::text)
+            WHEN t.tgfoid = 'authz.django_mirror()'::regprocedure
+            THEN 'Call authz.bind_django() again (with the arguments of the binding) to restore the mirror, or authz.unbind_django().'
+            ELSE format('Call authz.disable_audit(%L) to stop auditing the table.', t.tgrelid::regclass::text) END
+  FROM pg_trigger t
+ WHERE t.tgfoid IN ('authz.audit_statement()'::regprocedure, 'authz.touch_updated_at()'::regprocedure,
+                    'authz.guard_readonly_columns()'::regprocedure, 'authz.django_mirror()'::regprocedure)
+   AND (t.tgenabled <> 'O'
+        OR (t.tgname NOT IN ('authz_audit_insert', 'authz_audit_update', 'authz_audit_delete',
+                             'authz_audit_truncate', 'authz_updated_at', 'authz_age_lock',
+                             'authz_django_insert', 'authz_django_update', 'authz_django_delete', 'authz_django_truncate')
+            AND t.tgname NOT LIKE 'authz\_readonly\_%'))
+UNION ALL
+-- A bound Django table without one of the mirror's four triggers: its writes no longer reach
+-- the catalogs, which keep granting what Django revoked.
+SELECT x.src, format('trigger %I of the Django mirror (authz.bind_django) is missing', n.name),
+       'Call authz.bind_django() again (with the arguments of the binding) to restore the mirror, or authz.unbind_django().'
+  FROM authz.django_binding b
+ CROSS JOIN LATERAL unnest(authz.django_bound_tables(b)) x(src)
+ CROSS JOIN unnest('{authz_django_insert,authz_django_update,authz_django_delete,authz_django_truncate}'::text[]) n(name)
+ WHERE NOT EXISTS (SELECT 1 FROM pg_trigger g
+                    WHERE g.tgrelid = x.src AND g.tgname = n.name AND g.tgfoid = 'authz.django_mirror()'::regprocedure)
+UNION ALL
+-- A bound Django table with a child or a parent: rows written through another member of the
+-- tree skip the mirror's triggers, though Django reads them.
+SELECT x.src, 'it is part of an inheritance or partitioning tree: writes through another member skip the Django mirror',
+       'Call authz.unbind_django() first, or detach the table.'
+  FROM authz.django_binding b
+ CROSS JOIN LATERAL unnest(authz.django_bound_tables(b)) x(src)
+ WHERE EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = x.src OR i.inhparent = x.src)
+UNION ALL
+-- A table under the name a bound table had at bind time, while the bound one is elsewhere:
+-- Django writes the impostor, the mirror watches the renamed original.
+SELECT t.rel, format('it has the name a bound Django table had (%s), which the Django mirror does not watch', t.name),
+       'Call authz.bind_django() again to bind the tables Django uses now.'
+  FROM authz.django_binding b
+ CROSS JOIN LATERAL (SELECT n AS name, pg_catalog.to_regclass(n) AS rel FROM unnest(b.bound_names) n) t
+ WHERE t.rel IS NOT NULL AND t.rel <> ALL (authz.django_bound_tables(b));
+COMMENT ON VIEW authz.protection_breaches IS
+    'What would let a write skip its audit entry or a row skip its generated policies, now: RLS disabled or not forced on a protected table, a protected table in an inheritance tree, a generated policy missing, a PERMISSIVE policy protect did not make, a generated trigger (audit, readonly, age lock, Django mirror) disabled, renamed, missing or set to fire on replicas, a bound Django table in an inheritance tree, a table under a bound table''s bind-time name; with the function that changes it. Empty when everything is as pg_authz made it.';
+COMMENT ON FUNCTION authz.remember_protection_breaches() IS
+    'Record authz.protection_breaches at the start of a DDL command (event trigger authz_guard_generated_start), once per client statement: nested commands and later calls keep the first record.';
+-- end review3
+
 -- perf: invalidation by key (src/cache/keys.rs). A change to a user's row, memberships or
 -- direct grants invalidates that user only; one to a group or its grants, that group and its
 -- members. TRUNCATE still invalidates everything.

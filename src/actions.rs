@@ -226,13 +226,14 @@ fn handler_name(handler: &str) -> Option<HandlerName> {
 }
 
 /// Whether `signature` is, as `regprocedure` reads it with search_path pinned, the function
-/// `oid`; PostgreSQL's message when it cannot read it (a syntax error, an unknown type), caught
-/// in a subtransaction.
+/// `oid` (false when it names no function); PostgreSQL's message when it cannot read it (a
+/// syntax error, an unknown type), caught in a subtransaction. The cast, not to_regprocedure:
+/// from PostgreSQL 16 on, to_regprocedure gives NULL for those instead of their message.
 fn names_the_handler(signature: &str, oid: pg_sys::Oid) -> std::result::Result<bool, String> {
     let lookup = || {
         with_pinned_search_path(|| {
             Ok(Spi::get_one_with_args::<pg_sys::Oid>(
-                "SELECT pg_catalog.to_regprocedure($1)::pg_catalog.oid",
+                "SELECT $1::pg_catalog.regprocedure::pg_catalog.oid",
                 &[signature.into()],
             )?)
         })
@@ -255,12 +256,17 @@ fn names_the_handler(signature: &str, oid: pg_sys::Oid) -> std::result::Result<b
             pg_sys::MemoryContextSwitchTo(context);
             pg_sys::RollbackAndReleaseCurrentSubTransaction();
             pg_sys::CurrentResourceOwner = owner;
-            Err(match caught {
-                CaughtError::PostgresError(e) | CaughtError::ErrorReport(e) => {
-                    e.message().to_owned()
+            match caught {
+                CaughtError::PostgresError(e) | CaughtError::ErrorReport(e)
+                    if e.sql_error_code() == PgSqlErrorCode::ERRCODE_UNDEFINED_FUNCTION =>
+                {
+                    Ok(false)
                 }
-                CaughtError::RustPanic { ereport, .. } => ereport.message().to_owned(),
-            })
+                CaughtError::PostgresError(e) | CaughtError::ErrorReport(e) => {
+                    Err(e.message().to_owned())
+                }
+                CaughtError::RustPanic { ereport, .. } => Err(ereport.message().to_owned()),
+            }
         })
         .execute()
     }
@@ -885,12 +891,20 @@ fn clipped(text: &str, max: usize) -> Cow<'_, str> {
 
 /// The sha256 digest of `text` (UTF-8), in hex.
 fn sha256_hex(text: &str) -> Result<String> {
+    // A read-only query (`Spi::get_one` would assign a transaction id): a denial on a hot
+    // standby digests too.
     with_pinned_search_path(|| {
-        Spi::get_one_with_args::<String>(
-            "SELECT pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to($1, 'UTF8')), 'hex')",
-            &[text.into()],
-        )?
-        .ok_or_else(|| AuthzError::Internal("sha256 returned NULL".into()))
+        Spi::connect(|client| {
+            client
+                .select(
+                    "SELECT pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to($1, 'UTF8')), 'hex')",
+                    Some(1),
+                    &[text.into()],
+                )?
+                .first()
+                .get_one::<String>()?
+                .ok_or_else(|| AuthzError::Internal("sha256 returned NULL".into()))
+        })
     })
 }
 

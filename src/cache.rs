@@ -141,7 +141,7 @@ impl View {
             }
             let snapshot = &*getters::GetActiveSnapshot();
             Some(View {
-                lxid: (*pg_sys::MyProc).lxid,
+                lxid: crate::compat::local_transaction_id(),
                 xmax: snapshot.xmax,
                 running: snapshot.xcnt,
                 running_sub: snapshot.subxcnt,
@@ -177,7 +177,7 @@ fn active_snapshot_misses(seen: &Seen) -> bool {
             return false;
         }
         let snapshot = &*pg_sys::GetActiveSnapshot();
-        if (*pg_sys::MyProc).lxid == seen.lxid && snapshot.curcid < seen.command {
+        if crate::compat::local_transaction_id() == seen.lxid && snapshot.curcid < seen.command {
             return true;
         }
         let latest = seen.latest_completed;
@@ -307,20 +307,17 @@ fn invalidate_key(key: Key) {
 /// Record where this backend stands now (see [`Seen`]); `everything`: for an invalidation of
 /// everything, which the interned permission strings also answer to.
 fn note_invalidation_seen(everything: bool) {
-    let latest_completed = unsafe {
-        let shared = pg_sys::ShmemVariableCache;
-        if shared.is_null() {
-            pg_sys::InvalidTransactionId
-        } else {
-            let full = std::ptr::read_volatile(&(*shared).latestCompletedXid);
-            pg_sys::TransactionId::from(full.value as u32)
-        }
+    // SAFETY: an unlocked read of one shared counter; a slightly old value only makes the
+    // check more conservative.
+    let latest_completed = match unsafe { crate::compat::latest_completed_xid() } {
+        Some(full) => pg_sys::TransactionId::from(full.value as u32),
+        None => pg_sys::InvalidTransactionId,
     };
     let (lxid, command) = unsafe {
         if pg_sys::MyProc.is_null() {
             (0, 0)
         } else {
-            ((*pg_sys::MyProc).lxid, pg_sys::GetCurrentCommandId(false))
+            (crate::compat::local_transaction_id(), pg_sys::GetCurrentCommandId(false))
         }
     };
     let seen = Seen {

@@ -298,29 +298,41 @@ fn resolve_guardian(
 }
 
 /// On the first bind, the content types and permissions pg_authz created so far go into Django's
-/// tables, so that they survive (with Django's ids) and show in the Group editor. Runs as the
-/// caller: Django's tables are not the extension owner's to write.
+/// tables, so that they survive (with Django's ids) and show in the Group editor. Written as each
+/// table's owner, as the write-through does: bind_django takes SELECT and TRIGGER only.
 fn copy_catalog_into_django(b: &Binding) -> Result<()> {
     let bound = Spi::get_one::<bool>("SELECT EXISTS (SELECT 1 FROM authz.django_binding)")?;
     if bound == Some(true) {
         return Ok(());
     }
     let (ct, perm) = (&b.content_types.name, &b.permissions.name);
-    crate::cache::with_pinned_search_path(|| {
+    as_table_owner(table_owner(&b.content_types)?, || {
         Ok(Spi::run(&format!(
-        "INSERT INTO {ct} (app_label, model)
-         SELECT c.app_label, c.model FROM authz.content_types c
-          WHERE NOT EXISTS (SELECT 1 FROM {ct} d WHERE d.app_label = c.app_label AND d.model = c.model)
-          ORDER BY c.id;
-         INSERT INTO {perm} (content_type_id, codename, name)
-         SELECT d.id, p.codename, pg_catalog.left(p.name, 255)
-           FROM authz.permissions p
-           JOIN authz.content_types c ON c.id = p.content_type_id
-           JOIN {ct} d ON d.app_label = c.app_label AND d.model = c.model
-          WHERE NOT EXISTS (SELECT 1 FROM {perm} e WHERE e.content_type_id = d.id AND e.codename = p.codename)
-          ORDER BY p.id"
-    ))?)
+            "INSERT INTO {ct} (app_label, model)
+             SELECT c.app_label, c.model FROM authz.content_types c
+              WHERE NOT EXISTS (SELECT 1 FROM {ct} d WHERE d.app_label = c.app_label AND d.model = c.model)
+              ORDER BY c.id"
+        ))?)
+    })?;
+    as_table_owner(table_owner(&b.permissions)?, || {
+        Ok(Spi::run(&format!(
+            "INSERT INTO {perm} (content_type_id, codename, name)
+             SELECT d.id, p.codename, pg_catalog.left(p.name, 255)
+               FROM authz.permissions p
+               JOIN authz.content_types c ON c.id = p.content_type_id
+               JOIN {ct} d ON d.app_label = c.app_label AND d.model = c.model
+              WHERE NOT EXISTS (SELECT 1 FROM {perm} e WHERE e.content_type_id = d.id AND e.codename = p.codename)
+              ORDER BY p.id"
+        ))?)
     })
+}
+
+fn table_owner(table: &BoundTable) -> Result<pg_sys::Oid> {
+    Spi::get_one_with_args::<pg_sys::Oid>(
+        "SELECT relowner FROM pg_catalog.pg_class WHERE oid OPERATOR(pg_catalog.=) $1",
+        &[table.oid.into()],
+    )?
+    .ok_or_else(|| AuthzError::Internal(format!("relation {} has no owner", table.name)))
 }
 
 /// Write the binding, sync the catalogs from Django's rows and put the triggers in place, as the
@@ -336,7 +348,10 @@ fn apply(b: &Binding) -> Result<serde_json::Value> {
             &[b.users.oid.into(), b.user_id_type.as_str().into()],
         )?
         .unwrap_or(false);
-        Spi::run("SELECT authz.django_drop_triggers(); DELETE FROM authz.django_binding")?;
+        // The tamper guard refuses to drop the mirror's triggers from anywhere else.
+        crate::guard::generating(|| {
+            Spi::run("SELECT authz.django_drop_triggers(); DELETE FROM authz.django_binding")
+        })?;
         if was_bound && !same_users {
             Spi::run("DELETE FROM authz.users")?;
         }
@@ -445,9 +460,9 @@ fn unbind_django() -> bool {
         let was_bound = Spi::get_one::<bool>("SELECT EXISTS (SELECT 1 FROM authz.django_binding)")?
             .unwrap_or(false);
         // New rows written directly must not collide with the ids taken from Django.
+        crate::guard::generating(|| Spi::run("SELECT authz.django_drop_triggers()"))?;
         Spi::run(
-            "SELECT authz.django_drop_triggers();
-             DELETE FROM authz.django_binding;
+            "DELETE FROM authz.django_binding;
              SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence('authz.' || t, 'id'), coalesce(m, 1), m IS NOT NULL)
                FROM (VALUES ('content_types', (SELECT max(id) FROM authz.content_types)),
                             ('permissions', (SELECT max(id) FROM authz.permissions)),
@@ -486,9 +501,12 @@ fn bound_table(column: &str) -> Result<Option<(String, pg_sys::Oid)>> {
 
 /// Write one of Django's tables as its owner (as PostgreSQL's maintenance commands do): the
 /// caller needs no privilege on it, and the owner's own triggers never run with the extension
-/// owner's rights (protect writes through from inside as_extension_owner).
+/// owner's rights (protect writes through from inside as_extension_owner), nor with the tamper
+/// guard off (protect writes through from inside its generated DDL).
 fn as_table_owner<R>(owner: pg_sys::Oid, f: impl FnOnce() -> Result<R>) -> Result<R> {
-    crate::cache::with_pinned_search_path(|| crate::privilege::as_role(owner, f))
+    crate::guard::suspended(|| {
+        crate::cache::with_pinned_search_path(|| crate::privilege::as_role(owner, f))
+    })
 }
 
 /// When bound, create the content type in Django's table (the mirror brings it back into

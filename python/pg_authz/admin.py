@@ -41,11 +41,13 @@ def _user_id(request):
     return str(user.pk)
 
 
-def _request_memo(request):
-    memo = getattr(request, "_pg_authz_admin", None)
-    if memo is None:
-        memo = request._pg_authz_admin = {}
-    return memo
+def _request_memo(request, user_id):
+    """This request's answers for this user (a request may change its user: a login, DRF's
+    authentication inside the view)."""
+    memos = getattr(request, "_pg_authz_admin", None)
+    if memos is None:
+        memos = request._pg_authz_admin = {}
+    return memos.setdefault(user_id, {})
 
 
 class AuthzAdminMixin:
@@ -63,7 +65,7 @@ class AuthzAdminMixin:
         user_id = _user_id(request)
         if user_id is None:
             return False
-        memo = _request_memo(request)
+        memo = _request_memo(request, user_id)
         key = ("perm", perm)
         if key not in memo:
             memo[key] = _fetch("SELECT authz.has_perm(%s, %s)", [user_id, perm])
@@ -88,7 +90,7 @@ class AuthzAdminMixin:
         user_id = _user_id(request)
         if user_id is None:
             return False
-        memo = _request_memo(request)
+        memo = _request_memo(request, user_id)
         key = ("module", self.opts.app_label)
         if key not in memo:
             memo[key] = _fetch("SELECT authz.has_module_perms(%s, %s)", [user_id, self.opts.app_label])
@@ -102,7 +104,7 @@ class AuthzAdminMixin:
         user_id = _user_id(request)
         if user_id is None:
             return []
-        memo = _request_memo(request)
+        memo = _request_memo(request, user_id)
         key = ("actions", self.authz_model)
         if key not in memo:
             memo[key] = _json(_fetch("SELECT authz.allowed_actions(%s, %s)", [user_id, self.authz_model]))
@@ -166,9 +168,14 @@ class AuthzAdminMixin:
         if request.method != "POST" or "_save" in request.POST:
             return None
         names = request.POST.getlist("action")
+        # As Django's response_action reads it: an index that is not a number means 0.
         try:
-            name = names[int(request.POST.get("index", 0))]
-        except (ValueError, IndexError):
+            index = int(request.POST.get("index", 0))
+        except ValueError:
+            index = 0
+        try:
+            name = names[index]
+        except IndexError:
             return None
         declared = {a["key"] for a in self.authz_actions(request)}
         return name if name in declared else None

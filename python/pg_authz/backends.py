@@ -35,8 +35,10 @@ class DatabaseBackend(ModelBackend):
         return set() if obj is not None else self._permissions(user_obj, "get_all_permissions")
 
     def has_perm(self, user_obj, perm, obj=None):
+        # As ModelBackend: an inactive user holds nothing, whatever the database's copy says
+        # (is_active may be a property, or changed and not saved yet).
         user_id = _user_id(user_obj)
-        if user_id is None:
+        if user_id is None or not user_obj.is_active:
             return False
         if obj is None:
             return _rows("SELECT authz.has_perm(%s, %s)", [user_id, perm])[0]
@@ -45,7 +47,9 @@ class DatabaseBackend(ModelBackend):
 
     def has_module_perms(self, user_obj, app_label):
         user_id = _user_id(user_obj)
-        return user_id is not None and _rows("SELECT authz.has_module_perms(%s, %s)", [user_id, app_label])[0]
+        if user_id is None or not user_obj.is_active:
+            return False
+        return _rows("SELECT authz.has_module_perms(%s, %s)", [user_id, app_label])[0]
 
     def with_perm(self, perm, is_active=True, include_superusers=True, obj=None):
         UserModel = get_user_model()

@@ -62,3 +62,29 @@ def check_binding(app_configs=None, databases=None, **kwargs):
                              hint="Run migrate, or BindDjango() again.", id="pg_authz.E005")
             )
     return errors
+
+
+@checks.register(checks.Tags.security)
+def check_user_model_flags(app_configs=None, **kwargs):
+    from django.contrib.auth import get_user_model
+
+    return user_model_flag_warnings(get_user_model())
+
+
+def user_model_flag_warnings(model):
+    """pg_authz reads is_active from a column. A user model without one binds as "everyone
+    active", which is AbstractBaseUser's default; a property or another value there (a ban
+    computed in Python) is invisible to the database: its checks and policies would still treat
+    such users as active."""
+    if any(f.name == "is_active" for f in model._meta.concrete_fields):
+        return []
+    if getattr(model, "is_active", True) is True:
+        return []
+    return [
+        checks.Warning(
+            f"{model._meta.label}.is_active is not a database column: pg_authz treats every user as active, "
+            "whatever it computes.",
+            hint="Store the flag in a BooleanField named is_active (and bind again), or derive it in the database.",
+            id="pg_authz.W006",
+        )
+    ]

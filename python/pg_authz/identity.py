@@ -104,29 +104,45 @@ def _set_user(connection, user_id):
         cursor.execute("SELECT authz.set_user(%s)", [user_id])
 
 
+# set_in_transaction after a ROLLBACK TO SAVEPOINT: the server is back to whatever was set when
+# the savepoint was made, which the wrapper does not track; the next statement sets the user again.
+_UNKNOWN = object()
+
+
+def _rolls_back_to_savepoint(sql):
+    return isinstance(sql, str) and sql.lstrip()[:20].upper().startswith("ROLLBACK TO")
+
+
 class IdentityWrapper:
     """The ``execute_wrapper`` installed on every PostgreSQL connection."""
 
     def __init__(self, connection):
         self.connection = connection
-        # The user set in the open transaction (None: nobody was set).
+        # The user set in the open transaction (None: nobody was set; _UNKNOWN: not known).
         self.set_in_transaction = None
 
     def __call__(self, execute, sql, params, many, context):
         if _resolving.get():
             return execute(sql, params, many, context)
         connection = self.connection
-        if connection.in_atomic_block:
+        # A transaction that outlives the statement: an atomic block, or Django's transaction
+        # management turned off (AUTOCOMMIT False, set_autocommit(False)), where the server
+        # transaction stays open across atomic blocks, statements and even requests.
+        if connection.in_atomic_block or not connection.get_autocommit():
             state = _transaction_state(connection)
             if state == FAILED:  # the statement fails anyway, with Django's own error
-                return execute(sql, params, many, context)
-            if state == IDLE:
-                self.set_in_transaction = None
-            user_id = current_user_id()
-            if user_id != self.set_in_transaction:
-                _set_user(connection, user_id)
-                self.set_in_transaction = user_id
-            return execute(sql, params, many, context)
+                result = execute(sql, params, many, context)
+            else:
+                if state == IDLE:
+                    self.set_in_transaction = None
+                user_id = current_user_id()
+                if user_id != self.set_in_transaction:
+                    _set_user(connection, user_id)
+                    self.set_in_transaction = user_id
+                result = execute(sql, params, many, context)
+            if _rolls_back_to_savepoint(sql):
+                self.set_in_transaction = _UNKNOWN
+            return result
         user_id = current_user_id()
         if user_id is None:
             # Autocommit: this statement is its own transaction, where nobody is set.

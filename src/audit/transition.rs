@@ -49,7 +49,9 @@ impl Layout {
     /// # Safety
     /// `tupdesc` must be the tuple descriptor of the relation `table` describes.
     unsafe fn new(tupdesc: pg_sys::TupleDesc, table: &Relation) -> error::Result<Layout> {
-        let attributes = (*tupdesc).attrs.as_slice((*tupdesc).natts as usize);
+        // pgrx's PgTupleDesc finds the attributes on every major (PostgreSQL 18 stores them
+        // after an array of compact attributes).
+        let attributes = pgrx::PgTupleDesc::from_pg_unchecked(tupdesc);
         let mut columns = Vec::with_capacity(table.columns.len());
         let mut key_outputs = Vec::new();
         for column in &table.columns {

@@ -100,7 +100,9 @@ thread_local! {
 
 /// Invalidate `key`, or everything once a statement has touched too many keys.
 fn invalidate_key(key: Key) {
-    let statement = unsafe { ((*pg_sys::MyProc).lxid, pg_sys::GetCurrentCommandId(false)) };
+    let statement = unsafe {
+        (crate::compat::local_transaction_id(), pg_sys::GetCurrentCommandId(false))
+    };
     if STATEMENT.with(Cell::get) != statement {
         STATEMENT.with(|s| s.set(statement));
         SENT.with(|n| n.set(0));

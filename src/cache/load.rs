@@ -136,9 +136,9 @@ impl Open {
             let (index, nkeys) = match probe {
                 None => (pg_sys::InvalidOid, 0),
                 Some(probe) => {
-                    let index = pg_sys::RelationGetPrimaryKeyIndex(rel);
+                    let index = crate::compat::primary_key_index(rel);
                     // The index compares with the column's collation; so must the key.
-                    let collation = (*(*desc).attrs.as_ptr()).attcollation;
+                    let collation = crate::compat::column_collation(desc, 1);
                     let (procedure, argument) = match probe {
                         Probe::Text(s) => (pg_sys::F_TEXTEQ, s.into_datum()),
                         Probe::Int8(v) => (pg_sys::F_INT8EQ, v.into_datum()),

@@ -214,7 +214,8 @@ fn jwt_key_is_usable(alg: Option<&str>, key: Option<&str>) -> bool {
 
 /// The same token presented twice in one transaction is verified once.
 fn verify_once_per_transaction(token: &str) -> Result<Rc<Verified>> {
-    let lxid = unsafe { (*pg_sys::MyProc).lxid };
+    // SAFETY: every backend that runs SQL has its PGPROC.
+    let lxid = unsafe { crate::compat::local_transaction_id() };
     let generation = catalog_generation();
     let hit = VERIFIED_MEMO.with(|m| match &*m.borrow() {
         Some((x, g, t, user)) if *x == lxid && *g == generation && t == token => Some(user.clone()),

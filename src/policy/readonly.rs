@@ -128,7 +128,7 @@ fn next_identity_value(relation: Option<pg_sys::Oid>, attnum: Option<i16>) -> i6
     let attnum = required_arg(attnum, "attnum");
     // SAFETY: catalog lookups by oid; missing_ok gives InvalidOid for a missing relation or a
     // column that is not an identity column.
-    let sequence = unsafe { pg_sys::getIdentitySequence(relation, attnum, true) };
+    let sequence = unsafe { crate::compat::identity_sequence(relation, attnum) };
     if sequence == pg_sys::InvalidOid {
         AuthzError::InvalidArgument(format!(
             "column {attnum} of relation {} is not an identity column",

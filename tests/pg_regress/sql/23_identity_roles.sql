@@ -102,15 +102,15 @@ SELECT authz.set_user('id_ben');
 :whoami;
 ROLLBACK;
 -- Parallel workers see the same identity as their leader.
-SET force_parallel_mode = on;
+SELECT regress_force_parallel(true) AS parallel;
 SET parallel_leader_participation = off;
 BEGIN;
 SELECT authz.set_user('id_ben');
-EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT authz.current_user_id();
+SELECT regress_explain_analyze('SELECT authz.current_user_id()') AS plan;
 SELECT authz.current_user_id() AS in_worker;
 SELECT count(*) AS notes_seen_by_worker FROM ident.notes;
 COMMIT;
-RESET force_parallel_mode;
+SELECT regress_force_parallel(false) AS parallel;
 RESET parallel_leader_participation;
 -- Empty ids are refused; NULL means nobody.
 SELECT authz.set_user('');
@@ -185,9 +185,9 @@ SET ROLE regress_id_nobody;
 RESET ROLE;
 SELECT ident.definer_set_user('id_root') AS inside_definer;
 -- Parallel workers see the binding too.
-SET force_parallel_mode = on;
+SELECT regress_force_parallel(true) AS parallel;
 SELECT authz.current_user_id() AS in_worker, (SELECT count(*) FROM ident.notes) AS notes_seen;
-RESET force_parallel_mode;
+SELECT regress_force_parallel(false) AS parallel;
 -- Binding is for authz_admin only.
 SELECT authz.bind_role('regress_id_person', 'id_root');
 \echo :LAST_ERROR_SQLSTATE

@@ -29,12 +29,18 @@ CREATE TABLE tok.notes (id int PRIMARY KEY, owner_id text NOT NULL);
 INSERT INTO tok.notes VALUES (1, 'ann'), (2, 'ann'), (3, 'ben'), (4, '42');
 GRANT USAGE ON SCHEMA tok TO PUBLIC;
 GRANT SELECT ON tok.notes TO PUBLIC;
--- Tokens whose times depend on the clock are signed here, with pgcrypto's HMAC.
-CREATE EXTENSION pgcrypto SCHEMA tok;
+-- Tokens whose times depend on the clock are signed here: HMAC-SHA256 (RFC 2104) over the
+-- core sha256(), so that no pgcrypto is needed (the PostgreSQL 18 wheel the tests use has none).
+CREATE FUNCTION tok.xor_pad(k bytea, pad int) RETURNS bytea LANGUAGE sql IMMUTABLE
+    AS $$ SELECT string_agg(set_byte('\x00'::bytea, 0, CASE WHEN i < length(k) THEN get_byte(k, i) ELSE 0 END # pad), '' ORDER BY i)
+            FROM generate_series(0, 63) i $$;
+CREATE FUNCTION tok.hmac_sha256(message bytea, secret bytea) RETURNS bytea LANGUAGE sql IMMUTABLE
+    AS $$ SELECT sha256(tok.xor_pad(k, 92) || sha256(tok.xor_pad(k, 54) || message))
+            FROM (SELECT CASE WHEN length(secret) > 64 THEN sha256(secret) ELSE secret END) AS t(k) $$;
 CREATE FUNCTION tok.b64url(bytea) RETURNS text LANGUAGE sql IMMUTABLE
     AS $$ SELECT translate(encode($1, 'base64'), E'+/=\n', '-_') $$;
 CREATE FUNCTION tok.hs256(header text, claims text, secret text) RETURNS text LANGUAGE sql IMMUTABLE
-    AS $$ SELECT h || '.' || tok.b64url(tok.hmac(convert_to(h, 'UTF8'), convert_to(secret, 'UTF8'), 'sha256'))
+    AS $$ SELECT h || '.' || tok.b64url(tok.hmac_sha256(convert_to(h, 'UTF8'), convert_to(secret, 'UTF8')))
             FROM (SELECT tok.b64url(convert_to(header, 'UTF8')) || '.' || tok.b64url(convert_to(claims, 'UTF8'))) AS t(h) $$;
 -- Seconds since the epoch, plus some.
 CREATE FUNCTION tok.in_seconds(s int) RETURNS text LANGUAGE sql VOLATILE
@@ -102,9 +108,9 @@ SELECT authz.current_user_id() AS after_commit;
 BEGIN;
 SELECT authz.set_user_token(:'hs_numeric') AS numeric_sub;
 -- Parallel workers see the verified subject (copied with the leader's settings).
-SET LOCAL force_parallel_mode = on;
+SELECT regress_force_parallel(true, is_local => true) AS parallel;
 SET LOCAL parallel_leader_participation = off;
-EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT authz.current_user_id();
+SELECT regress_explain_analyze('SELECT authz.current_user_id()') AS plan;
 SELECT authz.current_user_id() AS in_worker;
 SELECT string_agg(id::text, ',' ORDER BY id) AS notes_seen_by_worker FROM tok.notes;
 COMMIT;

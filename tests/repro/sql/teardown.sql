@@ -1,0 +1,4 @@
+\c postgres
+DROP DATABASE IF EXISTS repro3 WITH (FORCE);
+DROP ROLE IF EXISTS repro3_app;
+DROP ROLE IF EXISTS repro3_dba;
