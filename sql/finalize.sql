@@ -41,21 +41,34 @@ BEGIN
 END
 $proc$;
 
--- Any committed change to a catalog reaches every backend's permission cache.
+-- Any committed change to a catalog reaches every backend's permission cache. A change to a
+-- user's row, memberships or direct grants invalidates that user only, one to a group or its
+-- grants that group and its members (row triggers catalog_rows_changed, src/cache/keys.rs); any
+-- other change, and TRUNCATE, invalidates everything (statement triggers catalog_changed).
 CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON authz.content_types
     FOR EACH STATEMENT EXECUTE FUNCTION authz.catalog_changed();
 CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON authz.permissions
     FOR EACH STATEMENT EXECUTE FUNCTION authz.catalog_changed();
-CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON authz.groups
+CREATE TRIGGER catalog_changed AFTER TRUNCATE ON authz.groups
     FOR EACH STATEMENT EXECUTE FUNCTION authz.catalog_changed();
-CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON authz.group_permissions
+CREATE TRIGGER catalog_rows_changed AFTER INSERT OR UPDATE OR DELETE ON authz.groups
+    FOR EACH ROW EXECUTE FUNCTION authz.catalog_rows_changed('group', 'id');
+CREATE TRIGGER catalog_changed AFTER TRUNCATE ON authz.group_permissions
     FOR EACH STATEMENT EXECUTE FUNCTION authz.catalog_changed();
-CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON authz.users
+CREATE TRIGGER catalog_rows_changed AFTER INSERT OR UPDATE OR DELETE ON authz.group_permissions
+    FOR EACH ROW EXECUTE FUNCTION authz.catalog_rows_changed('group', 'group_id');
+CREATE TRIGGER catalog_changed AFTER TRUNCATE ON authz.users
     FOR EACH STATEMENT EXECUTE FUNCTION authz.catalog_changed();
-CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON authz.user_groups
+CREATE TRIGGER catalog_rows_changed AFTER INSERT OR UPDATE OR DELETE ON authz.users
+    FOR EACH ROW EXECUTE FUNCTION authz.catalog_rows_changed('user', 'id');
+CREATE TRIGGER catalog_changed AFTER TRUNCATE ON authz.user_groups
     FOR EACH STATEMENT EXECUTE FUNCTION authz.catalog_changed();
-CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON authz.user_permissions
+CREATE TRIGGER catalog_rows_changed AFTER INSERT OR UPDATE OR DELETE ON authz.user_groups
+    FOR EACH ROW EXECUTE FUNCTION authz.catalog_rows_changed('user', 'user_id');
+CREATE TRIGGER catalog_changed AFTER TRUNCATE ON authz.user_permissions
     FOR EACH STATEMENT EXECUTE FUNCTION authz.catalog_changed();
+CREATE TRIGGER catalog_rows_changed AFTER INSERT OR UPDATE OR DELETE ON authz.user_permissions
+    FOR EACH ROW EXECUTE FUNCTION authz.catalog_rows_changed('user', 'user_id');
 CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON authz.object_permissions
     FOR EACH STATEMENT EXECUTE FUNCTION authz.catalog_changed();
 CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON authz.actions
@@ -105,11 +118,14 @@ COMMENT ON FUNCTION authz.get_group_permissions(text) IS
 COMMENT ON FUNCTION authz.explain(text, text) IS
     'Why user_id is allowed or denied the permission: JSON with allowed and decided_by (no_user, malformed_permission, unknown_user, inactive, superuser, direct, group, no_grant).';
 COMMENT ON FUNCTION authz.cache_stats() IS
-    'This backend''s permission cache counters: hits, loads (catalog queries), invalidations, cached_users.';
+    'This backend''s permission cache counters: hits, loads (users read), group_loads, catalog_loads (permission strings read), invalidations (of everything), key_invalidations (of one user or group), cached_users, hit_rate.';
 COMMENT ON FUNCTION authz.catalog_changed() IS
     'Statement trigger on the catalogs: invalidates every backend''s permission cache.';
 -- Only the catalogs' own triggers run it: anyone else could flush every backend's cache.
 REVOKE EXECUTE ON FUNCTION authz.catalog_changed() FROM PUBLIC;
+COMMENT ON FUNCTION authz.catalog_rows_changed() IS
+    'Row trigger on the user and group catalogs (arguments: ''user'' or ''group'', the key column): invalidates that user''s or group''s entries in every backend''s permission cache.';
+REVOKE EXECUTE ON FUNCTION authz.catalog_rows_changed() FROM PUBLIC;
 COMMENT ON FUNCTION authz.audit_log_is_append_only() IS
     'Trigger on authz.audit_log: refuses UPDATE, DELETE and TRUNCATE with SQLSTATE 42501.';
 COMMENT ON FUNCTION authz.sync_admin_actions_report(jsonb, boolean) IS

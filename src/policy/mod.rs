@@ -193,6 +193,7 @@ fn permissive(
     command: Command,
     rules: &[&dyn Rule],
     table: &Table,
+    confined: Option<&membership::Confinement>,
 ) -> error::Result<String> {
     let permission = model_permission(model, command);
     let mut every_row = vec![superuser()];
@@ -215,8 +216,12 @@ fn permissive(
     }
     let every_row = every_row.join(" OR ");
     if rows.is_empty() {
-        // Row-independent: one parameter per row.
-        return Ok(once(&every_row));
+        // Row-independent: one parameter per row; for a tenant that confines superusers, an
+        // index condition instead (the tenant restriction requires those rows anyway).
+        return Ok(match confined {
+            Some(confined) => confined.keys_where(&every_row),
+            None => once(&every_row),
+        });
     }
     let mut alternatives = vec![table.all_rows_if(&every_row)];
     alternatives.extend(rows);
@@ -228,11 +233,16 @@ fn permissive(
 /// side effect (a CASCADE from a membership table, in a session that skips the event trigger
 /// guarding against it) then denies everything instead of opening the rows it kept out. It
 /// depends on nothing but the table, and costs one relation-cache read per query (an InitPlan).
-fn intact(table: &Table, count: usize) -> String {
-    let check = format!(
-        "(SELECT authz.protection_intact({}::regclass, {count}))",
+fn intact(table: &Table, count: usize, confined: Option<&membership::Confinement>) -> String {
+    let intact = format!(
+        "authz.protection_intact({}::regclass, {count})",
         sql::literal(&table.name)
     );
+    // A tenant that confines superusers: as an index condition (see Confinement::keys_where).
+    let check = match confined {
+        Some(confined) => confined.keys_where(&intact),
+        None => once(&intact),
+    };
     format!(
         "CREATE POLICY authz_intact ON {} AS RESTRICTIVE FOR ALL TO PUBLIC\n  USING ({check})\n  WITH CHECK ({check})",
         table.name
@@ -299,8 +309,12 @@ fn render(spec: &Spec, model: &ModelName, table: &Table) -> error::Result<Vec<St
         format!("ALTER TABLE {name} ENABLE ROW LEVEL SECURITY"),
         format!("ALTER TABLE {name} FORCE ROW LEVEL SECURITY"),
     ];
+    let confined = match &spec.tenant {
+        Some(tenant) => tenant.confinement(table)?,
+        None => None,
+    };
     for command in Command::ALL {
-        let expr = permissive(model, command, &rules, table)?;
+        let expr = permissive(model, command, &rules, table, confined.as_ref())?;
         let policy = format!("authz_{}", command.sql().to_lowercase());
         out.push(match command {
             Command::Select | Command::Delete => {
@@ -339,7 +353,7 @@ fn render(spec: &Spec, model: &ModelName, table: &Table) -> error::Result<Vec<St
         out.push(policy);
     }
     if restrictive > 0 {
-        out.push(intact(table, restrictive + 1));
+        out.push(intact(table, restrictive + 1, confined.as_ref()));
     }
     for rule in &rules {
         out.extend(rule.statements(table)?);
