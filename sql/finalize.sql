@@ -265,10 +265,44 @@ COMMENT ON FUNCTION authz.compares_by_value(oid, oid) IS
     'Whether authz.guard_readonly_columns compares values of this type and collation with IS DISTINCT FROM (built-in types with a default btree operator class, except interval, under a deterministic collation) rather than by binary image.';
 COMMENT ON FUNCTION authz.next_identity_value(oid, smallint) IS
     'A fresh value of identity column number attnum, drawn as an INSERT draws it: takes the INSERT privilege on the table. Used by authz.guard_readonly_columns.';
+-- Strict conditions (src/policy/conditions.rs): a row trigger whose WHEN clause is the
+-- condition on the row before the change; it refuses the UPDATE or DELETE with 42501 naming the
+-- rule unless the user holds every entry of `requires` (arguments: the rule, its predicate as
+-- text, the requires list).
+CREATE FUNCTION authz.refuse_conditional_change() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    missing text;
+BEGIN
+    IF NOT authz.is_superuser() THEN
+        SELECT string_agg(w.entry, ', ' ORDER BY w.i) INTO missing
+          FROM jsonb_array_elements_text(TG_ARGV[2]::jsonb) WITH ORDINALITY AS w(entry, i)
+         WHERE w.entry = 'superuser'
+            OR NOT CASE WHEN w.entry LIKE 'group:%' THEN authz.in_group(substr(w.entry, 7))
+                        ELSE authz.has_perm(w.entry) END;
+        IF missing IS NOT NULL THEN
+            RAISE EXCEPTION 'permission denied: rule % of %.% keeps % of this row from %',
+                TG_ARGV[0], quote_ident(TG_TABLE_SCHEMA), quote_ident(TG_TABLE_NAME), TG_OP,
+                coalesce('user "' || authz.current_user_id() || '"', 'nobody')
+                USING ERRCODE = '42501',
+                      DETAIL = format('The row matches %s; changing it requires %s (missing: %s).',
+                                      TG_ARGV[1], TG_ARGV[2], missing);
+        END IF;
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        RETURN OLD;
+    END IF;
+    RETURN NEW;
+END
+$fn$;
+REVOKE EXECUTE ON FUNCTION authz.refuse_conditional_change() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION authz.refuse_conditional_change() TO authz_admin;
+COMMENT ON FUNCTION authz.refuse_conditional_change() IS
+    'Row trigger installed by authz.protect for conditions of a "strict" spec (arguments: the rule, its predicate, the requires list): 42501 naming the rule when a user without every requires entry (or an active superuser) updates or deletes a row matching the condition, instead of the row being skipped.';
 COMMENT ON FUNCTION authz.restoring() IS
     'Whether the running statement is a superuser''s COPY FROM, as pg_restore and plain-format dumps load tables: it writes no audit entry and skips readonly-column checks.';
 COMMENT ON FUNCTION authz.protect(regclass, jsonb, boolean) IS
-    'Protect a table with row-level security generated from a spec {model, owner, members, tenant, object_grants, status, max_age, readonly}: enables and forces RLS and replaces earlier generated policies in one transaction. Returns the SQL; dry_run only returns it. Idempotent.';
+    'Protect a table with row-level security generated from a spec {model, owner, members, tenant, object_grants, status, max_age, readonly, conditions, strict}: enables and forces RLS and replaces earlier generated policies in one transaction. Returns the SQL; dry_run only returns it. Idempotent.';
 COMMENT ON FUNCTION authz.protection_intact(oid, integer) IS
     'Whether the table still has this many RESTRICTIVE authz_* policies: the check of the authz_intact policy authz.protect adds, which denies every row once a restriction is gone (false for a missing table).';
 COMMENT ON FUNCTION authz.unprotect(regclass) IS
@@ -355,7 +389,7 @@ BEGIN
                      'authz_audit_truncate', 'authz_updated_at'))
              OR (c.oid IN (SELECT pr.relation FROM authz.protected_relations pr)
                  AND ((d.object_type = 'policy' AND d.address_names[3] LIKE 'authz\_%')
-                   OR (d.object_type = 'trigger' AND (d.address_names[3] LIKE 'authz\_readonly\_%'
+                   OR (d.object_type = 'trigger' AND (d.address_names[3] LIKE 'authz\_readonly\_%' OR d.address_names[3] LIKE 'authz\_condition\_%'
                                                       OR d.address_names[3] = 'authz_age_lock')))))
     LOOP
         RAISE EXCEPTION 'cannot drop % % of % table %: % generated it', lost.object_type, quote_ident(lost.name),
@@ -414,20 +448,21 @@ SELECT t.tgrelid::regclass,
        format('trigger %I is %s', t.tgname,
               CASE WHEN t.tgname NOT IN ('authz_audit_insert', 'authz_audit_update', 'authz_audit_delete',
                                          'authz_audit_truncate', 'authz_updated_at', 'authz_age_lock')
-                        AND t.tgname NOT LIKE 'authz\_readonly\_%' THEN 'a generated trigger under another name'
+                        AND t.tgname NOT LIKE 'authz\_readonly\_%' AND t.tgname NOT LIKE 'authz\_condition\_%'
+                        THEN 'a generated trigger under another name'
                    WHEN t.tgenabled = 'D' THEN 'disabled'
                    WHEN t.tgenabled = 'R' THEN 'set to fire only on replicas'
                    ELSE 'set to fire always, on replicas too' END),
-       CASE WHEN t.tgfoid = 'authz.guard_readonly_columns()'::regprocedure
+       CASE WHEN t.tgfoid IN ('authz.guard_readonly_columns()'::regprocedure, 'authz.refuse_conditional_change()'::regprocedure)
             THEN format('Call authz.unprotect(%L) to remove its protection.', t.tgrelid::regclass::text)
             ELSE format('Call authz.disable_audit(%L) to stop auditing the table.', t.tgrelid::regclass::text) END
   FROM pg_trigger t
  WHERE t.tgfoid IN ('authz.audit_statement()'::regprocedure, 'authz.touch_updated_at()'::regprocedure,
-                    'authz.guard_readonly_columns()'::regprocedure)
+                    'authz.guard_readonly_columns()'::regprocedure, 'authz.refuse_conditional_change()'::regprocedure)
    AND (t.tgenabled <> 'O'
         OR (t.tgname NOT IN ('authz_audit_insert', 'authz_audit_update', 'authz_audit_delete',
                              'authz_audit_truncate', 'authz_updated_at', 'authz_age_lock')
-            AND t.tgname NOT LIKE 'authz\_readonly\_%'));
+            AND t.tgname NOT LIKE 'authz\_readonly\_%' AND t.tgname NOT LIKE 'authz\_condition\_%'));
 GRANT SELECT ON authz.protection_breaches TO PUBLIC;
 COMMENT ON VIEW authz.protection_breaches IS
     'What would let a write skip its audit entry or a row skip its generated policies, now: RLS disabled or not forced on a protected table, a protected table in an inheritance tree, a generated policy missing, a PERMISSIVE policy protect did not make, a generated trigger disabled, renamed or set to fire on replicas; with the function that changes it. Empty when everything is as pg_authz made it.';

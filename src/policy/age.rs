@@ -40,22 +40,8 @@ const MAX_DAYS: u32 = 1_000_000;
 
 impl Rule for MaxAge {
     fn restrictions(&self, table: &Table) -> error::Result<Vec<Restriction>> {
-        if self.days > MAX_DAYS {
-            return Err(AuthzError::InvalidArgument(format!(
-                "max_age.days: {} is out of range (0 to {MAX_DAYS})",
-                self.days
-            )));
-        }
-        let (column, column_type) = table.column(&self.column, "max_age.column")?;
-        if !matches!(
-            column_type,
-            "timestamp with time zone" | "timestamp without time zone" | "date"
-        ) {
-            return Err(AuthzError::InvalidArgument(format!(
-                "max_age.column: column \"{}\" is {column_type}, not a timestamp or date",
-                self.column
-            )));
-        }
+        check_days(self.days, "max_age.days")?;
+        let (column, column_type) = dated_column(table, &self.column, "max_age.column")?;
         let (fresh, not_future) = bounds(&column, column_type, self.days);
         let mut restrictions = Restriction::on_existing_rows("age", fresh);
         for restriction in &mut restrictions {
@@ -86,6 +72,35 @@ impl Rule for MaxAge {
     }
 }
 
+/// 22023 naming `field` when `days` is above [`MAX_DAYS`].
+pub(super) fn check_days(days: u32, field: &str) -> error::Result<()> {
+    if days > MAX_DAYS {
+        return Err(AuthzError::InvalidArgument(format!(
+            "{field}: {days} is out of range (0 to {MAX_DAYS})"
+        )));
+    }
+    Ok(())
+}
+
+/// The quoted column and its type, for a timestamptz, timestamp or date column; 22023 naming
+/// `field` for another type (42703 for a missing column).
+pub(super) fn dated_column<'t>(
+    table: &'t Table,
+    name: &str,
+    field: &str,
+) -> error::Result<(String, &'t str)> {
+    let (column, column_type) = table.column(name, field)?;
+    if !matches!(
+        column_type,
+        "timestamp with time zone" | "timestamp without time zone" | "date"
+    ) {
+        return Err(AuthzError::InvalidArgument(format!(
+            "{field}: column \"{name}\" is {column_type}, not a timestamp or date"
+        )));
+    }
+    Ok((column, column_type))
+}
+
 /// How far ahead of the statement's time a written value may be: clock skew between the
 /// application's servers and the database's.
 const LEEWAY: &str = "interval '5 minutes'";
@@ -96,7 +111,7 @@ const LARGEST_ZONE_OFFSET: &str = "interval '14 hours'";
 
 /// For `column` of `column_type`: the predicate "younger than `days`" and the predicate "not in
 /// the future" (both false for NULL and infinity), in UTC whatever the session's TimeZone.
-fn bounds(column: &str, column_type: &str, days: u32) -> (String, String) {
+pub(super) fn bounds(column: &str, column_type: &str, days: u32) -> (String, String) {
     // A day is 86 400 seconds: for timestamptz, interval arithmetic in days would follow the
     // session's TimeZone across daylight saving changes.
     let (now, age, ahead) = match column_type {

@@ -10,9 +10,11 @@
 //! file here implementing [`Rule`], and one pg_regress file.
 
 mod age;
+mod conditions;
 mod grants;
 mod membership;
 mod owner;
+mod predicate;
 mod readonly;
 mod sql;
 mod status;
@@ -148,6 +150,15 @@ struct Spec {
     max_age: Option<age::MaxAge>,
     #[serde(default)]
     readonly: Vec<readonly::Readonly>,
+    #[serde(default, rename = "conditions")]
+    condition_list: Vec<conditions::Condition>,
+    /// Whether UPDATE and DELETE conditions raise 42501 for rows they keep from the user,
+    /// instead of skipping them.
+    #[serde(default)]
+    strict: bool,
+    /// `conditions` with `strict`.
+    #[serde(skip)]
+    conditions: conditions::Conditions,
     /// The object grants rule of `model`, when `object_grants`.
     #[serde(skip)]
     grants: Option<grants::ObjectGrants>,
@@ -159,6 +170,10 @@ impl Spec {
             .map_err(|e| AuthzError::InvalidArgument(format!("invalid protect spec: {e}")))?;
         let model = ModelName::parse(&spec.model)?;
         spec.grants = spec.object_grants.then(|| grants::ObjectGrants::of(&model));
+        spec.conditions = conditions::Conditions {
+            list: std::mem::take(&mut spec.condition_list),
+            strict: spec.strict,
+        };
         Ok((spec, model))
     }
 
@@ -181,6 +196,7 @@ impl Spec {
             rules.push(age);
         }
         rules.extend(self.readonly.iter().map(|r| r as &dyn Rule));
+        rules.push(&self.conditions);
         rules
     }
 }
@@ -348,7 +364,8 @@ fn render(spec: &Spec, model: &ModelName, table: &Table) -> error::Result<Vec<St
 }
 
 /// Protect table `relation` with row-level security generated from `spec` (a JSON object:
-/// model, owner, members, tenant, object_grants, status, max_age, readonly; see the README).
+/// model, owner, members, tenant, object_grants, status, max_age, readonly, conditions, strict;
+/// see the README).
 /// Enables and forces RLS, registers the model, and replaces any policies an earlier call made,
 /// in one transaction. Returns the SQL; with `dry_run` it only returns it. Calling it again with
 /// the same spec changes nothing.

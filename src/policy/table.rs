@@ -97,7 +97,8 @@ impl Table {
     pub fn generated_triggers(&self) -> error::Result<Vec<String>> {
         self.names(
             "SELECT array_agg(tgname::text) FROM pg_trigger
-              WHERE tgrelid = $1 AND (tgname LIKE 'authz\\_readonly\\_%' OR tgname = 'authz_age_lock')",
+              WHERE tgrelid = $1 AND (tgname LIKE 'authz\\_readonly\\_%' OR tgname = 'authz_age_lock'
+                     OR tgname LIKE 'authz\\_condition\\_%')",
         )
     }
 
