@@ -40,6 +40,20 @@ pub struct Conditions {
     pub strict: bool,
 }
 
+/// A checked condition, for `explain_row`.
+pub struct Explained {
+    /// `conditions[i]`.
+    pub label: String,
+    /// Its strict trigger's name.
+    pub trigger: String,
+    /// The predicate, deparsed.
+    pub when: String,
+    pub requires: Vec<String>,
+    pub commands: Vec<Command>,
+    /// The once-per-query check of `requires`.
+    pub holders: String,
+}
+
 /// The one entry naming active superusers only.
 const SUPERUSER: &str = "superuser";
 
@@ -110,8 +124,24 @@ impl Conditions {
             .collect()
     }
 
+    /// Each condition as `explain_row` reports it.
+    pub fn explained(&self, table: &Table) -> error::Result<Vec<Explained>> {
+        Ok(self
+            .checked(table)?
+            .into_iter()
+            .map(|(i, condition, predicate, commands, holders)| Explained {
+                label: Condition::label(i),
+                trigger: format!("authz_condition_{i}"),
+                when: predicate.bare,
+                requires: condition.requires.clone(),
+                commands,
+                holders,
+            })
+            .collect())
+    }
+
     /// Whether a command of a condition is enforced by the strict trigger.
-    fn by_trigger(&self, command: Command) -> bool {
+    pub fn by_trigger(&self, command: Command) -> bool {
         self.strict && matches!(command, Command::Update | Command::Delete)
     }
 }

@@ -11,6 +11,7 @@
 
 mod age;
 mod conditions;
+mod explain;
 mod grants;
 mod membership;
 mod owner;
