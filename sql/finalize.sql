@@ -302,9 +302,11 @@ COMMENT ON FUNCTION authz.refuse_conditional_change() IS
 COMMENT ON FUNCTION authz.restoring() IS
     'Whether the running statement is a superuser''s COPY FROM, as pg_restore and plain-format dumps load tables: it writes no audit entry and skips readonly-column checks.';
 COMMENT ON FUNCTION authz.protect(regclass, jsonb, boolean) IS
-    'Protect a table with row-level security generated from a spec {model, owner, members, tenant, object_grants, status, max_age, readonly, conditions, strict}: enables and forces RLS and replaces earlier generated policies in one transaction. Returns the SQL; dry_run only returns it. Idempotent.';
+    'Protect a table with row-level security generated from a spec {model, owner, members, tenant, object_grants, status, max_age, readonly, conditions, strict, hidden}: enables and forces RLS and replaces earlier generated policies in one transaction. Returns the SQL; dry_run only returns it. Idempotent.';
 COMMENT ON FUNCTION authz.explain_row(regclass, text, text, text) IS
     'Why a row of a protected table (by its primary key as text) is or is not within reach of a command for the current user, or any user (authz_admin only): each applicable generated policy and strict trigger, whether it passes, and for a failing one its spec rule and what is missing. A row the caller cannot see gives only "visible": false, except to authz_admin.';
+COMMENT ON FUNCTION authz.owner_subject_to_rls(oid) IS
+    'Whether the owner of a relation is subject to row-level security (neither a superuser nor BYPASSRLS): authz.protect requires it of a table with hidden columns, whose generated view <table>_visible reads the table with its owner''s rights; authz.protection_breaches lists such a view when it no longer holds. False for a missing relation.';
 COMMENT ON FUNCTION authz.protection_intact(oid, integer) IS
     'Whether the table still has this many RESTRICTIVE authz_* policies: the check of the authz_intact policy authz.protect adds, which denies every row once a restriction is gone (false for a missing table).';
 COMMENT ON FUNCTION authz.unprotect(regclass) IS
@@ -464,10 +466,19 @@ SELECT t.tgrelid::regclass,
    AND (t.tgenabled <> 'O'
         OR (t.tgname NOT IN ('authz_audit_insert', 'authz_audit_update', 'authz_audit_delete',
                              'authz_audit_truncate', 'authz_updated_at', 'authz_age_lock')
-            AND t.tgname NOT LIKE 'authz\_readonly\_%' AND t.tgname NOT LIKE 'authz\_condition\_%'));
+            AND t.tgname NOT LIKE 'authz\_readonly\_%' AND t.tgname NOT LIKE 'authz\_condition\_%'))
+UNION ALL
+SELECT pr.relation,
+       format('view %s of its hidden columns is owned by role %I, which bypasses row-level security', v.oid::regclass, r.rolname),
+       format('Give the table and the view to a role subject to row-level security, then call authz.protect(%L, spec) again.', pr.relation::text)
+  FROM authz.protected_relations pr
+  JOIN pg_class t ON t.oid = pr.relation
+  JOIN pg_class v ON v.relnamespace = t.relnamespace AND v.relname = t.relname || '_visible' AND v.relkind = 'v'
+  JOIN pg_roles r ON r.oid = v.relowner
+ WHERE pr.spec ? 'hidden' AND NOT authz.owner_subject_to_rls(v.oid);
 GRANT SELECT ON authz.protection_breaches TO PUBLIC;
 COMMENT ON VIEW authz.protection_breaches IS
-    'What would let a write skip its audit entry or a row skip its generated policies, now: RLS disabled or not forced on a protected table, a protected table in an inheritance tree, a generated policy missing, a PERMISSIVE policy protect did not make, a generated trigger disabled, renamed or set to fire on replicas; with the function that changes it. Empty when everything is as pg_authz made it.';
+    'What would let a write skip its audit entry or a row skip its generated policies, now: RLS disabled or not forced on a protected table, a protected table in an inheritance tree, a generated policy missing, a PERMISSIVE policy protect did not make, a generated trigger disabled, renamed or set to fire on replicas, a view of hidden columns owned by a role that bypasses RLS; with the function that changes it. Empty when everything is as pg_authz made it.';
 COMMENT ON FUNCTION authz.generated_ddl_running() IS
     'Whether authz.protect, unprotect, enable_audit or disable_audit is running DDL in this backend (set in backend memory, not by any setting): the tamper guard lets that DDL through.';
 COMMENT ON FUNCTION authz.remember_protection_breaches() IS
@@ -507,7 +518,7 @@ BEGIN
     FOR found IN
         SELECT b.relation, b.breach, b.remedy
           FROM authz.protection_breaches b
-         WHERE b.relation::oid::text || ' ' || b.breach <> ALL (authz.protection_breaches_at_start())
+         WHERE b.relation::oid::text || ' ' || b.breach <> ALL (authz.protection_breaches_at_start()) ORDER BY b.relation, b.breach
     LOOP
         RAISE EXCEPTION '% refused on table %: %', tg_tag, found.relation, found.breach
             USING ERRCODE = 'dependent_objects_still_exist',

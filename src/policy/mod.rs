@@ -13,6 +13,7 @@ mod age;
 mod conditions;
 mod explain;
 mod grants;
+mod hidden;
 mod membership;
 mod owner;
 mod predicate;
@@ -157,6 +158,8 @@ struct Spec {
     /// instead of skipping them.
     #[serde(default)]
     strict: bool,
+    #[serde(default)]
+    hidden: hidden::HiddenColumns,
     /// `conditions` with `strict`.
     #[serde(skip)]
     conditions: conditions::Conditions,
@@ -198,6 +201,7 @@ impl Spec {
         }
         rules.extend(self.readonly.iter().map(|r| r as &dyn Rule));
         rules.push(&self.conditions);
+        rules.push(&self.hidden);
         rules
     }
 }
@@ -365,7 +369,8 @@ fn render(spec: &Spec, model: &ModelName, table: &Table) -> error::Result<Vec<St
 }
 
 /// Protect table `relation` with row-level security generated from `spec` (a JSON object:
-/// model, owner, members, tenant, object_grants, status, max_age, readonly, conditions, strict;
+/// model, owner, members, tenant, object_grants, status, max_age, readonly, conditions, strict,
+/// hidden;
 /// see the README).
 /// Enables and forces RLS, registers the model, and replaces any policies an earlier call made,
 /// in one transaction. Returns the SQL; with `dry_run` it only returns it. Calling it again with
@@ -420,6 +425,9 @@ fn protect_table(
     }
     let (was_enabled, was_forced) = table.rls_flags()?;
     let previous = remove_generated(&table)?;
+    if count(&statements, VIEW) == 0 {
+        drop_generated_views(&table)?;
+    }
     // The DDL runs as the caller: only the table's owner gets past it.
     for statement in &statements {
         Spi::run(statement)?;
@@ -498,7 +506,7 @@ fn unchanged(
     script: &str,
     statements: &[String],
 ) -> error::Result<bool> {
-    let count = |prefix: &str| statements.iter().filter(|s| s.starts_with(prefix)).count();
+    let count = |prefix: &str| count(statements, prefix);
     let recorded = Spi::get_one_with_args::<bool>(
         "SELECT EXISTS (SELECT 1 FROM authz.protected_relations
                          WHERE relation = $1 AND spec = $2 AND script = $3)",
@@ -511,7 +519,24 @@ fn unchanged(
     Ok(recorded
         && table.rls_flags()? == (true, true)
         && table.generated_policies()?.len() == count("CREATE POLICY")
-        && table.generated_triggers()?.len() == count("CREATE TRIGGER"))
+        && table.generated_triggers()?.len() == count("CREATE TRIGGER")
+        && table.generated_views()?.len() == count(VIEW))
+}
+
+/// How generated views are created: OR REPLACE keeps the grants a DBA gave on them.
+const VIEW: &str = "CREATE OR REPLACE VIEW";
+
+/// How many of `statements` start with `prefix`.
+fn count(statements: &[String], prefix: &str) -> usize {
+    statements.iter().filter(|s| s.starts_with(prefix)).count()
+}
+
+/// Drop the view of hidden columns protect generated on `table`, if any.
+fn drop_generated_views(table: &Table) -> error::Result<()> {
+    for view in table.generated_views()? {
+        Spi::run(&format!("DROP VIEW {view}"))?;
+    }
+    Ok(())
 }
 
 /// Drop the policies and triggers pg_authz generated on `table`; returns the RLS flags recorded
@@ -561,6 +586,7 @@ fn unprotect_table(relid: pg_sys::Oid) -> error::Result<bool> {
     let Some((was_enabled, was_forced)) = remove_generated(&table)? else {
         return Ok(false);
     };
+    drop_generated_views(&table)?;
     if !was_forced {
         Spi::run(&format!(
             "ALTER TABLE {} NO FORCE ROW LEVEL SECURITY",

@@ -27,28 +27,54 @@ pub struct Predicate {
 impl Predicate {
     /// Check `text` as a predicate over `table`; 22023 naming `field` when it is not one.
     pub fn parse(table: &Table, text: &str, field: &str) -> error::Result<Predicate> {
-        let invalid = |why: String| AuthzError::InvalidArgument(format!("{field}: {why}"));
-        if text.trim().is_empty() {
-            return Err(invalid("must be a boolean expression, not empty".into()));
-        }
-        if text.contains('\0') {
-            return Err(invalid("must not contain a NUL byte".into()));
-        }
-        // The newlines end a trailing `--` comment before the closing parenthesis.
-        let sql = format!("SELECT (\n{text}\n) FROM {}", table.name);
-        let sql = CString::new(sql).map_err(|_| invalid("must not contain a NUL byte".into()))?;
-        match in_subtransaction(|| unsafe { analyse(&sql, table.oid) }) {
-            Ok(Ok(predicate)) => Ok(predicate),
-            Ok(Err(why)) | Err(why) => Err(invalid(why)),
-        }
+        checked(table, text, None, field)
+    }
+
+    /// Check `text` as a constant of type `column_type` (a hidden column's mask): an expression
+    /// reading no column, calling no volatile function; returns it deparsed, cast to the type.
+    pub fn constant(
+        table: &Table,
+        text: &str,
+        column_type: &str,
+        field: &str,
+    ) -> error::Result<String> {
+        Ok(checked(table, text, Some(column_type), field)?.bare)
     }
 }
 
-/// Parse and analyse `sql` (`SELECT (<when>) FROM <table>`); why it is not a row predicate.
+/// `text` checked as a predicate (`cast` None) or as a constant cast to `cast`.
+fn checked(
+    table: &Table,
+    text: &str,
+    cast: Option<&str>,
+    field: &str,
+) -> error::Result<Predicate> {
+    let invalid = |why: String| AuthzError::InvalidArgument(format!("{field}: {why}"));
+    if text.trim().is_empty() {
+        let what = if cast.is_some() { "an expression" } else { "a boolean expression" };
+        return Err(invalid(format!("must be {what}, not empty")));
+    }
+    if text.contains('\0') {
+        return Err(invalid("must not contain a NUL byte".into()));
+    }
+    // The newlines end a trailing `--` comment before the closing parenthesis.
+    let sql = match cast {
+        None => format!("SELECT (\n{text}\n) FROM {}", table.name),
+        Some(t) => format!("SELECT (\n{text}\n)::{t} FROM {}", table.name),
+    };
+    let sql = CString::new(sql).map_err(|_| invalid("must not contain a NUL byte".into()))?;
+    match in_subtransaction(|| unsafe { analyse(&sql, table.oid, cast.is_some()) }) {
+        Ok(Ok(predicate)) => Ok(predicate),
+        Ok(Err(why)) | Err(why) => Err(invalid(why)),
+    }
+}
+
+/// Parse and analyse `sql` (`SELECT (<when>) FROM <table>`, or `SELECT (<mask>)::type FROM
+/// <table>` for a `constant`); why it is not a row predicate (or a constant).
 ///
 /// # Safety
 /// Runs the parser and analyser; errors they raise unwind to the caller's subtransaction.
-unsafe fn analyse(sql: &CStr, relid: pg_sys::Oid) -> Result<Predicate, String> {
+unsafe fn analyse(sql: &CStr, relid: pg_sys::Oid, constant: bool) -> Result<Predicate, String> {
     let statements = pg_sys::raw_parser(sql.as_ptr(), pg_sys::RawParseMode::RAW_PARSE_DEFAULT);
     if list_len(statements) != 1 {
         return Err("must be one expression, not several statements (no ';')".into());
@@ -72,7 +98,10 @@ unsafe fn analyse(sql: &CStr, relid: pg_sys::Oid) -> Result<Predicate, String> {
     let entry = nth(q.targetList, 0) as *mut pg_sys::TargetEntry;
     let expr = (*entry).expr as *mut pg_sys::Node;
     let type_oid = pg_sys::exprType(expr);
-    if type_oid != pg_sys::BOOLOID {
+    if constant && pg_sys::contain_var_clause(expr) {
+        return Err("must be a constant: it must not read the row's columns".into());
+    }
+    if !constant && type_oid != pg_sys::BOOLOID {
         let name = CStr::from_ptr(pg_sys::format_type_be(type_oid)).to_string_lossy();
         return Err(format!("must be a boolean expression, not {name}"));
     }

@@ -41,6 +41,16 @@ pub struct After {
 }
 
 impl Readonly {
+    /// An unconditional entry: `columns` change only for `unless` holders (hidden columns).
+    pub fn new(columns: Vec<String>, unless: Vec<String>) -> Readonly {
+        Readonly {
+            columns,
+            unless,
+            when: None,
+            after: None,
+        }
+    }
+
     /// The trigger's WHEN clause on the existing row, for a conditional entry (`when`,
     /// `after`): the columns are read-only where it holds. A NULL date counts as old.
     fn row_condition(&self, table: &Table) -> error::Result<Option<String>> {

@@ -7,11 +7,11 @@ CREATE TABLE articles.articles (
     status text NOT NULL DEFAULT 'draft', published_at timestamptz,
     created_at timestamptz NOT NULL DEFAULT now());
 INSERT INTO articles.articles (id, title, content, author, status, published_at, created_at) VALUES
-  (1, 'Draft', 'words', 'wes', 'draft', NULL, now()),
-  (2, 'Out', 'news', 'wes', 'published', now(), now()),
-  (3, 'Old draft', 'old words', 'wes', 'draft', NULL, now() - interval '10 days'),
-  (4, 'Almost a week', 'text', 'wes', 'draft', NULL, statement_timestamp() - interval '6 days 23 hours'),
-  (5, 'Just over a week', 'text', 'wes', 'draft', NULL, statement_timestamp() - interval '7 days 1 hour');
+  (1, 'Draft', 'words', 'awen', 'draft', NULL, now()),
+  (2, 'Out', 'news', 'awen', 'published', now(), now()),
+  (3, 'Old draft', 'old words', 'awen', 'draft', NULL, now() - interval '10 days'),
+  (4, 'Almost a week', 'text', 'awen', 'draft', NULL, statement_timestamp() - interval '6 days 23 hours'),
+  (5, 'Just over a week', 'text', 'awen', 'draft', NULL, statement_timestamp() - interval '7 days 1 hour');
 GRANT USAGE ON SCHEMA articles TO regress_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON articles.articles TO regress_app;
 
@@ -19,14 +19,13 @@ SELECT authz.register_model('articles.Article', 'articles.articles') > 0 AS regi
 INSERT INTO authz.permissions (content_type_id, codename, name)
 SELECT id, 'publish_article', 'Can publish articles' FROM authz.content_types
  WHERE app_label = 'articles' AND model = 'article';
-INSERT INTO authz.users (id, is_staff, is_superuser) VALUES ('wes', true, false), ('pub', true, false), ('chief', true, true)
-    ON CONFLICT (id) DO NOTHING;
+INSERT INTO authz.users (id, is_staff, is_superuser) VALUES ('awen', true, false), ('pub', true, false), ('aboss', true, true);
 INSERT INTO authz.groups (name) VALUES ('Article writers');
 INSERT INTO authz.group_permissions (group_id, permission_id)
 SELECT g.id, p.id FROM authz.groups g, authz.permissions p JOIN authz.content_types ct ON ct.id = p.content_type_id
  WHERE g.name = 'Article writers' AND ct.app_label = 'articles' AND p.codename IN ('view_article', 'add_article', 'change_article');
 INSERT INTO authz.user_groups (user_id, group_id)
-SELECT u, g.id FROM (VALUES ('wes'), ('pub')) v(u), authz.groups g WHERE g.name = 'Article writers';
+SELECT u, g.id FROM (VALUES ('awen'), ('pub')) v(u), authz.groups g WHERE g.name = 'Article writers';
 INSERT INTO authz.user_permissions (user_id, permission_id)
 SELECT 'pub', p.id FROM authz.permissions p WHERE p.codename = 'publish_article';
 
@@ -48,7 +47,7 @@ SELECT tgname FROM pg_trigger WHERE tgrelid = 'articles.articles'::regclass AND 
 -- Published: only the title is editable.
 BEGIN;
 SET LOCAL ROLE regress_app;
-SELECT authz.set_user('wes') \g /dev/null
+SELECT authz.set_user('awen') \g /dev/null
 UPDATE articles.articles SET title = 'Out now' WHERE id = 2 RETURNING id, title;
 UPDATE articles.articles SET content = 'more words' WHERE id = 1 RETURNING id, content;
 SAVEPOINT s;
@@ -61,22 +60,22 @@ ROLLBACK;
 -- again in the next statement (the condition reads the stored row).
 BEGIN;
 SET LOCAL ROLE regress_app;
-SELECT authz.set_user('wes') \g /dev/null
+SELECT authz.set_user('awen') \g /dev/null
 UPDATE articles.articles SET status = 'draft' WHERE id = 2 RETURNING id, status;
 UPDATE articles.articles SET content = 'rewritten' WHERE id = 2 RETURNING id, content;
 ROLLBACK;
 -- Inserting a published article is not editing one: content and author are given.
 BEGIN;
 SET LOCAL ROLE regress_app;
-SELECT authz.set_user('wes') \g /dev/null
-INSERT INTO articles.articles (id, title, content, author, status) VALUES (9, 'New', 'fresh', 'wes', 'published') RETURNING id;
+SELECT authz.set_user('awen') \g /dev/null
+INSERT INTO articles.articles (id, title, content, author, status) VALUES (9, 'New', 'fresh', 'awen', 'published') RETURNING id;
 ROLLBACK;
 
 -- The title locks 7 days after created_at: article 4 (6 days 23 hours) is open, 5 (7 days 1
 -- hour) and 3 are locked; their other columns stay editable.
 BEGIN;
 SET LOCAL ROLE regress_app;
-SELECT authz.set_user('wes') \g /dev/null
+SELECT authz.set_user('awen') \g /dev/null
 UPDATE articles.articles SET title = title || '!' WHERE id IN (1, 4) RETURNING id;
 SAVEPOINT s;
 UPDATE articles.articles SET title = 'Renamed' WHERE id = 5;
@@ -91,7 +90,7 @@ ROLLBACK;
 BEGIN;
 SET LOCAL ROLE regress_app;
 SET LOCAL TimeZone = 'Pacific/Kiritimati';
-SELECT authz.set_user('wes') \g /dev/null
+SELECT authz.set_user('awen') \g /dev/null
 UPDATE articles.articles SET title = title WHERE id = 4 RETURNING id;
 UPDATE articles.articles SET title = 'x' WHERE id = 5;
 \echo :LAST_ERROR_SQLSTATE
@@ -99,7 +98,7 @@ ROLLBACK;
 BEGIN;
 SET LOCAL ROLE regress_app;
 SET LOCAL TimeZone = 'Pacific/Pago_Pago';
-SELECT authz.set_user('wes') \g /dev/null
+SELECT authz.set_user('awen') \g /dev/null
 UPDATE articles.articles SET title = title WHERE id = 4 RETURNING id;
 UPDATE articles.articles SET title = 'x' WHERE id = 5;
 \echo :LAST_ERROR_SQLSTATE
@@ -107,7 +106,7 @@ ROLLBACK;
 -- Superusers change everything; unless-holders their columns only.
 BEGIN;
 SET LOCAL ROLE regress_app;
-SELECT authz.set_user('chief') \g /dev/null
+SELECT authz.set_user('aboss') \g /dev/null
 UPDATE articles.articles SET title = 'T', content = 'C', author = 'A' RETURNING id;
 ROLLBACK;
 BEGIN;

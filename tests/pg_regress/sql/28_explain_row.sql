@@ -6,40 +6,40 @@ CREATE SCHEMA expl;
 CREATE TABLE expl.orders (
     id int PRIMARY KEY, owner_id text NOT NULL, amount numeric(12,2) NOT NULL,
     is_locked boolean NOT NULL DEFAULT false);
-INSERT INTO expl.orders VALUES (1, 'amy', 100, false), (2, 'amy', 200, true), (3, 'bob', 300, false),
-                               (4, 'bob', 25000, false);
+INSERT INTO expl.orders VALUES (1, 'eva', 100, false), (2, 'eva', 200, true), (3, 'eli', 300, false),
+                               (4, 'eli', 25000, false);
 GRANT USAGE ON SCHEMA expl TO regress_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON expl.orders TO regress_app;
 SELECT authz.register_model('expl.Order', 'expl.orders') > 0 AS registered;
 INSERT INTO authz.permissions (content_type_id, codename, name)
 SELECT id, 'change_high_value_order', 'Can change high-value orders' FROM authz.content_types
  WHERE app_label = 'expl' AND model = 'order';
-INSERT INTO authz.users (id, is_staff) VALUES ('amy', true), ('bob', true), ('mgr', true);
+INSERT INTO authz.users (id, is_staff) VALUES ('eva', true), ('eli', true), ('ema', true);
 INSERT INTO authz.groups (name) VALUES ('Expl clerks'), ('Expl managers');
 INSERT INTO authz.group_permissions (group_id, permission_id)
 SELECT g.id, p.id FROM authz.groups g, authz.permissions p JOIN authz.content_types ct ON ct.id = p.content_type_id
  WHERE g.name IN ('Expl clerks', 'Expl managers') AND ct.app_label = 'expl'
    AND p.codename IN ('view_order', 'change_order', 'delete_order');
 INSERT INTO authz.user_groups (user_id, group_id)
-SELECT u, g.id FROM (VALUES ('amy', 'Expl clerks'), ('bob', 'Expl clerks'), ('mgr', 'Expl managers')) v(u, gname)
+SELECT u, g.id FROM (VALUES ('eva', 'Expl clerks'), ('eli', 'Expl clerks'), ('ema', 'Expl managers')) v(u, gname)
   JOIN authz.groups g ON g.name = v.gname;
 SELECT authz.protect('expl.orders', $${"model": "expl.Order",
     "owner": {"column": "owner_id", "see_all": ["group:Expl managers"]},
     "conditions": [{"when": "is_locked", "requires": ["superuser"]},
                    {"when": "amount > 10000", "requires": ["expl.change_high_value_order"]}]}$$) IS NOT NULL AS protected;
 
--- Amy's own order: every policy passes.
+-- Eva's own order: every policy passes.
 BEGIN;
 SET LOCAL ROLE regress_app;
-SELECT authz.set_user('amy') \g /dev/null
+SELECT authz.set_user('eva') \g /dev/null
 SELECT jsonb_pretty(authz.explain_row('expl.orders', '1', 'UPDATE'));
 -- Her locked order: she sees it, but conditions[0] keeps it for superusers.
 SELECT jsonb_pretty(authz.explain_row('expl.orders', '2', 'UPDATE'));
--- Bob's order is invisible to her: nothing about it, exactly as for a key that does not exist.
+-- Eli's order is invisible to her: nothing about it, exactly as for a key that does not exist.
 SELECT authz.explain_row('expl.orders', '3', 'DELETE');
 SELECT authz.explain_row('expl.orders', '99', 'DELETE');
 -- Explaining another user's access takes authz_admin.
-SELECT authz.explain_row('expl.orders', '1', 'UPDATE', 'bob');
+SELECT authz.explain_row('expl.orders', '1', 'UPDATE', 'eli');
 \echo :LAST_ERROR_SQLSTATE
 ROLLBACK;
 
@@ -47,7 +47,7 @@ ROLLBACK;
 -- high-value. Both failures are named.
 BEGIN;
 SET LOCAL ROLE regress_app;
-SELECT authz.set_user('mgr') \g /dev/null
+SELECT authz.set_user('ema') \g /dev/null
 SELECT jsonb_pretty(authz.explain_row('expl.orders', '4', 'UPDATE'));
 SELECT jsonb_pretty(authz.explain_row('expl.orders', '4'));
 ROLLBACK;
@@ -59,12 +59,12 @@ SELECT authz.explain_row('expl.orders', '1');
 ROLLBACK;
 
 -- authz_admin explains any row for any user, without any privilege on the table (USAGE on its
--- schema names it): why Amy cannot see Bob's order.
+-- schema names it): why Eva cannot see Eli's order.
 GRANT USAGE ON SCHEMA expl TO regress_admin;
 BEGIN;
 SET LOCAL ROLE regress_admin;
-SELECT jsonb_pretty(authz.explain_row('expl.orders', '3', 'SELECT', 'amy'));
-SELECT authz.explain_row('expl.orders', '99', 'SELECT', 'amy');
+SELECT jsonb_pretty(authz.explain_row('expl.orders', '3', 'SELECT', 'eva'));
+SELECT authz.explain_row('expl.orders', '99', 'SELECT', 'eva');
 ROLLBACK;
 
 -- With "strict": true the UPDATE/DELETE conditions are triggers, reported as such.
@@ -74,7 +74,7 @@ SELECT authz.protect('expl.orders', $${"model": "expl.Order", "strict": true,
                    {"when": "amount > 10000", "requires": ["expl.change_high_value_order"]}]}$$) IS NOT NULL AS protected;
 BEGIN;
 SET LOCAL ROLE regress_app;
-SELECT authz.set_user('amy') \g /dev/null
+SELECT authz.set_user('eva') \g /dev/null
 SELECT jsonb_pretty(authz.explain_row('expl.orders', '2', 'DELETE'));
 ROLLBACK;
 
