@@ -104,15 +104,18 @@ impl Condition {
             }
             return Ok("false".into());
         }
-        Ok(once(&format!("({})", who(&self.requires, &field)?.join(" AND "))))
+        Ok(once(&format!(
+            "({})",
+            who(&self.requires, &field)?.join(" AND ")
+        )))
     }
 }
 
+/// A condition with its index, predicate, commands and holder check, all checked.
+type Checked<'a> = (usize, &'a Condition, Predicate, Vec<Command>, String);
+
 impl Conditions {
-    fn checked(
-        &self,
-        table: &Table,
-    ) -> error::Result<Vec<(usize, &Condition, Predicate, Vec<Command>, String)>> {
+    fn checked(&self, table: &Table) -> error::Result<Vec<Checked<'_>>> {
         self.list
             .iter()
             .enumerate()
@@ -183,7 +186,8 @@ impl Rule for Conditions {
             if events.is_empty() {
                 continue;
             }
-            let requires = serde_json::to_string(&condition.requires).unwrap_or_else(|_| "[]".into());
+            let requires =
+                serde_json::to_string(&condition.requires).unwrap_or_else(|_| "[]".into());
             out.push(format!(
                 "CREATE TRIGGER authz_condition_{i} BEFORE {} ON {} FOR EACH ROW\n  WHEN (({}) IS TRUE)\n  EXECUTE FUNCTION authz.refuse_conditional_change({}, {}, {})",
                 events.join(" OR "),

@@ -59,8 +59,8 @@ fn explain(
         ))
     })?;
     let (spec, _) = Spec::parse(&spec_json)?;
-    let admin =
-        Spi::get_one::<bool>("SELECT pg_catalog.pg_has_role('authz_admin', 'USAGE')")? == Some(true);
+    let admin = Spi::get_one::<bool>("SELECT pg_catalog.pg_has_role('authz_admin', 'USAGE')")?
+        == Some(true);
     let me = crate::identity::with_current_user_id(|u| u.map(str::to_owned));
     let user = match user_id {
         Some(other) if Some(other) != me.as_deref() => {
@@ -79,13 +79,14 @@ fn explain(
         "SELECT pg_catalog.has_table_privilege($1::pg_catalog.oid, 'SELECT')",
         &[relid.into()],
     )? == Some(true);
-    let visible = may_select && Spi::get_one_with_args::<bool>(
-        &format!(
-            "SELECT EXISTS (SELECT 1 FROM {} t WHERE {key_text} OPERATOR(pg_catalog.=) $1)",
-            table.name
-        ),
-        &[key.into()],
-    )? == Some(true);
+    let visible = may_select
+        && Spi::get_one_with_args::<bool>(
+            &format!(
+                "SELECT EXISTS (SELECT 1 FROM {} t WHERE {key_text} OPERATOR(pg_catalog.=) $1)",
+                table.name
+            ),
+            &[key.into()],
+        )? == Some(true);
     let mut out = json!({
         "relation": table.name, "key": key, "command": command.sql(), "user": user, "visible": visible,
     });
@@ -146,7 +147,8 @@ fn explain(
             condition.when, condition.holders
         ))?;
         restrictive_pass &= passes;
-        let mut entry = json!({"trigger": condition.trigger, "passes": passes, "rule": condition.label});
+        let mut entry =
+            json!({"trigger": condition.trigger, "passes": passes, "rule": condition.label});
         if !passes {
             entry["missing"] = json!({"condition": condition.when,
                                       "requires": evaluator.lacking(&condition.requires, &condition.label)?});
@@ -252,7 +254,11 @@ fn rule_of(policy: &str, spec_json: &Value) -> String {
         let index = rest.split('_').next().unwrap_or(rest);
         return format!("conditions[{index}]");
     }
-    for (prefix, rule) in [("tenant", "tenant"), ("status_", "status"), ("age_", "max_age")] {
+    for (prefix, rule) in [
+        ("tenant", "tenant"),
+        ("status_", "status"),
+        ("age_", "max_age"),
+    ] {
         if name.starts_with(prefix) {
             return rule.into();
         }
@@ -316,9 +322,20 @@ impl Evaluator<'_> {
     ) -> error::Result<Value> {
         let name = policy.strip_prefix("authz_").unwrap_or(policy);
         if let Some(rest) = name.strip_prefix("condition_") {
-            let index: usize = rest.split('_').next().and_then(|i| i.parse().ok()).unwrap_or(0);
-            if let Some(c) = spec.conditions.explained(self.table)?.into_iter().nth(index) {
-                return Ok(json!({"condition": c.when, "requires": self.lacking(&c.requires, &c.label)?}));
+            let index: usize = rest
+                .split('_')
+                .next()
+                .and_then(|i| i.parse().ok())
+                .unwrap_or(0);
+            if let Some(c) = spec
+                .conditions
+                .explained(self.table)?
+                .into_iter()
+                .nth(index)
+            {
+                return Ok(
+                    json!({"condition": c.when, "requires": self.lacking(&c.requires, &c.label)?}),
+                );
             }
         }
         let model = &spec_json["model"];
@@ -330,7 +347,10 @@ impl Evaluator<'_> {
                     .unwrap_or(("", ""));
                 let model = model.to_lowercase();
                 let perms: Vec<String> = match command_of(name).unwrap_or(command) {
-                    Command::Select => vec![format!("{app}.view_{model}"), format!("{app}.change_{model}")],
+                    Command::Select => vec![
+                        format!("{app}.view_{model}"),
+                        format!("{app}.change_{model}"),
+                    ],
                     Command::Insert => vec![format!("{app}.add_{model}")],
                     Command::Update => vec![format!("{app}.change_{model}")],
                     Command::Delete => vec![format!("{app}.delete_{model}")],
@@ -346,9 +366,11 @@ impl Evaluator<'_> {
                     json!({"row": "the row matches none of the row rules for this user", "rules": rules})
                 }
             }
-            "tenant" => json!({"membership": format!("the row's tenant ({}) is not one of the user's, in {}",
+            "tenant" => {
+                json!({"membership": format!("the row's tenant ({}) is not one of the user's, in {}",
                                                      spec_json["tenant"]["column"].as_str().unwrap_or("?"),
-                                                     spec_json["tenant"]["table"].as_str().unwrap_or("?"))}),
+                                                     spec_json["tenant"]["table"].as_str().unwrap_or("?"))})
+            }
             n if n.starts_with("status_") => {
                 let status = &spec_json["status"];
                 json!({"condition": format!("the row's {} is locked (superusers only) or editors-only", status["column"].as_str().unwrap_or("?")),
@@ -360,19 +382,27 @@ impl Evaluator<'_> {
                 json!({"condition": format!("the row is older than {} days by {} (superusers only), or the date is in the future",
                                             age["days"], age["column"].as_str().unwrap_or("?"))})
             }
-            "intact" => json!({"condition": "a generated RESTRICTIVE policy is missing: the table fails closed until protect runs again"}),
+            "intact" => {
+                json!({"condition": "a generated RESTRICTIVE policy is missing: the table fails closed until protect runs again"})
+            }
             _ => json!({"policy": literal(policy)}),
         })
     }
 }
 
 fn command_of(name: &str) -> Option<Command> {
-    Command::ALL.into_iter().find(|c| c.sql().eq_ignore_ascii_case(name))
+    Command::ALL
+        .into_iter()
+        .find(|c| c.sql().eq_ignore_ascii_case(name))
 }
 
 fn strings(value: &Value) -> Vec<String> {
     value
         .as_array()
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }

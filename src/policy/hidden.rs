@@ -9,8 +9,10 @@
 //! view is owned by the table's owner and is not `security_invoker`: it reads the table with
 //! its owner's column privileges, so the app role needs none on the hidden columns, while the
 //! table's policies still apply (row-level security is forced on the owner, and the policies
-//! ask who the app user is, not which database role reads). It is a `security_barrier` view,
-//! so a condition of the caller's never sees a hidden value. Plain columns stay updatable
+//! ask who the app user is, not which database role reads). No barrier is needed: a caller's
+//! condition, ordering or function over a hidden column is an expression over the CASE, never
+//! over the stored value, and the rows are filtered by the table's policies first, as for the
+//! table itself; without one the view plans as cheaply as the table. Plain columns stay updatable
 //! through it; writing a hidden column, through the view or the table, is refused as for
 //! readonly columns (a trigger, 42501). What the DBA grants: SELECT on the view, and on the
 //! table only SELECT of the columns that are not hidden (README "Hidden columns").
@@ -60,7 +62,8 @@ impl HiddenColumns {
             let holders = once(&format!(
                 "{} OR {}",
                 superuser(),
-                any(who(&entry.unless, &format!("{field}.unless"))?).unwrap_or_else(|| "false".into())
+                any(who(&entry.unless, &format!("{field}.unless"))?)
+                    .unwrap_or_else(|| "false".into())
             ));
             for column in &entry.columns {
                 let (_, column_type) = table.column(column, &format!("{field}.columns"))?;
@@ -111,25 +114,29 @@ impl Rule for HiddenColumns {
         let select: Vec<String> = table
             .columns()
             .into_iter()
-            .map(|c| match masks.iter().find(|(name, _, _)| *name == c.name) {
-                Some((_, holders, mask)) => format!(
-                    "CASE WHEN {holders} THEN t.{q} ELSE {mask} END AS {q}",
-                    q = c.quoted
-                ),
-                None => format!("t.{}", c.quoted),
-            })
+            .map(
+                |c| match masks.iter().find(|(name, _, _)| *name == c.name) {
+                    Some((_, holders, mask)) => format!(
+                        "CASE WHEN {holders} THEN t.{q} ELSE {mask} END AS {q}",
+                        q = c.quoted
+                    ),
+                    None => format!("t.{}", c.quoted),
+                },
+            )
             .collect();
         let owner = owner_under_rls(table)?;
         let mut out = vec![
             format!(
-                "CREATE OR REPLACE VIEW {view} WITH (security_barrier) AS\n  SELECT {}\n    FROM {} t",
+                "CREATE OR REPLACE VIEW {view} AS\n  SELECT {}\n    FROM {} t",
                 select.join(",\n         "),
                 table.name,
             ),
             format!("ALTER VIEW {view} OWNER TO {}", ident(&owner)),
         ];
         for entry in &self.0 {
-            out.extend(Readonly::new(entry.columns.clone(), entry.unless.clone()).statements(table)?);
+            out.extend(
+                Readonly::new(entry.columns.clone(), entry.unless.clone()).statements(table)?,
+            );
         }
         Ok(out)
     }

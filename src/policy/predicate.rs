@@ -43,15 +43,14 @@ impl Predicate {
 }
 
 /// `text` checked as a predicate (`cast` None) or as a constant cast to `cast`.
-fn checked(
-    table: &Table,
-    text: &str,
-    cast: Option<&str>,
-    field: &str,
-) -> error::Result<Predicate> {
+fn checked(table: &Table, text: &str, cast: Option<&str>, field: &str) -> error::Result<Predicate> {
     let invalid = |why: String| AuthzError::InvalidArgument(format!("{field}: {why}"));
     if text.trim().is_empty() {
-        let what = if cast.is_some() { "an expression" } else { "a boolean expression" };
+        let what = if cast.is_some() {
+            "an expression"
+        } else {
+            "a boolean expression"
+        };
         return Err(invalid(format!("must be {what}, not empty")));
     }
     if text.contains('\0') {
@@ -84,7 +83,13 @@ unsafe fn analyse(sql: &CStr, relid: pg_sys::Oid, constant: bool) -> Result<Pred
     if !pgrx::is_a((*raw).stmt, pg_sys::NodeTag::T_SelectStmt) || !only_target_and_table(select) {
         return Err("must be one expression over the table's columns, nothing around it".into());
     }
-    let query = pg_sys::parse_analyze_fixedparams(raw, sql.as_ptr(), std::ptr::null(), 0, std::ptr::null_mut());
+    let query = pg_sys::parse_analyze_fixedparams(
+        raw,
+        sql.as_ptr(),
+        std::ptr::null(),
+        0,
+        std::ptr::null_mut(),
+    );
     let q = &*query;
     if q.hasSubLinks {
         return Err("must not contain a subquery (it may read only the row's own columns)".into());
@@ -125,7 +130,10 @@ unsafe fn only_target_and_table(s: *mut pg_sys::SelectStmt) -> bool {
     let s = &*s;
     list_len(s.targetList) == 1
         && list_len(s.fromClause) == 1
-        && pgrx::is_a(nth(s.fromClause, 0) as *mut pg_sys::Node, pg_sys::NodeTag::T_RangeVar)
+        && pgrx::is_a(
+            nth(s.fromClause, 0) as *mut pg_sys::Node,
+            pg_sys::NodeTag::T_RangeVar,
+        )
         && s.distinctClause.is_null()
         && s.intoClause.is_null()
         && s.whereClause.is_null()

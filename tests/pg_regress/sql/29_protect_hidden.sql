@@ -43,6 +43,9 @@ GRANT SELECT, UPDATE ON hid.users_visible, hid.products_visible TO regress_app;
 GRANT SELECT (id, email, name, role, is_active), UPDATE ON hid.users TO regress_app;
 GRANT SELECT (id, name, price) ON hid.products TO regress_app;
 
+CREATE FUNCTION hid.leak(text) RETURNS boolean LANGUAGE plpgsql COST 0.0000001 AS
+  $$BEGIN RAISE NOTICE 'leak saw %', coalesce($1, 'NULL'); RETURN true; END$$;
+
 -- Staff read the users through the view: hidden columns are NULL, rows still filtered by the
 -- table's policies.
 BEGIN;
@@ -51,6 +54,8 @@ SELECT authz.set_user('hana') \g /dev/null
 SELECT * FROM hid.users_visible ORDER BY id;
 -- A condition on a hidden column compares the hidden value (NULL), never the stored one.
 SELECT id FROM hid.users_visible WHERE api_key = 'key-ann';
+-- A function the caller chooses (a leaky one, say) gets the hidden value, never the stored one.
+SELECT id FROM hid.users_visible WHERE hid.leak(api_key) ORDER BY id;
 -- Plain columns stay updatable through the view; RETURNING shows what the view shows.
 UPDATE hid.users_visible SET name = 'Ann B.' WHERE id = 1 RETURNING id, name, api_key;
 ROLLBACK;
