@@ -72,10 +72,7 @@ impl Condition {
         }
         let mut out = Vec::new();
         for name in &self.commands {
-            let command = Command::ALL
-                .into_iter()
-                .find(|c| c.sql().eq_ignore_ascii_case(name))
-                .ok_or_else(|| {
+            let command = Command::parse(name).ok_or_else(|| {
                     AuthzError::InvalidArgument(format!(
                         "{field}: unknown command \"{name}\" (expected SELECT, INSERT, UPDATE or DELETE)"
                     ))

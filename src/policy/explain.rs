@@ -43,14 +43,11 @@ fn explain(
     command: &str,
     user_id: Option<&str>,
 ) -> error::Result<Value> {
-    let command = Command::ALL
-        .into_iter()
-        .find(|c| c.sql().eq_ignore_ascii_case(command))
-        .ok_or_else(|| {
-            AuthzError::InvalidArgument(format!(
-                "command: expected SELECT, INSERT, UPDATE or DELETE, not \"{command}\""
-            ))
-        })?;
+    let command = Command::parse(command).ok_or_else(|| {
+        AuthzError::InvalidArgument(format!(
+            "command: expected SELECT, INSERT, UPDATE or DELETE, not \"{command}\""
+        ))
+    })?;
     let table = Table::load(relid)?;
     let spec_json = recorded_spec(relid)?.ok_or_else(|| {
         AuthzError::InvalidArgument(format!(
@@ -346,7 +343,7 @@ impl Evaluator<'_> {
                     .and_then(|m| m.split_once('.'))
                     .unwrap_or(("", ""));
                 let model = model.to_lowercase();
-                let perms: Vec<String> = match command_of(name).unwrap_or(command) {
+                let perms: Vec<String> = match Command::parse(name).unwrap_or(command) {
                     Command::Select => vec![
                         format!("{app}.view_{model}"),
                         format!("{app}.change_{model}"),
@@ -388,12 +385,6 @@ impl Evaluator<'_> {
             _ => json!({"policy": literal(policy)}),
         })
     }
-}
-
-fn command_of(name: &str) -> Option<Command> {
-    Command::ALL
-        .into_iter()
-        .find(|c| c.sql().eq_ignore_ascii_case(name))
 }
 
 fn strings(value: &Value) -> Vec<String> {

@@ -48,6 +48,13 @@ impl Command {
         Command::Delete,
     ];
 
+    /// The command named `name` (any case).
+    fn parse(name: &str) -> Option<Command> {
+        Command::ALL
+            .into_iter()
+            .find(|c| c.sql().eq_ignore_ascii_case(name))
+    }
+
     fn sql(self) -> &'static str {
         match self {
             Command::Select => "SELECT",

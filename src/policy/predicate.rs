@@ -10,11 +10,9 @@
 use std::ffi::{CStr, CString};
 
 use pgrx::pg_sys;
-use pgrx::pg_sys::panic::CaughtError;
-use pgrx::PgTryBuilder;
 
 use super::table::Table;
-use crate::error::{self, AuthzError};
+use crate::error::{self, in_subtransaction, AuthzError};
 
 /// A checked predicate, deparsed twice: with bare column names (for policies) and with every
 /// column prefixed `old.` (for a trigger's WHEN clause, on the row before the change).
@@ -159,34 +157,4 @@ unsafe fn list_len(list: *mut pg_sys::List) -> i32 {
 
 unsafe fn nth(list: *mut pg_sys::List, i: usize) -> *mut std::ffi::c_void {
     (*(*list).elements.add(i)).ptr_value
-}
-
-/// Run `f` in a subtransaction: an error it raises is rolled back and returned as its message.
-pub fn in_subtransaction<T>(f: impl FnOnce() -> T) -> Result<T, String> {
-    let f = std::panic::AssertUnwindSafe(f);
-    unsafe {
-        let context = pg_sys::CurrentMemoryContext;
-        let owner = pg_sys::CurrentResourceOwner;
-        pg_sys::BeginInternalSubTransaction(std::ptr::null());
-        pg_sys::MemoryContextSwitchTo(context);
-        PgTryBuilder::new(|| {
-            let result = f();
-            pg_sys::ReleaseCurrentSubTransaction();
-            pg_sys::MemoryContextSwitchTo(context);
-            pg_sys::CurrentResourceOwner = owner;
-            Ok(result)
-        })
-        .catch_others(|caught| {
-            pg_sys::MemoryContextSwitchTo(context);
-            pg_sys::RollbackAndReleaseCurrentSubTransaction();
-            pg_sys::CurrentResourceOwner = owner;
-            Err(match caught {
-                CaughtError::PostgresError(e) | CaughtError::ErrorReport(e) => {
-                    e.message().to_owned()
-                }
-                CaughtError::RustPanic { ereport, .. } => ereport.message().to_owned(),
-            })
-        })
-        .execute()
-    }
 }
