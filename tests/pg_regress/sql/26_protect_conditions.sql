@@ -117,6 +117,10 @@ ROLLBACK;
 -- The strict triggers are generated objects like the others: only unprotect removes them.
 DROP TRIGGER authz_condition_0 ON orders.orders;
 \echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY terse
+ALTER TABLE orders.orders DISABLE TRIGGER authz_condition_1;
+ALTER TRIGGER authz_condition_2 ON orders.orders RENAME TO mine;
+\set VERBOSITY default
 SELECT count(*) AS breaches FROM authz.protection_breaches WHERE relation = 'orders.orders'::regclass;
 
 -- Other commands: SELECT hides matching rows from non-holders, INSERT refuses them.

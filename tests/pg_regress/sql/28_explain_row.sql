@@ -35,6 +35,8 @@ SELECT authz.set_user('eva') \g /dev/null
 SELECT jsonb_pretty(authz.explain_row('expl.orders', '1', 'UPDATE'));
 -- Her locked order: she sees it, but conditions[0] keeps it for superusers.
 SELECT jsonb_pretty(authz.explain_row('expl.orders', '2', 'UPDATE'));
+-- Inserting such a row takes expl.add_order, which the clerks lack: the policy says so.
+SELECT authz.explain_row('expl.orders', '1', 'INSERT') -> 'policies' -> 0 AS insert_policy;
 -- Eli's order is invisible to her: nothing about it, exactly as for a key that does not exist.
 SELECT authz.explain_row('expl.orders', '3', 'DELETE');
 SELECT authz.explain_row('expl.orders', '99', 'DELETE');
