@@ -135,7 +135,7 @@ impl Rule for HiddenColumns {
         ];
         for entry in &self.0 {
             out.extend(
-                Readonly::new(entry.columns.clone(), entry.unless.clone()).statements(table)?,
+                Readonly::hidden(entry.columns.clone(), entry.unless.clone()).statements(table)?,
             );
         }
         Ok(out)

@@ -31,6 +31,10 @@ pub struct Readonly {
     /// `statement_timestamp()`); not on INSERT. With `when`, both must hold.
     #[serde(default)]
     after: Option<After>,
+    /// What the trigger's name says after `authz_readonly_`: empty, or `hidden_` for the
+    /// columns of a `hidden` entry (so that they never clash with a readonly entry's).
+    #[serde(skip)]
+    kind: &'static str,
 }
 
 #[derive(Debug, Deserialize)]
@@ -41,13 +45,14 @@ pub struct After {
 }
 
 impl Readonly {
-    /// An unconditional entry: `columns` change only for `unless` holders (hidden columns).
-    pub fn new(columns: Vec<String>, unless: Vec<String>) -> Readonly {
+    /// The unconditional entry of hidden `columns`: they change only for `unless` holders.
+    pub fn hidden(columns: Vec<String>, unless: Vec<String>) -> Readonly {
         Readonly {
             columns,
             unless,
             when: None,
             after: None,
+            kind: "hidden_",
         }
     }
 
@@ -97,7 +102,7 @@ impl Rule for Readonly {
         let condition = self.row_condition(table)?;
         let (name, events, when) = match &condition {
             None => (
-                format!("authz_readonly_{}", self.columns.join("_")),
+                format!("authz_readonly_{}{}", self.kind, self.columns.join("_")),
                 "INSERT OR UPDATE",
                 String::new(),
             ),
