@@ -860,12 +860,20 @@ fn clipped(text: &str, max: usize) -> Cow<'_, str> {
 
 /// The sha256 digest of `text` (UTF-8), in hex.
 fn sha256_hex(text: &str) -> Result<String> {
+    // A read-only query (`Spi::get_one` would assign a transaction id): a denial on a hot
+    // standby digests too.
     with_pinned_search_path(|| {
-        Spi::get_one_with_args::<String>(
-            "SELECT pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to($1, 'UTF8')), 'hex')",
-            &[text.into()],
-        )?
-        .ok_or_else(|| AuthzError::Internal("sha256 returned NULL".into()))
+        Spi::connect(|client| {
+            client
+                .select(
+                    "SELECT pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to($1, 'UTF8')), 'hex')",
+                    Some(1),
+                    &[text.into()],
+                )?
+                .first()
+                .get_one::<String>()?
+                .ok_or_else(|| AuthzError::Internal("sha256 returned NULL".into()))
+        })
     })
 }
 

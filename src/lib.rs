@@ -23,7 +23,8 @@ pgrx::pg_module_magic!();
 extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
 extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 
-/// Register the `authz.user_id` setting and the cache invalidation callbacks, once per backend.
+/// Register the `authz.user_id` setting and the cache invalidation callbacks, once per backend;
+/// in the postmaster, when preloaded, the audit queue's shared memory.
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     identity::init();

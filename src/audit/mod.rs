@@ -4,6 +4,7 @@
 //! function would, but without lending those privileges to any SQL the caller controls: every
 //! value is computed as the caller first and passed as a parameter.
 
+mod queue;
 mod transition;
 mod triggers;
 mod worker;
@@ -68,10 +69,12 @@ fn local_transaction() -> u32 {
     unsafe { (*pg_sys::MyProc).lxid }
 }
 
-/// Register the subtransaction callback that unlinks an action whose subtransaction aborted;
-/// called once from `_PG_init`.
+/// Register the subtransaction callback that unlinks an action whose subtransaction aborted,
+/// and, when pg_authz is preloaded, ask for the audit queue's shared memory; called once from
+/// `_PG_init`.
 pub fn init() {
     unsafe { pg_sys::RegisterSubXactCallback(Some(on_subxact_event), std::ptr::null_mut()) };
+    queue::init();
 }
 
 #[pg_guard]
@@ -211,11 +214,21 @@ pub fn next_entry_id() -> Result<i64> {
     })
 }
 
-/// The database role of the caller and its transaction id (if it has one), as recorded.
+/// The database role of the caller and its transaction id, as recorded: assigned if need be, so
+/// that an entry another transaction writes names it; none on a hot standby, which assigns none.
+/// (A read-only query: pgrx's `Spi::get_*` would assign one, which a standby refuses.)
 pub fn caller() -> Result<(Option<String>, Option<String>)> {
+    let sql = if unsafe { pg_sys::RecoveryInProgress() } {
+        "SELECT current_user::text, NULL::text"
+    } else {
+        "SELECT current_user::text, pg_catalog.pg_current_xact_id()::text"
+    };
     with_pinned_search_path(|| {
-        Ok(Spi::get_two::<String, String>(
-            "SELECT current_user::text, pg_catalog.pg_current_xact_id_if_assigned()::text",
-        )?)
+        Spi::connect(|client| {
+            Ok(client
+                .select(sql, Some(1), &[])?
+                .first()
+                .get_two::<String, String>()?)
+        })
     })
 }

@@ -83,3 +83,104 @@ pub fn connect_as(db: &str, role: &str) -> Client {
     Client::connect(&format!("{} dbname={db} user={role}", server_url()), NoTls)
         .unwrap_or_else(|e| panic!("cannot connect to {db} as {role}: {e}"))
 }
+
+/// A PostgreSQL server of its own for one test file (a preloaded configuration, say): its data
+/// directory `<server_base>/<name>`, the local server's port plus `port_offset`, its log
+/// `<server_base>/<name>.log`. Created empty; stopped and removed on drop.
+pub struct OwnServer {
+    pub data: String,
+    pub log: String,
+    pub port: u16,
+}
+
+impl OwnServer {
+    /// `initdb` a new cluster with `conf` appended to its postgresql.conf.
+    pub fn init(name: &str, port_offset: u16, conf: &str) -> OwnServer {
+        let base = server_base();
+        let data = format!("{base}/{name}");
+        let log = format!("{base}/{name}.log");
+        let _ = run_as_postgres("pg_ctl", &["-D", &data, "-m", "immediate", "-w", "stop"]);
+        let _ = std::fs::remove_dir_all(&data);
+        let _ = std::fs::remove_file(&log);
+        as_postgres(
+            "initdb",
+            &[
+                "-D",
+                &data,
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ],
+        );
+        let local: u16 = std::env::var("PG_AUTHZ_PORT")
+            .ok()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(55432);
+        let port = local + port_offset;
+        let settings = format!(
+            "port = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{base}'\n\
+             shared_buffers = 32MB\nfsync = off\nfull_page_writes = off\n{conf}\n"
+        );
+        let conf_file = format!("{data}/postgresql.conf");
+        let out = std::process::Command::new("runuser")
+            .args([
+                "-u",
+                "postgres",
+                "--",
+                "sh",
+                "-c",
+                &format!("cat >> '{conf_file}'"),
+            ])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write;
+                child.stdin.take().unwrap().write_all(settings.as_bytes())?;
+                child.wait()
+            })
+            .expect("append to postgresql.conf");
+        assert!(out.success(), "cannot configure {data}");
+        OwnServer { data, log, port }
+    }
+
+    /// Start it with extra `-c name=value` settings (`options`, as pg_ctl -o takes them).
+    pub fn start(&self, options: &str) {
+        as_postgres(
+            "pg_ctl",
+            &[
+                "-D", &self.data, "-l", &self.log, "-o", options, "-w", "start",
+            ],
+        );
+    }
+
+    pub fn stop(&self, mode: &str) {
+        as_postgres("pg_ctl", &["-D", &self.data, "-m", mode, "-w", "stop"]);
+    }
+
+    /// A new session on database `db` of this server.
+    pub fn connect(&self, db: &str) -> Client {
+        Client::connect(
+            &format!(
+                "host=127.0.0.1 port={} user=postgres dbname={db}",
+                self.port
+            ),
+            NoTls,
+        )
+        .unwrap_or_else(|e| panic!("cannot connect to {db} on port {}: {e}", self.port))
+    }
+
+    /// The server log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        let _ = run_as_postgres("pg_ctl", &["-D", &self.data, "-m", "fast", "-w", "stop"]);
+        let _ = std::fs::remove_dir_all(&self.data);
+    }
+}

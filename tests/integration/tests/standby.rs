@@ -1,8 +1,9 @@
 //! A hot standby of the local server (issue #13), made with `pg_basebackup -R`: a grant committed
 //! on the primary changes `has_perm` and what the generated policies let through on the standby,
 //! in the same standby session, at its next statement after replay; the standby's permission
-//! cache needs no help. (Where a denial on the standby is recorded belongs to the durable-denials
-//! work on the audit writer and is not tested here.)
+//! cache needs no help. A denial on the standby, where nothing can be written, is recorded in
+//! the standby's server log as one line (the README's "Audit and notify"): a fixed prefix and the
+//! entry as JSON, the fields `authz.audit_log` would have.
 
 use std::time::{Duration, Instant};
 
@@ -48,7 +49,8 @@ impl Standby {
                 "stream",
             ],
         );
-        let log = format!("{}/standby.log", server_base());
+        let log = standby_log();
+        let _ = std::fs::remove_file(&log);
         let options = format!(
             "-p {port} -c hot_standby=on -c unix_socket_directories={}",
             server_base()
@@ -74,6 +76,10 @@ impl Drop for Standby {
         let _ = run_as_postgres("pg_ctl", &["-D", &self.data, "-m", "fast", "-w", "stop"]);
         let _ = std::fs::remove_dir_all(&self.data);
     }
+}
+
+fn standby_log() -> String {
+    format!("{}/standby.log", server_base())
 }
 
 /// Wait until the standby has replayed everything the primary has committed so far.
@@ -139,6 +145,8 @@ fn a_grant_on_the_primary_reaches_the_standby_at_its_next_statement() {
              SELECT authz.protect('public.docs', '{\"model\": \"app.Doc\", \"owner\": {\"column\": \"owner_id\",
                                                    \"see_all\": [\"app.see_all_docs\"]}}');
              INSERT INTO authz.users (id, is_staff) VALUES ('ann', true), ('ben', true);
+             CALL authz.sync_admin_actions($$[{\"model\": \"app.Doc\", \"codename\": \"archive_doc\",
+                 \"name\": \"Archive\", \"kind\": \"server\", \"scope\": \"bulk\"}]$$);
              INSERT INTO authz.user_permissions SELECT 'ann', id FROM authz.permissions WHERE codename = 'view_doc';",
         )
         .unwrap();
@@ -180,4 +188,35 @@ fn a_grant_on_the_primary_reaches_the_standby_at_its_next_statement() {
         .batch_execute("INSERT INTO authz.users (id) VALUES ('eve')")
         .unwrap_err();
     assert_eq!(refused.code().map(|c| c.code()), Some("25006"));
+
+    // A denial on the standby: refused as on the primary, and recorded in the standby's log.
+    let denied = replica
+        .batch_execute(
+            "SELECT authz.set_user('ben');
+             SELECT authz.perform_action('app.Doc', 'archive_doc', ARRAY['7'], '{\"why\": \"x\"}')",
+        )
+        .unwrap_err();
+    assert_eq!(denied.code().map(|c| c.code()), Some("42501"), "{denied:?}");
+    let prefix = "pg_authz: audit entry on a hot standby (read-only, not in authz.audit_log): ";
+    let log = std::fs::read_to_string(standby_log()).unwrap();
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains(prefix)).collect();
+    assert_eq!(lines.len(), 1, "one line in the standby's log: {lines:?}");
+    let json: serde_json::Value = serde_json::from_str(lines[0].split_once(prefix).unwrap().1)
+        .expect("the line ends in JSON");
+    let entry = &json["entry"];
+    assert_eq!(entry["operation"], "DENIED");
+    assert_eq!(entry["app_user"], "ben");
+    assert_eq!(entry["model"], "app.doc");
+    assert_eq!(entry["action"], "archive_doc");
+    assert_eq!(entry["row_ids"], serde_json::json!(["7"]));
+    assert_eq!(json["params"], serde_json::json!({"why": "x"}));
+    wait_for_replay(&mut primary, &mut replica);
+    let on_primary: i64 = primary
+        .query_one(
+            "SELECT count(*) FROM authz.audit_log WHERE operation = 'DENIED'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(on_primary, 0, "nothing reached the primary's log");
 }
