@@ -265,28 +265,32 @@ COMMENT ON FUNCTION authz.compares_by_value(oid, oid) IS
     'Whether authz.guard_readonly_columns compares values of this type and collation with IS DISTINCT FROM (built-in types with a default btree operator class, except interval, under a deterministic collation) rather than by binary image.';
 COMMENT ON FUNCTION authz.next_identity_value(oid, smallint) IS
     'A fresh value of identity column number attnum, drawn as an INSERT draws it: takes the INSERT privilege on the table. Used by authz.guard_readonly_columns.';
--- Strict conditions (src/policy/conditions.rs): a row trigger whose WHEN clause is the
--- condition on the row before the change; it refuses the UPDATE or DELETE with 42501 naming the
--- rule unless the user holds every entry of `requires` (arguments: the rule, its predicate as
--- text, the requires list).
+-- Strict mode (src/policy/conditions.rs, status.rs, age.rs): a row trigger whose WHEN clause is
+-- the rule's condition on the row before the change; it refuses the UPDATE or DELETE with 42501
+-- naming the rule unless the user holds every entry of the requires list, or one of them when
+-- a fourth argument says 'any' (arguments: the rule, its condition as text, the list).
 CREATE FUNCTION authz.refuse_conditional_change() RETURNS trigger
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     missing text;
+    held boolean;
 BEGIN
     IF NOT authz.is_superuser() THEN
-        SELECT string_agg(w.entry, ', ' ORDER BY w.i) INTO missing
-          FROM jsonb_array_elements_text(TG_ARGV[2]::jsonb) WITH ORDINALITY AS w(entry, i)
-         WHERE w.entry = 'superuser'
-            OR NOT CASE WHEN w.entry LIKE 'group:%' THEN authz.in_group(substr(w.entry, 7))
-                        ELSE authz.has_perm(w.entry) END;
-        IF missing IS NOT NULL THEN
+        SELECT string_agg(w.entry, ', ' ORDER BY w.i) FILTER (WHERE NOT w.held), coalesce(bool_or(w.held), false)
+          INTO missing, held
+          FROM (SELECT e.entry, e.i,
+                       e.entry <> 'superuser'
+                       AND CASE WHEN e.entry LIKE 'group:%' THEN authz.in_group(substr(e.entry, 7))
+                                ELSE authz.has_perm(e.entry) END AS held
+                  FROM jsonb_array_elements_text(TG_ARGV[2]::jsonb) WITH ORDINALITY AS e(entry, i)) AS w;
+        IF missing IS NOT NULL AND NOT (TG_NARGS > 3 AND TG_ARGV[3] = 'any' AND held) THEN
             RAISE EXCEPTION 'permission denied: rule % of %.% keeps % of this row from %',
                 TG_ARGV[0], quote_ident(TG_TABLE_SCHEMA), quote_ident(TG_TABLE_NAME), TG_OP,
                 coalesce('user "' || authz.current_user_id() || '"', 'nobody')
                 USING ERRCODE = '42501',
-                      DETAIL = format('The row matches %s; changing it requires %s (missing: %s).',
-                                      TG_ARGV[1], TG_ARGV[2], missing);
+                      DETAIL = format('The row matches %s; changing it requires %s%s (missing: %s).',
+                                      TG_ARGV[1], CASE WHEN TG_NARGS > 3 AND TG_ARGV[3] = 'any' THEN 'one of ' ELSE '' END,
+                                      TG_ARGV[2], missing);
         END IF;
     END IF;
     IF TG_OP = 'DELETE' THEN
@@ -298,7 +302,7 @@ $fn$;
 REVOKE EXECUTE ON FUNCTION authz.refuse_conditional_change() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION authz.refuse_conditional_change() TO authz_admin;
 COMMENT ON FUNCTION authz.refuse_conditional_change() IS
-    'Row trigger installed by authz.protect for conditions of a "strict" spec (arguments: the rule, its predicate, the requires list): 42501 naming the rule when a user without every requires entry (or an active superuser) updates or deletes a row matching the condition, instead of the row being skipped.';
+    'Row trigger installed by authz.protect for a "strict" spec''s conditions, status and max_age rules (arguments: the rule, its condition, the requires list, optionally ''any''): 42501 naming the rule when a user without the requires entries (all, or one for ''any''), or an active superuser, updates or deletes a row matching the condition, instead of the row being skipped.';
 COMMENT ON FUNCTION authz.restoring() IS
     'Whether the running statement is a superuser''s COPY FROM, as pg_restore and plain-format dumps load tables: it writes no audit entry and skips readonly-column checks.';
 COMMENT ON FUNCTION authz.protect(regclass, jsonb, boolean) IS

@@ -29,6 +29,9 @@ pub struct MaxAge {
     /// `auto_now`), which makes the rule "no edits after `days` without one".
     #[serde(default = "yes")]
     lock_column: bool,
+    /// The spec's `strict`: a row trigger raises for old rows instead of policies skipping them.
+    #[serde(skip)]
+    pub strict: bool,
 }
 
 fn yes() -> bool {
@@ -48,7 +51,12 @@ impl Rule for MaxAge {
             if restriction.check.is_some() {
                 restriction.check = Some(not_future.clone());
             }
+            if self.strict {
+                // The old row is the strict trigger's to refuse; the new one stays checked.
+                restriction.using = None;
+            }
         }
+        restrictions.retain(|r| r.using.is_some() || r.check.is_some());
         restrictions.push(Restriction {
             name: "age_insert".into(),
             command: Some(Command::Insert),
@@ -58,17 +66,29 @@ impl Rule for MaxAge {
         });
         Ok(restrictions)
     }
-    /// The trigger keeping the column fixed (`Table::generated_triggers` knows its name).
+    /// The trigger keeping the column fixed (`Table::generated_triggers` knows its name), and in
+    /// strict mode `authz_condition_max_age`, refusing (42501) an UPDATE or DELETE of an old row
+    /// to all but superusers.
     fn statements(&self, table: &Table) -> error::Result<Vec<String>> {
-        if !self.lock_column {
-            return Ok(Vec::new());
+        let (column, column_type) = dated_column(table, &self.column, "max_age.column")?;
+        let mut out = Vec::new();
+        if self.lock_column {
+            let attnum = table.attnum(&self.column, "max_age.column")?;
+            out.push(format!(
+                "CREATE TRIGGER authz_age_lock BEFORE UPDATE OF {column} ON {} FOR EACH ROW EXECUTE FUNCTION authz.guard_readonly_columns('[]', '{attnum}')",
+                table.name
+            ));
         }
-        let (column, _) = table.column(&self.column, "max_age.column")?;
-        let attnum = table.attnum(&self.column, "max_age.column")?;
-        Ok(vec![format!(
-            "CREATE TRIGGER authz_age_lock BEFORE UPDATE OF {column} ON {} FOR EACH ROW EXECUTE FUNCTION authz.guard_readonly_columns('[]', '{attnum}')",
-            table.name
-        )])
+        if self.strict {
+            let (old_fresh, _) = bounds(&format!("old.{column}"), column_type, self.days);
+            let (fresh, _) = bounds(&column, column_type, self.days);
+            out.push(format!(
+                "CREATE TRIGGER authz_condition_max_age BEFORE UPDATE OR DELETE ON {} FOR EACH ROW\n  WHEN (({old_fresh}) IS NOT TRUE)\n  EXECUTE FUNCTION authz.refuse_conditional_change('max_age', {}, '[\"superuser\"]')",
+                table.name,
+                super::sql::literal(&format!("({fresh}) IS NOT TRUE")),
+            ));
+        }
+        Ok(out)
     }
 }
 

@@ -11,7 +11,7 @@
 use serde::Deserialize;
 
 use super::predicate::Predicate;
-use super::sql::{literal, once, who};
+use super::sql::{literal, once, who, SUPERUSER};
 use super::table::Table;
 use super::{Bypass, Command, Restriction, Rule};
 use crate::error::{self, AuthzError};
@@ -44,18 +44,10 @@ pub struct Conditions {
 pub struct Explained {
     /// `conditions[i]`.
     pub label: String,
-    /// Its strict trigger's name.
-    pub trigger: String,
     /// The predicate, deparsed.
     pub when: String,
     pub requires: Vec<String>,
-    pub commands: Vec<Command>,
-    /// The once-per-query check of `requires`.
-    pub holders: String,
 }
-
-/// The one entry naming active superusers only.
-const SUPERUSER: &str = "superuser";
 
 impl Condition {
     /// The rule's name in messages and in `explain_row`: `conditions[i]`.
@@ -129,19 +121,16 @@ impl Conditions {
         Ok(self
             .checked(table)?
             .into_iter()
-            .map(|(i, condition, predicate, commands, holders)| Explained {
+            .map(|(i, condition, predicate, _, _)| Explained {
                 label: Condition::label(i),
-                trigger: format!("authz_condition_{i}"),
                 when: predicate.bare,
                 requires: condition.requires.clone(),
-                commands,
-                holders,
             })
             .collect())
     }
 
     /// Whether a command of a condition is enforced by the strict trigger.
-    pub fn by_trigger(&self, command: Command) -> bool {
+    fn by_trigger(&self, command: Command) -> bool {
         self.strict && matches!(command, Command::Update | Command::Delete)
     }
 }

@@ -135,20 +135,23 @@ fn explain(
         policies.push(entry);
     }
     let mut triggers = Vec::new();
-    for condition in spec.conditions.explained(&table)? {
-        if !condition.commands.contains(&command) || !spec.conditions.by_trigger(command) {
-            continue;
-        }
-        let passes = evaluator.holds(&format!(
-            "(({}) IS NOT TRUE OR {} OR authz.is_superuser())",
-            condition.when, condition.holders
-        ))?;
+    for trigger in strict_triggers(&table, command)? {
+        let matches = evaluator.holds(&format!("({}) IS TRUE", trigger.condition))?;
+        let lacking = if matches {
+            evaluator.lacking(&trigger.requires, &trigger.rule)?
+        } else {
+            Vec::new()
+        };
+        let passes = lacking.is_empty() || (trigger.any && lacking.len() < trigger.requires.len());
         restrictive_pass &= passes;
-        let mut entry =
-            json!({"trigger": condition.trigger, "passes": passes, "rule": condition.label});
+        let mut entry = json!({"trigger": trigger.name, "passes": passes, "rule": trigger.rule});
         if !passes {
-            entry["missing"] = json!({"condition": condition.when,
-                                      "requires": evaluator.lacking(&condition.requires, &condition.label)?});
+            let requires = if trigger.any {
+                "requires_one_of"
+            } else {
+                "requires"
+            };
+            entry["missing"] = json!({"condition": trigger.condition, requires: lacking});
         }
         triggers.push(entry);
     }
@@ -224,6 +227,62 @@ fn applicable_policies(table: &Table, command: Command) -> error::Result<Vec<Pol
         Ok::<_, pgrx::spi::SpiError>(())
     })?;
     Ok(out)
+}
+
+/// A strict-mode trigger (`authz.refuse_conditional_change`), from its arguments.
+struct StrictTrigger {
+    name: String,
+    rule: String,
+    /// Its condition over the row's columns, as text.
+    condition: String,
+    requires: Vec<String>,
+    /// Whether one entry of `requires` is enough.
+    any: bool,
+}
+
+/// The strict triggers that fire for `command` (UPDATE or DELETE) on `table`.
+fn strict_triggers(table: &Table, command: Command) -> error::Result<Vec<StrictTrigger>> {
+    // pg_trigger.tgtype: TRIGGER_TYPE_DELETE (1 << 3) and TRIGGER_TYPE_UPDATE (1 << 4).
+    let bit: i32 = match command {
+        Command::Update => 16,
+        Command::Delete => 8,
+        _ => return Ok(Vec::new()),
+    };
+    let mut out = Vec::new();
+    Spi::connect(|client| {
+        let rows = client.select(
+            "SELECT t.tgname::text, pg_catalog.encode(t.tgargs, 'escape')
+               FROM pg_catalog.pg_trigger t
+              WHERE t.tgrelid OPERATOR(pg_catalog.=) $1
+                AND t.tgfoid OPERATOR(pg_catalog.=) 'authz.refuse_conditional_change()'::pg_catalog.regprocedure
+                AND (t.tgtype::int OPERATOR(pg_catalog.&) $2) OPERATOR(pg_catalog.<>) 0
+              ORDER BY 1",
+            None,
+            &[table.oid.into(), bit.into()],
+        )?;
+        for row in rows {
+            let name = row.get::<String>(1)?.unwrap_or_default();
+            let args = row.get::<String>(2)?.unwrap_or_default();
+            let args: Vec<String> = args.split("\\000").map(unescape).collect();
+            out.push(StrictTrigger {
+                name,
+                rule: args.first().cloned().unwrap_or_default(),
+                condition: args.get(1).cloned().unwrap_or_else(|| "false".into()),
+                requires: args
+                    .get(2)
+                    .and_then(|r| serde_json::from_str(r).ok())
+                    .unwrap_or_default(),
+                any: args.get(3).is_some_and(|m| m == "any"),
+            });
+        }
+        Ok::<_, pgrx::spi::SpiError>(())
+    })?;
+    Ok(out)
+}
+
+/// A trigger argument as `encode(..., 'escape')` writes it: backslashes doubled.
+fn unescape(arg: &str) -> String {
+    arg.replace("\\\\", "\\")
 }
 
 /// The rules of the spec that open rows to permission holders (or, object grants, to anyone).

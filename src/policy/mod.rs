@@ -161,8 +161,8 @@ struct Spec {
     readonly: Vec<readonly::Readonly>,
     #[serde(default, rename = "conditions")]
     condition_list: Vec<conditions::Condition>,
-    /// Whether UPDATE and DELETE conditions raise 42501 for rows they keep from the user,
-    /// instead of skipping them.
+    /// Whether conditions, status and max_age raise 42501 for the rows they keep from an
+    /// UPDATE or DELETE, instead of skipping them.
     #[serde(default)]
     strict: bool,
     #[serde(default)]
@@ -181,6 +181,12 @@ impl Spec {
             .map_err(|e| AuthzError::InvalidArgument(format!("invalid protect spec: {e}")))?;
         let model = ModelName::parse(&spec.model)?;
         spec.grants = spec.object_grants.then(|| grants::ObjectGrants::of(&model));
+        if let Some(status) = &mut spec.status {
+            status.strict = spec.strict;
+        }
+        if let Some(age) = &mut spec.max_age {
+            age.strict = spec.strict;
+        }
         spec.conditions = conditions::Conditions {
             list: std::mem::take(&mut spec.condition_list),
             strict: spec.strict,

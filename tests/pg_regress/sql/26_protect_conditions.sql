@@ -123,6 +123,49 @@ ALTER TRIGGER authz_condition_2 ON orders.orders RENAME TO mine;
 \set VERBOSITY default
 SELECT count(*) AS breaches FROM authz.protection_breaches WHERE relation = 'orders.orders'::regclass;
 
+-- Strict mode covers the status and max_age rules too: a locked status (superusers only), an
+-- editors-only one (any one of the editors), rows older than max_age (superusers only).
+CREATE TABLE orders.invoices (id int PRIMARY KEY, status text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+INSERT INTO orders.invoices VALUES (1, 'draft', now()), (2, 'paid', now()), (3, 'sent', now()),
+                                   (4, 'draft', now() - interval '60 days');
+GRANT SELECT, UPDATE, DELETE ON orders.invoices TO regress_app;
+SELECT authz.protect('orders.invoices', $${"model": "orders.Invoice", "strict": true,
+    "status": {"column": "status", "locked": ["paid"], "editors_only": ["sent"],
+               "editors": ["group:Approvers", "orders.change_high_value_order"]},
+    "max_age": {"column": "created_at", "days": 30}}$$) IS NOT NULL AS protected;
+SELECT tgname FROM pg_trigger WHERE tgrelid = 'orders.invoices'::regclass AND NOT tgisinternal ORDER BY 1;
+SELECT policy FROM authz.policies WHERE relation = 'orders.invoices'::regclass ORDER BY policy;
+INSERT INTO authz.group_permissions (group_id, permission_id)
+SELECT g.id, p.id FROM authz.groups g, authz.permissions p JOIN authz.content_types ct ON ct.id = p.content_type_id
+ WHERE g.name = 'Order clerks' AND ct.app_label = 'orders' AND ct.model = 'invoice';
+BEGIN;
+SET LOCAL ROLE regress_app;
+SELECT authz.set_user('clerk') \g /dev/null
+UPDATE orders.invoices SET status = status WHERE id = 1 RETURNING id;
+SAVEPOINT s;
+UPDATE orders.invoices SET status = 'draft' WHERE id = 3;
+ROLLBACK TO s;
+\set VERBOSITY terse
+UPDATE orders.invoices SET status = 'draft' WHERE id = 2;
+ROLLBACK TO s;
+UPDATE orders.invoices SET status = 'sent' WHERE id = 4;
+ROLLBACK TO s;
+DELETE FROM orders.invoices WHERE id = 4;
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY default
+ROLLBACK;
+BEGIN;
+SET LOCAL ROLE regress_app;
+SELECT authz.set_user('senior') \g /dev/null
+UPDATE orders.invoices SET status = 'paid' WHERE id IN (1, 3) RETURNING id, status;
+ROLLBACK;
+BEGIN;
+SET LOCAL ROLE regress_app;
+SELECT authz.set_user('owner') \g /dev/null
+UPDATE orders.invoices SET status = status RETURNING id;
+ROLLBACK;
+SELECT authz.unprotect('orders.invoices');
+
 -- Other commands: SELECT hides matching rows from non-holders, INSERT refuses them.
 CREATE TABLE orders.notes (id int PRIMARY KEY, body text NOT NULL, private boolean NOT NULL DEFAULT false);
 INSERT INTO orders.notes VALUES (1, 'public', false), (2, 'secret', true);

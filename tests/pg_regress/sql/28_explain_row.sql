@@ -80,6 +80,24 @@ SELECT authz.set_user('eva') \g /dev/null
 SELECT jsonb_pretty(authz.explain_row('expl.orders', '2', 'DELETE'));
 ROLLBACK;
 
+-- Strict status and max_age rules are triggers too, named by their rule.
+CREATE TABLE expl.invoices (id int PRIMARY KEY, status text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+INSERT INTO expl.invoices VALUES (1, 'sent', now()), (2, 'draft', now() - interval '60 days');
+GRANT SELECT, UPDATE, DELETE ON expl.invoices TO regress_app;
+SELECT authz.protect('expl.invoices', $${"model": "expl.Invoice", "strict": true,
+    "status": {"column": "status", "editors_only": ["sent"], "editors": ["group:Expl managers", "expl.change_high_value_order"]},
+    "max_age": {"column": "created_at", "days": 30}}$$) IS NOT NULL AS protected;
+INSERT INTO authz.group_permissions (group_id, permission_id)
+SELECT g.id, p.id FROM authz.groups g, authz.permissions p JOIN authz.content_types ct ON ct.id = p.content_type_id
+ WHERE g.name = 'Expl clerks' AND ct.app_label = 'expl' AND ct.model = 'invoice';
+BEGIN;
+SET LOCAL ROLE regress_app;
+SELECT authz.set_user('eva') \g /dev/null
+SELECT k, e->'allowed' AS allowed, jsonb_pretty(e->'triggers') AS triggers
+  FROM (VALUES ('1'), ('2')) v(k), LATERAL (SELECT authz.explain_row('expl.invoices', k, 'UPDATE')) x(e);
+ROLLBACK;
+SELECT authz.unprotect('expl.invoices');
+
 -- Bad arguments.
 \set VERBOSITY terse
 SELECT authz.explain_row('expl.orders', '1', 'MERGE');
