@@ -93,9 +93,12 @@ END
 $$;
 
 -- Metric 2: the first check right after a catalog change. For each user: a no-op catalog UPDATE
--- (it fires pg_authz's statement trigger, i.e. a cache invalidation, exactly like a real
--- change), then one timed check. Each call is one sample, in microseconds.
-CREATE FUNCTION bench.cold_calls(p_variant text, p_users text[], p_perm text)
+-- (it fires pg_authz's triggers, i.e. a cache invalidation, exactly like a real change), then
+-- one timed check. p_change 'user' touches the user's own row (pg_authz invalidates that user
+-- only); 'full' touches a content type (pg_authz invalidates everything: the interned
+-- permission strings, the groups and the users are read again). Each call is one sample, in
+-- microseconds, stored under variant p_variant.
+CREATE FUNCTION bench.cold_calls(p_variant text, p_users text[], p_perm text, p_change text DEFAULT 'user')
     RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     uid text;
@@ -105,9 +108,14 @@ DECLARE
     n int := 0;
 BEGIN
     FOREACH uid IN ARRAY p_users LOOP
-        UPDATE authz.users SET is_staff = is_staff WHERE id = uid;
+        IF p_change = 'full' THEN
+            UPDATE authz.content_types SET model = model
+             WHERE id = (SELECT min(id) FROM authz.content_types);
+        ELSE
+            UPDATE authz.users SET is_staff = is_staff WHERE id = uid;
+        END IF;
         t0 := clock_timestamp();
-        IF p_variant = 'pg_authz' THEN
+        IF p_variant LIKE 'pg_authz%' THEN
             ok := authz.has_perm(uid, p_perm);
         ELSE
             ok := bench.sql_has_perm(uid, p_perm);
@@ -190,3 +198,39 @@ $$;
 
 CREATE TRIGGER row_audit AFTER UPDATE ON bench.upd_rowtrig
     FOR EACH ROW EXECUTE FUNCTION bench.row_audit();
+
+-- Metric 6: the cache counters of the pgbench clients, sampled by a rare extra transaction
+-- (weight 1 in 1 000) of every variant; the last sample of each client of a run gives the hit
+-- rate of its checks (authz.cache_stats() is per backend).
+CREATE TABLE bench.cache_samples (
+    variant text NOT NULL,
+    client  int NOT NULL,
+    at      timestamptz NOT NULL DEFAULT clock_timestamp(),
+    stats   jsonb NOT NULL
+);
+
+-- Metric 6_churn: the catalog writes of the churn workload, one per call, as the catalogs'
+-- owner (the pgbench role writes no catalog itself): a signup (a new user), a membership change
+-- (user p_uid joins or leaves group p_group) or a grant change (group p_group gains or loses
+-- permission p_perm). Toggles keep the data set's size and shape.
+CREATE FUNCTION bench.churn(p_kind text, p_uid int, p_group int, p_perm int, p_tag bigint)
+    RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    CASE p_kind
+    WHEN 'signup' THEN
+        INSERT INTO authz.users (id) VALUES ('signup_' || p_tag) ON CONFLICT DO NOTHING;
+    WHEN 'membership' THEN
+        DELETE FROM authz.user_groups WHERE user_id = p_uid::text AND group_id = p_group;
+        IF NOT FOUND THEN
+            INSERT INTO authz.user_groups (user_id, group_id) VALUES (p_uid::text, p_group)
+                ON CONFLICT DO NOTHING;
+        END IF;
+    WHEN 'grant' THEN
+        DELETE FROM authz.group_permissions WHERE group_id = p_group AND permission_id = p_perm;
+        IF NOT FOUND THEN
+            INSERT INTO authz.group_permissions (group_id, permission_id) VALUES (p_group, p_perm)
+                ON CONFLICT DO NOTHING;
+        END IF;
+    END CASE;
+END
+$$;

@@ -41,21 +41,34 @@ BEGIN
 END
 $proc$;
 
--- Any committed change to a catalog reaches every backend's permission cache.
+-- Any committed change to a catalog reaches every backend's permission cache. A change to a
+-- user's row, memberships or direct grants invalidates that user only, one to a group or its
+-- grants that group and its members (row triggers catalog_rows_changed, src/cache/keys.rs); any
+-- other change, and TRUNCATE, invalidates everything (statement triggers catalog_changed).
 CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON authz.content_types
     FOR EACH STATEMENT EXECUTE FUNCTION authz.catalog_changed();
 CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON authz.permissions
     FOR EACH STATEMENT EXECUTE FUNCTION authz.catalog_changed();
-CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON authz.groups
+CREATE TRIGGER catalog_changed AFTER TRUNCATE ON authz.groups
     FOR EACH STATEMENT EXECUTE FUNCTION authz.catalog_changed();
-CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON authz.group_permissions
+CREATE TRIGGER catalog_rows_changed AFTER INSERT OR UPDATE OR DELETE ON authz.groups
+    FOR EACH ROW EXECUTE FUNCTION authz.catalog_rows_changed('group', 'id');
+CREATE TRIGGER catalog_changed AFTER TRUNCATE ON authz.group_permissions
     FOR EACH STATEMENT EXECUTE FUNCTION authz.catalog_changed();
-CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON authz.users
+CREATE TRIGGER catalog_rows_changed AFTER INSERT OR UPDATE OR DELETE ON authz.group_permissions
+    FOR EACH ROW EXECUTE FUNCTION authz.catalog_rows_changed('group', 'group_id');
+CREATE TRIGGER catalog_changed AFTER TRUNCATE ON authz.users
     FOR EACH STATEMENT EXECUTE FUNCTION authz.catalog_changed();
-CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON authz.user_groups
+CREATE TRIGGER catalog_rows_changed AFTER INSERT OR UPDATE OR DELETE ON authz.users
+    FOR EACH ROW EXECUTE FUNCTION authz.catalog_rows_changed('user', 'id');
+CREATE TRIGGER catalog_changed AFTER TRUNCATE ON authz.user_groups
     FOR EACH STATEMENT EXECUTE FUNCTION authz.catalog_changed();
-CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON authz.user_permissions
+CREATE TRIGGER catalog_rows_changed AFTER INSERT OR UPDATE OR DELETE ON authz.user_groups
+    FOR EACH ROW EXECUTE FUNCTION authz.catalog_rows_changed('user', 'user_id');
+CREATE TRIGGER catalog_changed AFTER TRUNCATE ON authz.user_permissions
     FOR EACH STATEMENT EXECUTE FUNCTION authz.catalog_changed();
+CREATE TRIGGER catalog_rows_changed AFTER INSERT OR UPDATE OR DELETE ON authz.user_permissions
+    FOR EACH ROW EXECUTE FUNCTION authz.catalog_rows_changed('user', 'user_id');
 CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON authz.object_permissions
     FOR EACH STATEMENT EXECUTE FUNCTION authz.catalog_changed();
 CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON authz.actions
@@ -105,11 +118,14 @@ COMMENT ON FUNCTION authz.get_group_permissions(text) IS
 COMMENT ON FUNCTION authz.explain(text, text) IS
     'Why user_id is allowed or denied the permission: JSON with allowed and decided_by (no_user, malformed_permission, unknown_user, inactive, superuser, direct, group, no_grant).';
 COMMENT ON FUNCTION authz.cache_stats() IS
-    'This backend''s permission cache counters: hits, loads (catalog queries), invalidations, cached_users.';
+    'This backend''s permission cache counters: hits, loads (users read), group_loads, catalog_loads (permission strings read), invalidations (of everything), key_invalidations (of one user or group), cached_users, hit_rate.';
 COMMENT ON FUNCTION authz.catalog_changed() IS
     'Statement trigger on the catalogs: invalidates every backend''s permission cache.';
 -- Only the catalogs' own triggers run it: anyone else could flush every backend's cache.
 REVOKE EXECUTE ON FUNCTION authz.catalog_changed() FROM PUBLIC;
+COMMENT ON FUNCTION authz.catalog_rows_changed() IS
+    'Row trigger on the user and group catalogs (arguments: ''user'' or ''group'', the key column): invalidates that user''s or group''s entries in every backend''s permission cache.';
+REVOKE EXECUTE ON FUNCTION authz.catalog_rows_changed() FROM PUBLIC;
 COMMENT ON FUNCTION authz.audit_log_is_append_only() IS
     'Trigger on authz.audit_log: refuses UPDATE, DELETE and TRUNCATE with SQLSTATE 42501.';
 COMMENT ON FUNCTION authz.sync_admin_actions_report(jsonb, boolean) IS
@@ -265,10 +281,52 @@ COMMENT ON FUNCTION authz.compares_by_value(oid, oid) IS
     'Whether authz.guard_readonly_columns compares values of this type and collation with IS DISTINCT FROM (built-in types with a default btree operator class, except interval, under a deterministic collation) rather than by binary image.';
 COMMENT ON FUNCTION authz.next_identity_value(oid, smallint) IS
     'A fresh value of identity column number attnum, drawn as an INSERT draws it: takes the INSERT privilege on the table. Used by authz.guard_readonly_columns.';
+-- Strict mode (src/policy/conditions.rs, status.rs, age.rs): a row trigger whose WHEN clause is
+-- the rule's condition on the row before the change; it refuses the UPDATE or DELETE with 42501
+-- naming the rule unless the user holds every entry of the requires list, or one of them when
+-- a fourth argument says 'any' (arguments: the rule, its condition as text, the list).
+CREATE FUNCTION authz.refuse_conditional_change() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    missing text;
+    held boolean;
+BEGIN
+    IF NOT authz.is_superuser() THEN
+        SELECT string_agg(w.entry, ', ' ORDER BY w.i) FILTER (WHERE NOT w.held), coalesce(bool_or(w.held), false)
+          INTO missing, held
+          FROM (SELECT e.entry, e.i,
+                       e.entry <> 'superuser'
+                       AND CASE WHEN e.entry LIKE 'group:%' THEN authz.in_group(substr(e.entry, 7))
+                                ELSE authz.has_perm(e.entry) END AS held
+                  FROM jsonb_array_elements_text(TG_ARGV[2]::jsonb) WITH ORDINALITY AS e(entry, i)) AS w;
+        IF missing IS NOT NULL AND NOT (TG_NARGS > 3 AND TG_ARGV[3] = 'any' AND held) THEN
+            RAISE EXCEPTION 'permission denied: rule % of %.% keeps % of this row from %',
+                TG_ARGV[0], quote_ident(TG_TABLE_SCHEMA), quote_ident(TG_TABLE_NAME), TG_OP,
+                coalesce('user "' || authz.current_user_id() || '"', 'nobody')
+                USING ERRCODE = '42501',
+                      DETAIL = format('The row matches %s; changing it requires %s%s (missing: %s).',
+                                      TG_ARGV[1], CASE WHEN TG_NARGS > 3 AND TG_ARGV[3] = 'any' THEN 'one of ' ELSE '' END,
+                                      TG_ARGV[2], missing);
+        END IF;
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        RETURN OLD;
+    END IF;
+    RETURN NEW;
+END
+$fn$;
+REVOKE EXECUTE ON FUNCTION authz.refuse_conditional_change() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION authz.refuse_conditional_change() TO authz_admin;
+COMMENT ON FUNCTION authz.refuse_conditional_change() IS
+    'Row trigger installed by authz.protect for a "strict" spec''s conditions, status and max_age rules (arguments: the rule, its condition, the requires list, optionally ''any''): 42501 naming the rule when a user without the requires entries (all, or one for ''any''), or an active superuser, updates or deletes a row matching the condition, instead of the row being skipped.';
 COMMENT ON FUNCTION authz.restoring() IS
     'Whether the running statement is a superuser''s COPY FROM, as pg_restore and plain-format dumps load tables: it writes no audit entry and skips readonly-column checks.';
 COMMENT ON FUNCTION authz.protect(regclass, jsonb, boolean) IS
-    'Protect a table with row-level security generated from a spec {model, owner, members, tenant, object_grants, status, max_age, readonly}: enables and forces RLS and replaces earlier generated policies in one transaction. Returns the SQL; dry_run only returns it. Idempotent.';
+    'Protect a table with row-level security generated from a spec {model, owner, members, tenant, object_grants, status, max_age, readonly, conditions, strict, hidden}: enables and forces RLS and replaces earlier generated policies in one transaction. Returns the SQL; dry_run only returns it. Idempotent.';
+COMMENT ON FUNCTION authz.explain_row(regclass, text, text, text) IS
+    'Why a row of a protected table (by its primary key as text) is or is not within reach of a command for the current user, or any user (authz_admin only): each applicable generated policy and strict trigger, whether it passes, and for a failing one its spec rule and what is missing. A row the caller cannot see gives only "visible": false, except to authz_admin.';
+COMMENT ON FUNCTION authz.owner_subject_to_rls(oid) IS
+    'Whether the owner of a relation is subject to row-level security (neither a superuser nor BYPASSRLS): authz.protect requires it of a table with hidden columns, whose generated view <table>_visible reads the table with its owner''s rights; authz.protection_breaches lists such a view when it no longer holds. False for a missing relation.';
 COMMENT ON FUNCTION authz.protection_intact(oid, integer) IS
     'Whether the table still has this many RESTRICTIVE authz_* policies: the check of the authz_intact policy authz.protect adds, which denies every row once a restriction is gone (false for a missing table).';
 COMMENT ON FUNCTION authz.unprotect(regclass) IS
@@ -355,7 +413,7 @@ BEGIN
                      'authz_audit_truncate', 'authz_updated_at'))
              OR (c.oid IN (SELECT pr.relation FROM authz.protected_relations pr)
                  AND ((d.object_type = 'policy' AND d.address_names[3] LIKE 'authz\_%')
-                   OR (d.object_type = 'trigger' AND (d.address_names[3] LIKE 'authz\_readonly\_%'
+                   OR (d.object_type = 'trigger' AND (d.address_names[3] LIKE 'authz\_readonly\_%' OR d.address_names[3] LIKE 'authz\_condition\_%'
                                                       OR d.address_names[3] = 'authz_age_lock')))))
     LOOP
         RAISE EXCEPTION 'cannot drop % % of % table %: % generated it', lost.object_type, quote_ident(lost.name),
@@ -416,23 +474,25 @@ SELECT t.tgrelid::regclass,
                                          'authz_audit_truncate', 'authz_updated_at', 'authz_age_lock',
                                          'authz_django_insert', 'authz_django_update', 'authz_django_delete',
                                          'authz_django_truncate')
-                        AND t.tgname NOT LIKE 'authz\_readonly\_%' THEN 'a generated trigger under another name'
+                        AND t.tgname NOT LIKE 'authz\_readonly\_%' AND t.tgname NOT LIKE 'authz\_condition\_%'
+                        THEN 'a generated trigger under another name'
                    WHEN t.tgenabled = 'D' THEN 'disabled'
                    WHEN t.tgenabled = 'R' THEN 'set to fire only on replicas'
                    ELSE 'set to fire always, on replicas too' END),
-       CASE WHEN t.tgfoid = 'authz.guard_readonly_columns()'::regprocedure
+       CASE WHEN t.tgfoid IN ('authz.guard_readonly_columns()'::regprocedure, 'authz.refuse_conditional_change()'::regprocedure)
             THEN format('Call authz.unprotect(%L) to remove its protection.', t.tgrelid::regclass::text)
             WHEN t.tgfoid = 'authz.django_mirror()'::regprocedure
             THEN 'Call authz.bind_django() again (with the arguments of the binding) to restore the mirror, or authz.unbind_django().'
             ELSE format('Call authz.disable_audit(%L) to stop auditing the table.', t.tgrelid::regclass::text) END
   FROM pg_trigger t
  WHERE t.tgfoid IN ('authz.audit_statement()'::regprocedure, 'authz.touch_updated_at()'::regprocedure,
-                    'authz.guard_readonly_columns()'::regprocedure, 'authz.django_mirror()'::regprocedure)
+                    'authz.guard_readonly_columns()'::regprocedure, 'authz.django_mirror()'::regprocedure,
+                    'authz.refuse_conditional_change()'::regprocedure)
    AND (t.tgenabled <> 'O'
         OR (t.tgname NOT IN ('authz_audit_insert', 'authz_audit_update', 'authz_audit_delete',
                              'authz_audit_truncate', 'authz_updated_at', 'authz_age_lock',
                              'authz_django_insert', 'authz_django_update', 'authz_django_delete', 'authz_django_truncate')
-            AND t.tgname NOT LIKE 'authz\_readonly\_%'))
+            AND t.tgname NOT LIKE 'authz\_readonly\_%' AND t.tgname NOT LIKE 'authz\_condition\_%'))
 UNION ALL
 -- A bound Django table without one of the mirror's four triggers: its writes no longer reach
 -- the catalogs, which keep granting what Django revoked.
@@ -458,10 +518,21 @@ SELECT t.rel, format('it has the name a bound Django table had (%s), which the D
        'Call authz.bind_django() again to bind the tables Django uses now.'
   FROM authz.django_binding b
  CROSS JOIN LATERAL (SELECT n AS name, pg_catalog.to_regclass(n) AS rel FROM unnest(b.bound_names) n) t
- WHERE t.rel IS NOT NULL AND t.rel <> ALL (authz.django_bound_tables(b));
+ WHERE t.rel IS NOT NULL AND t.rel <> ALL (authz.django_bound_tables(b))
+UNION ALL
+-- A view of a table's hidden columns owned by a role that bypasses row-level security: it
+-- would show every row.
+SELECT pr.relation,
+       format('view %s of its hidden columns is owned by role %I, which bypasses row-level security', v.oid::regclass, r.rolname),
+       format('Give the table and the view to a role subject to row-level security, then call authz.protect(%L, spec) again.', pr.relation::text)
+  FROM authz.protected_relations pr
+  JOIN pg_class t ON t.oid = pr.relation
+  JOIN pg_class v ON v.relnamespace = t.relnamespace AND v.relname = t.relname || '_visible' AND v.relkind = 'v'
+  JOIN pg_roles r ON r.oid = v.relowner
+ WHERE pr.spec ? 'hidden' AND NOT authz.owner_subject_to_rls(v.oid);
 GRANT SELECT ON authz.protection_breaches TO PUBLIC;
 COMMENT ON VIEW authz.protection_breaches IS
-    'What would let a write skip its audit entry or a row skip its generated policies, now: RLS disabled or not forced on a protected table, a protected table in an inheritance tree, a generated policy missing, a PERMISSIVE policy protect did not make, a generated trigger (audit, readonly, age lock, Django mirror) disabled, renamed, missing or set to fire on replicas, a bound Django table in an inheritance tree, a table under a bound table''s bind-time name; with the function that changes it. Empty when everything is as pg_authz made it.';
+    'What would let a write skip its audit entry or a row skip its generated policies, now: RLS disabled or not forced on a protected table, a protected table in an inheritance tree, a generated policy missing, a PERMISSIVE policy protect did not make, a generated trigger (audit, readonly, age lock, condition, Django mirror) disabled, renamed, missing or set to fire on replicas, a bound Django table in an inheritance tree, a table under a bound table''s bind-time name, a view of hidden columns owned by a role that bypasses RLS; with the function that changes it. Empty when everything is as pg_authz made it.';
 COMMENT ON FUNCTION authz.generated_ddl_running() IS
     'Whether authz.protect, unprotect, enable_audit or disable_audit is running DDL in this backend (set in backend memory, not by any setting): the tamper guard lets that DDL through.';
 COMMENT ON FUNCTION authz.remember_protection_breaches() IS
@@ -501,7 +572,7 @@ BEGIN
     FOR found IN
         SELECT b.relation, b.breach, b.remedy
           FROM authz.protection_breaches b
-         WHERE b.relation::oid::text || ' ' || b.breach <> ALL (authz.protection_breaches_at_start())
+         WHERE b.relation::oid::text || ' ' || b.breach <> ALL (authz.protection_breaches_at_start()) ORDER BY b.relation, b.breach
     LOOP
         RAISE EXCEPTION '% refused on table %: %', tg_tag, found.relation, found.breach
             USING ERRCODE = 'dependent_objects_still_exist',

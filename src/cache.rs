@@ -1,12 +1,23 @@
-//! Per-backend permission cache: user id → flags and permission set.
+//! Per-backend permission cache: user id → flags, groups and permission ids.
 //!
-//! Filled on first use of a user, one catalog query per user; dropped whenever any catalog row
-//! changes. The catalog tables carry a statement trigger (`authz.catalog_changed`) that sends a
-//! relcache invalidation for the table; PostgreSQL delivers it to this backend at the next
-//! command (our own changes), when it reads the invalidation queue (other sessions' commits,
-//! including on hot standbys; read by us whenever the snapshot in use moves on), and on abort
-//! (rolled-back changes). The callback only bumps a counter: looking catalogs up inside an
-//! invalidation callback is not allowed. The next check sees the counter moved and starts afresh.
+//! Three layers, each read on first use by direct primary-key scans of our own tables (see
+//! `load`): the interned permission strings (`app_label.codename` → ids), groups (name and
+//! sorted permission ids, shared by the entries of their members), and users (flags, direct
+//! permission ids, their groups). A warm check is two hash lookups (FxHash: the keys are
+//! short strings chosen by our own callers, not by an attacker who could aim at collisions
+//! in a per-backend table) and a few binary searches; a cold one, a few microseconds.
+//!
+//! Invalidation comes from triggers on the catalogs, as relcache invalidations that PostgreSQL
+//! delivers to this backend at the next command (our own changes), when it reads the
+//! invalidation queue (other sessions' commits, including on hot standbys; read by us whenever
+//! the snapshot in use moves on), and on abort (rolled-back changes). A change to a user's row,
+//! memberships or direct grants names the user, and one to a group or its grants names the
+//! group (row triggers `authz.catalog_rows_changed`, see `keys`): only those entries go. Any
+//! other change (content types, permissions, actions, bindings, keys, TRUNCATE, a statement
+//! touching many users) invalidates everything through the sentinel (statement triggers
+//! `authz.catalog_changed`). The callback only counts and queues: looking catalogs up, or even
+//! touching the cache, inside an invalidation callback is not allowed (it may run in the middle
+//! of a load). The next lookup applies what was queued.
 //!
 //! Snapshots are told apart by what they can see: their xmax and the number of transactions
 //! they see as running (while xmax stays, that set can only shrink, so equal counts mean equal
@@ -17,46 +28,86 @@
 //! read under newer snapshots, so that a check agrees with the rows its statement sees.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use pgrx::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::error::Result;
 
-/// What the catalogs say about one app user.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+mod keys;
+mod load;
+
+use keys::Key;
+use load::{Catalog, Group, Tables};
+
+/// What the catalogs say about one app user: its flags, and the ids of the permissions it holds
+/// directly and through each group (sorted, so a check is a few binary searches).
+#[derive(Debug)]
 pub struct UserAuth {
     pub is_active: bool,
     pub is_staff: bool,
     pub is_superuser: bool,
-    /// `app_label.codename` of every permission held directly or through a group.
-    pub perms: HashSet<String>,
-    /// The ids of those permissions: the same string on two models of one app is two ids.
-    pub perm_ids: HashSet<i64>,
-    /// Names of the groups the user belongs to.
-    pub groups: HashSet<String>,
+    /// Permissions granted directly.
+    perm_ids: Box<[i64]>,
+    /// The user's groups, shared with every other member's entry in this backend.
+    groups: Box<[Rc<Group>]>,
+    /// The interned permission strings this entry was read with.
+    catalog: Rc<Catalog>,
 }
 
 impl UserAuth {
     /// Django's `ModelBackend.has_perm` for a well-formed permission string.
     pub fn has_perm(&self, perm: &str) -> bool {
-        self.is_active && (self.is_superuser || self.perms.contains(perm))
+        self.is_active
+            && (self.is_superuser
+                || self
+                    .catalog
+                    .ids_by_name
+                    .get(perm)
+                    .is_some_and(|ids| ids.iter().any(|&id| self.holds(id))))
     }
 
     /// Whether the user holds permission row `permission_id` (actions check their own row).
     pub fn has_perm_id(&self, permission_id: i64) -> bool {
-        self.is_active && (self.is_superuser || self.perm_ids.contains(&permission_id))
+        self.is_active && (self.is_superuser || self.holds(permission_id))
     }
 
     /// Whether this user is an active superuser, who holds everything.
     pub fn is_active_superuser(&self) -> bool {
         self.is_active && self.is_superuser
     }
+
+    /// Whether the user belongs to group `name` (whatever its flags).
+    pub fn in_group(&self, name: &str) -> bool {
+        self.groups.iter().any(|g| &*g.name == name)
+    }
+
+    /// Whether the user holds, directly or through a group, a permission of app `app_label`.
+    pub fn holds_any_of_app(&self, app_label: &str) -> bool {
+        let ids = self
+            .perm_ids
+            .iter()
+            .chain(self.groups.iter().flat_map(|g| g.perm_ids.iter()));
+        ids.filter_map(|id| self.catalog.name_by_id.get(id))
+            .any(|name| {
+                name.split_once('.')
+                    .is_some_and(|(app, _)| app == app_label)
+            })
+    }
+
+    fn holds(&self, id: i64) -> bool {
+        self.perm_ids.binary_search(&id).is_ok()
+            || self
+                .groups
+                .iter()
+                .any(|g| g.perm_ids.binary_search(&id).is_ok())
+    }
 }
 
-/// Entries kept before the cache is emptied and refilled on demand.
-const MAX_CACHED_USERS: usize = 10_000;
+/// Entries kept before the cache is emptied and refilled on demand: an entry is about a hundred
+/// bytes (its permissions live in its groups), so this bounds a backend's cache near 10 MB.
+const MAX_CACHED_USERS: usize = 100_000;
 
 /// What the snapshot in use can see. Equal views see the same catalog rows.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -158,14 +209,27 @@ fn active_snapshot_misses(seen: &Seen) -> bool {
 struct Cached {
     user: Option<Rc<UserAuth>>,
     bound_to: Option<View>,
+    /// The key its invalidations name (see `keys`).
+    bucket: u32,
+}
+
+/// The interned permission strings, and the view they were read under when that view may miss
+/// a change already processed.
+struct CatalogEntry {
+    catalog: Rc<Catalog>,
+    tables: Tables,
+    bound_to: Option<View>,
 }
 
 #[derive(Default)]
 struct Cache {
     /// Value of `INVALIDATIONS` the entries were loaded under.
     generation: u64,
+    catalog: Option<CatalogEntry>,
+    /// Groups read under views that miss nothing, by id (`None`: no such group).
+    groups: FxHashMap<i64, Option<Rc<Group>>>,
     /// `None` records an unknown user id, so unknown ids cost no query either.
-    users: HashMap<String, Cached>,
+    users: FxHashMap<Box<str>, Cached>,
     /// Statement start time and view of the last lookup: the invalidation queue is read again
     /// when either moves on.
     last_statement: pg_sys::TimestampTz,
@@ -176,26 +240,41 @@ struct Cache {
     view_is_behind: Option<bool>,
 }
 
+/// Keys queued before the queue gives up and everything is invalidated.
+const MAX_PENDING_KEYS: usize = 4096;
+
 thread_local! {
     static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
-    /// Bumped by the invalidation callbacks; the cache is valid while it matches `generation`.
+    /// Bumped when everything is stale; the cache is valid while it matches `generation`.
     static INVALIDATIONS: Cell<u64> = const { Cell::new(0) };
+    /// Bumped by every invalidation of ours, whole or by key: an entry read while it moved is
+    /// not kept.
+    static MESSAGES: Cell<u64> = const { Cell::new(0) };
+    /// Keys invalidated since the last lookup, applied by the next one (an invalidation
+    /// callback may run in the middle of a load, while the cache is borrowed).
+    static PENDING: RefCell<Vec<Key>> = const { RefCell::new(Vec::new()) };
     /// The oid of `authz.cache_sentinel`, learned at the first load (InvalidOid: not known).
     static SENTINEL: Cell<pg_sys::Oid> = const { Cell::new(pg_sys::InvalidOid) };
     /// When the latest invalidation of the permission caches was processed.
     static SEEN: Cell<Seen> = const {
         Cell::new(Seen { lxid: 0, latest_completed: pg_sys::InvalidTransactionId, command: 0 })
     };
+    /// When the latest invalidation of everything was processed: a view that misses only changes
+    /// by key still agrees with the interned permission strings.
+    static SEEN_EVERYTHING: Cell<Seen> = const {
+        Cell::new(Seen { lxid: 0, latest_completed: pg_sys::InvalidTransactionId, command: 0 })
+    };
     static HITS: Cell<u64> = const { Cell::new(0) };
     static LOADS: Cell<u64> = const { Cell::new(0) };
-    /// The prepared, kept plan of `LOAD_USER_SQL`.
-    static LOAD_PLAN: RefCell<Option<pgrx::spi::OwnedPreparedStatement>> = const { RefCell::new(None) };
+    static GROUP_LOADS: Cell<u64> = const { Cell::new(0) };
+    static CATALOG_LOADS: Cell<u64> = const { Cell::new(0) };
+    static KEY_INVALIDATIONS: Cell<u64> = const { Cell::new(0) };
 }
 
 /// Register the invalidation and abort callbacks; called once from `_PG_init`.
 pub fn init() {
     // Invalidations processed before the library was loaded went unseen.
-    note_invalidation_seen();
+    note_invalidation_seen(true);
     unsafe {
         pg_sys::CacheRegisterRelcacheCallback(
             Some(on_relcache_invalidation),
@@ -208,10 +287,26 @@ pub fn init() {
 
 fn invalidate() {
     INVALIDATIONS.with(|n| n.set(n.get().wrapping_add(1)));
+    MESSAGES.with(|n| n.set(n.get().wrapping_add(1)));
+    PENDING.with(|p| p.borrow_mut().clear());
 }
 
-/// Record where this backend stands now (see [`Seen`]).
-fn note_invalidation_seen() {
+fn invalidate_key(key: Key) {
+    MESSAGES.with(|n| n.set(n.get().wrapping_add(1)));
+    KEY_INVALIDATIONS.with(|n| n.set(n.get() + 1));
+    let overflow = PENDING.with(|p| {
+        let mut p = p.borrow_mut();
+        p.push(key);
+        p.len() > MAX_PENDING_KEYS
+    });
+    if overflow {
+        invalidate();
+    }
+}
+
+/// Record where this backend stands now (see [`Seen`]); `everything`: for an invalidation of
+/// everything, which the interned permission strings also answer to.
+fn note_invalidation_seen(everything: bool) {
     // SAFETY: an unlocked read of one shared counter; a slightly old value only makes the
     // check more conservative.
     let latest_completed = match unsafe { crate::compat::latest_completed_xid() } {
@@ -225,13 +320,15 @@ fn note_invalidation_seen() {
             (crate::compat::local_transaction_id(), pg_sys::GetCurrentCommandId(false))
         }
     };
-    SEEN.with(|s| {
-        s.set(Seen {
-            lxid,
-            latest_completed,
-            command,
-        })
-    });
+    let seen = Seen {
+        lxid,
+        latest_completed,
+        command,
+    };
+    SEEN.with(|s| s.set(seen));
+    if everything {
+        SEEN_EVERYTHING.with(|s| s.set(seen));
+    }
 }
 
 #[pg_guard]
@@ -239,13 +336,16 @@ unsafe extern "C-unwind" fn on_relcache_invalidation(_arg: pg_sys::Datum, relid:
     let sentinel = SENTINEL.with(Cell::get);
     if sentinel == pg_sys::InvalidOid {
         // Not learned yet (no load so far, or just reset): this may be ours.
-        note_invalidation_seen();
+        note_invalidation_seen(true);
     }
     if relid == pg_sys::InvalidOid || relid == sentinel {
         invalidate();
-        note_invalidation_seen();
+        note_invalidation_seen(true);
         // Learn it again at the next load: the extension may have been dropped and recreated.
         SENTINEL.with(|s| s.set(pg_sys::InvalidOid));
+    } else if let Some(key) = Key::of_relid(relid) {
+        invalidate_key(key);
+        note_invalidation_seen(false);
     }
 }
 
@@ -282,9 +382,12 @@ pub fn with_user<R>(user_id: &str, f: impl FnOnce(Option<&UserAuth>) -> R) -> Re
         let mut c = c.borrow_mut();
         if c.generation != generation {
             c.users.clear();
+            c.groups.clear();
+            c.catalog = None;
             c.generation = generation;
             c.view_is_behind = None;
         }
+        apply_pending_keys(&mut c);
         let behind = *c
             .view_is_behind
             .get_or_insert_with(|| active_snapshot_misses(&SEEN.with(Cell::get)));
@@ -301,18 +404,44 @@ pub fn with_user<R>(user_id: &str, f: impl FnOnce(Option<&UserAuth>) -> R) -> Re
             HITS.with(|n| n.set(n.get() + 1));
             entry
         }
-        None => {
-            let loaded = load_user(user_id)?.map(Rc::new);
-            remember(user_id, generation, view, loaded.clone());
-            loaded
-        }
+        None => load_user(user_id, generation, view)?,
     };
     Ok(f(entry.as_deref()))
 }
 
+/// Drop the entries under the keys invalidated since the last lookup: the users of a bucket,
+/// a group and its members (their entries hold the group).
+fn apply_pending_keys(c: &mut Cache) {
+    if PENDING.with(|p| p.borrow().is_empty()) {
+        return;
+    }
+    let keys = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
+    let mut users = FxHashSet::default();
+    let mut groups = FxHashSet::default();
+    for key in keys {
+        match key {
+            Key::User(bucket) => users.insert(bucket),
+            Key::Group(bucket) => groups.insert(bucket),
+        };
+    }
+    let touched = |id: i64| groups.contains(&keys::group_bucket(id));
+    if !groups.is_empty() {
+        c.groups.retain(|&id, _| !touched(id));
+    }
+    c.users.retain(|_, e| {
+        !users.contains(&e.bucket)
+            && !e
+                .user
+                .as_ref()
+                .is_some_and(|u| u.groups.iter().any(|g| touched(g.id)))
+    });
+    c.view_is_behind = None;
+}
+
 /// The invalidation generation of the catalogs, after reading pending invalidations once per
-/// statement: it moves whenever a catalog row changes. Other per-backend caches (role bindings,
-/// signing keys) are valid while it stays put.
+/// statement: it moves whenever a catalog change invalidates everything (not for changes by
+/// key: a user's row, memberships or grants). Other per-backend caches (role bindings, signing
+/// keys) are valid while it stays put.
 pub fn catalog_generation() -> u64 {
     accept_invalidations_when_the_view_moves();
     // A backend that has not loaded a user yet must still recognise the sentinel's
@@ -321,23 +450,6 @@ pub fn catalog_generation() -> u64 {
         SENTINEL.with(|s| s.set(sentinel_oid()));
     }
     INVALIDATIONS.with(Cell::get)
-}
-
-/// Keep a freshly loaded entry, unless an invalidation arrived while it was being read; bound
-/// to `view` when that view may miss a change already processed.
-fn remember(user_id: &str, generation: u64, view: Option<View>, user: Option<Rc<UserAuth>>) {
-    if INVALIDATIONS.with(Cell::get) != generation {
-        return;
-    }
-    let bound_to = view.filter(|_| active_snapshot_misses(&SEEN.with(Cell::get)));
-    CACHE.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.users.len() >= MAX_CACHED_USERS {
-            c.users.clear();
-        }
-        c.users
-            .insert(user_id.to_owned(), Cached { user, bound_to });
-    });
 }
 
 /// Other sessions' commits reach this backend when it reads the invalidation queue; PostgreSQL
@@ -365,35 +477,9 @@ fn accept_invalidations_when_the_view_moves() -> Option<View> {
     view
 }
 
-const LOAD_USER_SQL: &str = "\
-SELECT u.is_active, u.is_staff, u.is_superuser,
-       ARRAY(SELECT ct.app_label || '.' || p.codename
-               FROM authz.permissions p
-               JOIN authz.content_types ct ON ct.id = p.content_type_id
-              WHERE p.id IN (SELECT up.permission_id
-                               FROM authz.user_permissions up
-                              WHERE up.user_id = u.id
-                             UNION ALL
-                             SELECT gp.permission_id
-                               FROM authz.user_groups ug
-                               JOIN authz.group_permissions gp ON gp.group_id = ug.group_id
-                              WHERE ug.user_id = u.id)) AS perms,
-       ARRAY(SELECT g.name FROM authz.user_groups ug JOIN authz.groups g ON g.id = ug.group_id
-              WHERE ug.user_id = u.id) AS groups,
-       ARRAY(SELECT up.permission_id
-               FROM authz.user_permissions up
-              WHERE up.user_id = u.id
-             UNION
-             SELECT gp.permission_id
-               FROM authz.user_groups ug
-               JOIN authz.group_permissions gp ON gp.group_id = ug.group_id
-              WHERE ug.user_id = u.id) AS perm_ids
-  FROM authz.users u
- WHERE u.id = $1";
-
 /// `authz.cache_sentinel`: the relation whose relcache invalidation means "permission caches are
 /// stale". Invalidating it rather than the catalog tables themselves leaves their relcache
-/// entries and every plan that reads them (the loader's included) intact.
+/// entries and every plan that reads them intact.
 pub fn sentinel_oid() -> pg_sys::Oid {
     unsafe {
         let schema = pg_sys::get_namespace_oid(c"authz".as_ptr(), true);
@@ -404,51 +490,102 @@ pub fn sentinel_oid() -> pg_sys::Oid {
     }
 }
 
-/// One catalog query for one user; learns the sentinel first, so that an invalidation arriving
-/// during the load is recognised and the loaded entry is not kept.
-fn load_user(user_id: &str) -> Result<Option<UserAuth>> {
+/// Read `user_id` (and what it needs: the interned permission strings, its groups) and keep
+/// it, unless an invalidation arrived meanwhile; bound to `view` when that view may miss a
+/// change already processed. Learns the sentinel first, so that an invalidation arriving during
+/// the load is recognised.
+fn load_user(user_id: &str, generation: u64, view: Option<View>) -> Result<Option<Rc<UserAuth>>> {
     LOADS.with(|n| n.set(n.get() + 1));
-    with_pinned_search_path(|| {
-        if SENTINEL.with(Cell::get) == pg_sys::InvalidOid {
-            SENTINEL.with(|s| s.set(sentinel_oid()));
-        }
-        Spi::connect(|client| {
-            // Planned once per backend: planning this query costs more than running it. The
-            // plan cache re-plans it by itself after any DDL on the catalogs.
-            let rows = LOAD_PLAN.with(|plan| -> Result<_> {
-                let mut plan = plan.borrow_mut();
-                if plan.is_none() {
-                    let text = pgrx::PgOid::BuiltIn(pgrx::PgBuiltInOids::TEXTOID);
-                    *plan = Some(client.prepare(LOAD_USER_SQL, &[text])?.keep());
-                }
-                let plan = plan.as_ref().expect("prepared just above");
-                Ok(client.select(plan, Some(1), &[user_id.into()])?)
-            })?;
-            let Some(row) = rows.into_iter().next() else {
-                return Ok(None);
-            };
-            Ok(Some(UserAuth {
-                is_active: row.get::<bool>(1)?.unwrap_or(false),
-                is_staff: row.get::<bool>(2)?.unwrap_or(false),
-                is_superuser: row.get::<bool>(3)?.unwrap_or(false),
-                perms: row
-                    .get::<Vec<String>>(4)?
-                    .unwrap_or_default()
-                    .into_iter()
-                    .collect(),
-                groups: row
-                    .get::<Vec<String>>(5)?
-                    .unwrap_or_default()
-                    .into_iter()
-                    .collect(),
-                perm_ids: row
-                    .get::<Vec<i64>>(6)?
-                    .unwrap_or_default()
-                    .into_iter()
-                    .collect(),
+    if SENTINEL.with(Cell::get) == pg_sys::InvalidOid {
+        SENTINEL.with(|s| s.set(sentinel_oid()));
+    }
+    let messages = MESSAGES.with(Cell::get);
+    let behind = active_snapshot_misses(&SEEN.with(Cell::get));
+    let bound_to = view.filter(|_| behind);
+    let (catalog, tables) = catalog_for(view, behind)?;
+    let row = load::with_snapshot(|snapshot| load::user(&tables, snapshot, user_id))?;
+    let user = match row {
+        None => None,
+        Some(row) => {
+            let mut groups = Vec::with_capacity(row.group_ids.len());
+            for id in row.group_ids {
+                groups.extend(group(&tables, id, behind)?);
+            }
+            Some(Rc::new(UserAuth {
+                is_active: row.is_active,
+                is_staff: row.is_staff,
+                is_superuser: row.is_superuser,
+                perm_ids: row.perm_ids,
+                groups: groups.into_boxed_slice(),
+                catalog,
             }))
+        }
+    };
+    if MESSAGES.with(Cell::get) == messages && INVALIDATIONS.with(Cell::get) == generation {
+        CACHE.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.users.len() >= MAX_CACHED_USERS {
+                c.users.clear();
+            }
+            let entry = Cached {
+                user: user.clone(),
+                bound_to,
+                bucket: keys::user_bucket(user_id),
+            };
+            c.users.insert(user_id.into(), entry);
+        });
+    }
+    Ok(user)
+}
+
+/// The interned permission strings valid for `view`: the kept ones, or read now (and kept,
+/// bound to `view` when it is behind).
+fn catalog_for(view: Option<View>, behind: bool) -> Result<(Rc<Catalog>, Tables)> {
+    let behind = behind && active_snapshot_misses(&SEEN_EVERYTHING.with(Cell::get));
+    let kept = CACHE.with(|c| {
+        c.borrow().catalog.as_ref().and_then(|e| {
+            let valid = match e.bound_to {
+                None => !behind,
+                Some(bound) => Some(bound) == view,
+            };
+            valid.then(|| (e.catalog.clone(), e.tables))
         })
-    })
+    });
+    if let Some(kept) = kept {
+        return Ok(kept);
+    }
+    CATALOG_LOADS.with(|n| n.set(n.get() + 1));
+    let messages = MESSAGES.with(Cell::get);
+    let tables = Tables::look_up()?;
+    let catalog = Rc::new(load::with_snapshot(|snapshot| {
+        load::catalog(&tables, snapshot)
+    })?);
+    if MESSAGES.with(Cell::get) == messages {
+        CACHE.with(|c| {
+            c.borrow_mut().catalog = Some(CatalogEntry {
+                catalog: catalog.clone(),
+                tables,
+                bound_to: view.filter(|_| behind),
+            })
+        });
+    }
+    Ok((catalog, tables))
+}
+
+/// Group `id`: the kept one, or read now (kept only when the view misses nothing).
+fn group(tables: &Tables, id: i64, behind: bool) -> Result<Option<Rc<Group>>> {
+    if !behind {
+        if let Some(kept) = CACHE.with(|c| c.borrow().groups.get(&id).cloned()) {
+            return Ok(kept);
+        }
+    }
+    GROUP_LOADS.with(|n| n.set(n.get() + 1));
+    let messages = MESSAGES.with(Cell::get);
+    let group = load::with_snapshot(|snapshot| load::group(tables, snapshot, id))?.map(Rc::new);
+    if !behind && MESSAGES.with(Cell::get) == messages {
+        CACHE.with(|c| c.borrow_mut().groups.insert(id, group.clone()));
+    }
+    Ok(group)
 }
 
 /// Run `f` with `search_path` set to `pg_catalog, pg_temp`, as a SECURITY DEFINER function's
@@ -474,16 +611,21 @@ pub fn with_pinned_search_path<R>(f: impl FnOnce() -> Result<R>) -> Result<R> {
     }
 }
 
-/// Counters of this backend's cache: hits, loads (catalog queries), invalidations seen and
-/// users currently cached.
+/// Counters of this backend's cache: hits, loads (users read), group and catalog loads,
+/// invalidations of everything and by key, users currently cached and the hit rate.
 #[pg_extern(volatile, parallel_safe)]
 fn cache_stats() -> pgrx::JsonB {
     let cached = CACHE.with(|c| c.borrow().users.len());
+    let (hits, loads) = (HITS.with(Cell::get), LOADS.with(Cell::get));
     pgrx::JsonB(serde_json::json!({
-        "hits": HITS.with(Cell::get),
-        "loads": LOADS.with(Cell::get),
+        "hits": hits,
+        "loads": loads,
+        "group_loads": GROUP_LOADS.with(Cell::get),
+        "catalog_loads": CATALOG_LOADS.with(Cell::get),
         "invalidations": INVALIDATIONS.with(Cell::get),
+        "key_invalidations": KEY_INVALIDATIONS.with(Cell::get),
         "cached_users": cached,
+        "hit_rate": if hits + loads == 0 { 0.0 } else { hits as f64 / (hits + loads) as f64 },
     }))
 }
 
@@ -492,13 +634,43 @@ fn cache_stats() -> pgrx::JsonB {
 mod tests {
     use super::*;
 
+    fn user_holding(perm_ids: &[i64], group_perm_ids: &[i64]) -> UserAuth {
+        let mut catalog = Catalog::default();
+        for (id, name) in [
+            (1, "shop.view_order"),
+            (2, "shop.change_order"),
+            (3, "shop.export"),
+            (4, "shop.export"),
+        ] {
+            catalog.name_by_id.insert(id, Rc::from(name));
+        }
+        catalog
+            .ids_by_name
+            .insert("shop.view_order".into(), Box::new([1]));
+        catalog
+            .ids_by_name
+            .insert("shop.change_order".into(), Box::new([2]));
+        catalog
+            .ids_by_name
+            .insert("shop.export".into(), Box::new([3, 4]));
+        let group = Group {
+            id: 9,
+            name: "staff".into(),
+            perm_ids: group_perm_ids.into(),
+        };
+        UserAuth {
+            is_active: true,
+            is_staff: false,
+            is_superuser: false,
+            perm_ids: perm_ids.into(),
+            groups: Box::new([Rc::new(group)]),
+            catalog: Rc::new(catalog),
+        }
+    }
+
     #[pg_test]
     fn superuser_and_inactive_rules() {
-        let mut u = UserAuth {
-            is_active: true,
-            ..Default::default()
-        };
-        u.perms.insert("shop.view_order".into());
+        let mut u = user_holding(&[1], &[]);
         assert!(u.has_perm("shop.view_order"));
         assert!(!u.has_perm("shop.change_order"));
         u.is_active = false;
@@ -516,8 +688,20 @@ mod tests {
     }
 
     #[pg_test]
+    fn grants_through_groups_and_strings_of_two_rows() {
+        let u = user_holding(&[], &[2, 4]);
+        assert!(u.has_perm("shop.change_order"), "through the group");
+        assert!(u.has_perm("shop.export"), "either row of the string");
+        assert!(!u.has_perm("shop.view_order"));
+        assert!(u.has_perm_id(4) && !u.has_perm_id(3));
+        assert!(u.in_group("staff") && !u.in_group("other"));
+        assert!(u.holds_any_of_app("shop") && !u.holds_any_of_app("blog"));
+    }
+
+    #[pg_test]
     fn invalidation_drops_cached_users() {
         Spi::run("INSERT INTO authz.users (id) VALUES ('cache_u1')").unwrap();
+        unsafe { pg_sys::CommandCounterIncrement() };
         with_user("cache_u1", |u| assert!(u.is_some())).unwrap();
         let loads = LOADS.with(Cell::get);
         with_user("cache_u1", |_| ()).unwrap();

@@ -172,14 +172,21 @@ pub unsafe extern "C-unwind" fn pg_authz_catalog_changed(
             "authz.catalog_changed() runs only as the statement trigger pg_authz installs on its catalogs"
         );
     }
-    let sentinel = crate::cache::sentinel_oid();
-    if sentinel == pg_sys::InvalidOid {
-        // Cannot happen while the extension is installed; if it does, reset everything.
-        pg_sys::CacheInvalidateRelcacheAll();
-    } else {
-        pg_sys::CacheInvalidateRelcacheByRelid(sentinel);
-    }
+    invalidate_everything();
     pg_sys::Datum::from(0)
+}
+
+/// Tell every backend that all permission caches are stale (with this transaction's commit).
+pub fn invalidate_everything() {
+    let sentinel = crate::cache::sentinel_oid();
+    unsafe {
+        if sentinel == pg_sys::InvalidOid {
+            // Cannot happen while the extension is installed; if it does, reset everything.
+            pg_sys::CacheInvalidateRelcacheAll();
+        } else {
+            pg_sys::CacheInvalidateRelcacheByRelid(sentinel);
+        }
+    }
 }
 
 #[no_mangle]

@@ -70,7 +70,7 @@ fn in_group_current(group_name: Option<&str>) -> bool {
 
 fn user_in_group(user_id: &str, group_name: &str) -> Result<bool> {
     cache::with_user(user_id, |u| {
-        u.is_some_and(|u| u.is_active && u.groups.contains(group_name))
+        u.is_some_and(|u| u.is_active && u.in_group(group_name))
     })
 }
 
@@ -101,11 +101,7 @@ fn has_module_perms(user_id: Option<&str>, app_label: Option<&str>) -> bool {
     };
     cache::with_user(user, |user| {
         user.is_some_and(|u| {
-            u.is_active_superuser()
-                || (u.is_active
-                    && u.perms
-                        .iter()
-                        .any(|p| p.split_once('.').is_some_and(|(app, _)| app == app_label)))
+            u.is_active_superuser() || (u.is_active && u.holds_any_of_app(app_label))
         })
     })
     .or_raise()

@@ -65,3 +65,29 @@ pub unsafe fn set_signal_handler(signal: i32, handler: unsafe extern "C-unwind" 
     #[cfg(feature = "pg18")]
     pg_sys::pqsignal_be(signal, Some(handler));
 }
+
+/// The primary key index of an open relation (`InvalidOid` for none). PostgreSQL 18's
+/// `RelationGetPrimaryKeyIndex` asks whether a deferrable one will do (ours never is).
+///
+/// # Safety
+/// `relation` must be open.
+pub unsafe fn primary_key_index(relation: pg_sys::Relation) -> pg_sys::Oid {
+    #[cfg(feature = "pg15")]
+    let index = pg_sys::RelationGetPrimaryKeyIndex(relation);
+    #[cfg(feature = "pg18")]
+    let index = pg_sys::RelationGetPrimaryKeyIndex(relation, false);
+    index
+}
+
+/// The collation of column `attnum` (1-based) of tuple descriptor `desc`. PostgreSQL 18 keeps
+/// the attributes behind `TupleDescAttr` instead of the `attrs` array.
+///
+/// # Safety
+/// `desc` must be valid and have at least `attnum` columns.
+pub unsafe fn column_collation(desc: pg_sys::TupleDesc, attnum: i32) -> pg_sys::Oid {
+    #[cfg(feature = "pg15")]
+    let attribute = (*desc).attrs.as_ptr().add(attnum as usize - 1);
+    #[cfg(feature = "pg18")]
+    let attribute = pg_sys::TupleDescAttr(desc, attnum - 1);
+    (*attribute).attcollation
+}

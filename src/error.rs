@@ -98,3 +98,36 @@ impl<T> OrRaise<T> for Result<T> {
         self.unwrap_or_else(|e| e.raise())
     }
 }
+
+/// Run `f` in a subtransaction: an error it raises is rolled back and returned as its message.
+pub fn in_subtransaction<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    let f = std::panic::AssertUnwindSafe(f);
+    // SAFETY: the subtransaction is begun and ended (released or rolled back) around `f`, and
+    // the memory context and resource owner restored, as PostgreSQL's PLs do.
+    unsafe {
+        let context = pgrx::pg_sys::CurrentMemoryContext;
+        let owner = pgrx::pg_sys::CurrentResourceOwner;
+        pgrx::pg_sys::BeginInternalSubTransaction(std::ptr::null());
+        pgrx::pg_sys::MemoryContextSwitchTo(context);
+        pgrx::PgTryBuilder::new(|| {
+            let result = f();
+            pgrx::pg_sys::ReleaseCurrentSubTransaction();
+            pgrx::pg_sys::MemoryContextSwitchTo(context);
+            pgrx::pg_sys::CurrentResourceOwner = owner;
+            Ok(result)
+        })
+        .catch_others(|caught| {
+            pgrx::pg_sys::MemoryContextSwitchTo(context);
+            pgrx::pg_sys::RollbackAndReleaseCurrentSubTransaction();
+            pgrx::pg_sys::CurrentResourceOwner = owner;
+            Err(match caught {
+                pgrx::pg_sys::panic::CaughtError::PostgresError(e)
+                | pgrx::pg_sys::panic::CaughtError::ErrorReport(e) => e.message().to_owned(),
+                pgrx::pg_sys::panic::CaughtError::RustPanic { ereport, .. } => {
+                    ereport.message().to_owned()
+                }
+            })
+        })
+        .execute()
+    }
+}

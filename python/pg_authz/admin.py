@@ -6,7 +6,9 @@
 - Running one calls ``authz.perform_action``, so the database checks and audits it. A POST of a
   declared action the dropdown did not offer goes to ``perform_action`` too: the database refuses it
   (42501, a DENIED audit entry) and the admin answers 403.
-- ``has_view/add/change/delete_permission`` and ``has_module_permission`` ask ``authz.has_perm``.
+- ``has_view/add/change/delete_permission`` and ``has_module_permission`` ask ``authz.has_perm`` and
+  ``authz.has_module_perms``: the first question of a request asks, in one query, for every model
+  registered with this mixin, and for this model's allowed actions.
 
 Answers are remembered for one request only, so a change of groups shows on the next request.
 What an action does is its ``handler`` (a SQL function, see the README); to show its result, define
@@ -42,12 +44,24 @@ def _user_id(request):
 
 
 def _request_memo(request, user_id):
-    """This request's answers for this user (a request may change its user: a login, DRF's
-    authentication inside the view)."""
-    memos = getattr(request, "_pg_authz_admin", None)
-    if memos is None:
-        memos = request._pg_authz_admin = {}
-    return memos.setdefault(user_id, {})
+    """This request's answers for ``user_id`` (a login or logout within the request starts afresh)."""
+    memo = getattr(request, "_pg_authz_admin", None)
+    if memo is None or memo[0] != user_id:
+        memo = request._pg_authz_admin = (user_id, {})
+    return memo[1]
+
+
+_DEFAULT_PERMISSIONS = ("view", "add", "change", "delete")
+
+# Every answer the admin's pages ask for, in one round trip: has_perm for each permission,
+# has_module_perms for each app label, allowed_actions for one model.
+_PREFETCH = """
+SELECT jsonb_build_object(
+    'perm', (SELECT coalesce(jsonb_object_agg(p, authz.has_perm(%(user)s, p)), '{}') FROM unnest(%(perms)s::text[]) p),
+    'module', (SELECT coalesce(jsonb_object_agg(a, authz.has_module_perms(%(user)s, a)), '{}')
+                 FROM unnest(%(apps)s::text[]) a),
+    'actions', jsonb_build_object(%(model)s::text, authz.allowed_actions(%(user)s, %(model)s)))
+"""
 
 
 class AuthzAdminMixin:
@@ -60,16 +74,40 @@ class AuthzAdminMixin:
 
     # -- permissions -------------------------------------------------------------------------
 
-    def authz_has_perm(self, request, perm):
-        """``authz.has_perm`` for the request's user (once per request and permission)."""
+    def _answer(self, request, kind, name, sql, params):
+        """The database's answer ``kind``/``name`` for the request's user: the first question of a
+        request fetches every answer the admin site's pages ask for (``_prefetch``); others (a
+        permission no registered admin has) are asked one by one. Remembered for this request."""
         user_id = _user_id(request)
         if user_id is None:
-            return False
+            return None
         memo = _request_memo(request, user_id)
-        key = ("perm", perm)
+        if not memo:
+            self._prefetch(user_id, memo)
+        key = (kind, name)
         if key not in memo:
-            memo[key] = _fetch("SELECT authz.has_perm(%s, %s)", [user_id, perm])
+            memo[key] = _fetch(sql, [user_id, *params])
         return memo[key]
+
+    def _prefetch(self, user_id, memo):
+        """The four default permissions of every model and the module permission of every app
+        registered on this admin site with this mixin, and this model's allowed actions: one query."""
+        perms, apps = [], []
+        for model, model_admin in self.admin_site._registry.items():
+            if isinstance(model_admin, AuthzAdminMixin):
+                opts = model._meta
+                apps.append(opts.app_label)
+                perms.extend(f"{opts.app_label}.{get_permission_codename(a, opts)}" for a in _DEFAULT_PERMISSIONS)
+        answers = _json(
+            _fetch(_PREFETCH, {"user": user_id, "perms": perms, "apps": sorted(set(apps)), "model": self.authz_model})
+        )
+        for kind, values in answers.items():
+            for name, value in values.items():
+                memo[(kind, name)] = _json(value) if kind == "actions" else value
+
+    def authz_has_perm(self, request, perm):
+        """``authz.has_perm`` for the request's user."""
+        return bool(self._answer(request, "perm", perm, "SELECT authz.has_perm(%s, %s)", [perm]))
 
     def _model_perm(self, request, action):
         return self.authz_has_perm(request, f"{self.opts.app_label}.{get_permission_codename(action, self.opts)}")
@@ -87,28 +125,20 @@ class AuthzAdminMixin:
         return self._model_perm(request, "delete")
 
     def has_module_permission(self, request):
-        user_id = _user_id(request)
-        if user_id is None:
-            return False
-        memo = _request_memo(request, user_id)
-        key = ("module", self.opts.app_label)
-        if key not in memo:
-            memo[key] = _fetch("SELECT authz.has_module_perms(%s, %s)", [user_id, self.opts.app_label])
-        return memo[key]
+        return bool(
+            self._answer(request, "module", self.opts.app_label, "SELECT authz.has_module_perms(%s, %s)",
+                         [self.opts.app_label])
+        )
 
     # -- actions -----------------------------------------------------------------------------
 
     def authz_actions(self, request):
         """``authz.allowed_actions`` for the request's user on this model: every declared action,
-        each with ``allowed`` (once per request)."""
-        user_id = _user_id(request)
-        if user_id is None:
-            return []
-        memo = _request_memo(request, user_id)
-        key = ("actions", self.authz_model)
-        if key not in memo:
-            memo[key] = _json(_fetch("SELECT authz.allowed_actions(%s, %s)", [user_id, self.authz_model]))
-        return memo[key]
+        each with ``allowed``."""
+        actions = self._answer(
+            request, "actions", self.authz_model, "SELECT authz.allowed_actions(%s, %s)", [self.authz_model]
+        )
+        return [] if actions is None else _json(actions)
 
     def get_actions(self, request):
         if self.actions is None or "_popup" in request.GET:

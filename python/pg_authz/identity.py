@@ -19,6 +19,7 @@ import contextvars
 from contextlib import contextmanager
 
 from django.db import transaction
+from django.utils.functional import SimpleLazyObject, empty
 
 _request = contextvars.ContextVar("pg_authz_request", default=None)
 _explicit = contextvars.ContextVar("pg_authz_user", default=None)
@@ -48,6 +49,26 @@ def current_user_id():
         return _user_id_of(getattr(request, "user", None))
     finally:
         _resolving.reset(token)
+
+
+def _load_as_nobody(lazy_user):
+    token = _resolving.set(True)
+    try:
+        if lazy_user._wrapped is empty:
+            lazy_user._setup()
+        return lazy_user._wrapped
+    finally:
+        _resolving.reset(token)
+
+
+def load_user_as_nobody(request):
+    """Make the loading of a lazy ``request.user`` (AuthenticationMiddleware's session and user
+    queries) run as nobody whoever triggers it. Otherwise its first query, which needs the user it
+    is loading, loads it a second time (session and user twice, the outer pair in set_user
+    transactions of their own)."""
+    user = request.__dict__.get("user")
+    if isinstance(user, SimpleLazyObject) and user._wrapped is empty:
+        request.user = SimpleLazyObject(lambda: _load_as_nobody(user))
 
 
 @contextmanager

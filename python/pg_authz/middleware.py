@@ -9,7 +9,7 @@ user). The database's 42501 becomes ``PermissionDenied`` (a 403).
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 
 from pg_authz import errors
-from pg_authz.identity import for_request
+from pg_authz.identity import for_request, load_user_as_nobody
 
 
 def _stream_for(request, content):
@@ -35,11 +35,13 @@ class AuthzMiddleware:
     def __call__(self, request):
         if iscoroutinefunction(self):
             return self.__acall__(request)
+        load_user_as_nobody(request)
         with for_request(request):
             response = self.get_response(request)
         return self._finish(request, response)
 
     async def __acall__(self, request):
+        load_user_as_nobody(request)
         with for_request(request):
             response = await self.get_response(request)
         return self._finish(request, response)

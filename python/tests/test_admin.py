@@ -135,3 +135,29 @@ def test_group_change_shows_on_the_next_request(staff, client):
     staff["clerk"].groups.remove(Group.objects.get(name="Billing"))
     assert _dropdown(c) == ["refresh"]
 
+
+
+def test_a_changelist_asks_the_database_once_for_every_answer(staff, client):
+    # has_*_permission of every mixin admin (the index and the sidebar ask them all),
+    # has_module_permission and this model's allowed_actions: one query per request.
+    from django.test.utils import CaptureQueriesContext
+
+    c = _client(client, staff["billing"])
+    with CaptureQueriesContext(connection) as queries:
+        assert _dropdown(c) == ["print_receipt", "refresh"]
+    asked = [q["sql"] for q in queries if "authz.has_perm" in q["sql"] or "authz.allowed_actions" in q["sql"]
+             or "authz.has_module_perms" in q["sql"]]
+    assert len(asked) == 1, asked
+
+
+def test_the_session_and_the_user_are_loaded_once(staff, client):
+    # The admin touches request.user before any statement: loading it runs as nobody, once
+    # (not again for its own first query, which would need the user it is loading).
+    from django.test.utils import CaptureQueriesContext
+
+    c = _client(client, staff["billing"])
+    with CaptureQueriesContext(connection) as queries:
+        assert c.get(CHANGELIST).status_code == 200
+    sessions = [q for q in queries if 'FROM "django_session"' in q["sql"]]
+    users = [q for q in queries if q["sql"].startswith('SELECT "auth_user"."id"')]
+    assert (len(sessions), len(users)) == (1, 1), [q["sql"][:60] for q in queries]

@@ -65,8 +65,32 @@ unsafe fn setting_text<'a>(raw: *const std::ffi::c_char) -> Option<&'a str> {
         .flatten()
 }
 
+thread_local! {
+    /// While `authz.explain_row` evaluates policies for a user: that user (`Some(None)`: nobody).
+    static EVALUATING_AS: RefCell<Option<Option<String>>> = const { RefCell::new(None) };
+}
+
+/// Run `f` as if this session acted for `user`: `authz.current_user_id()`, and so every check of
+/// the current user, answers for it until `f` returns (or unwinds). Only `authz.explain_row`
+/// uses it, to evaluate generated policies for a user without acting as that user.
+pub fn evaluating_as<R>(user: Option<&str>, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Option<String>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            EVALUATING_AS.with(|cell| *cell.borrow_mut() = self.0.take());
+        }
+    }
+    let previous = EVALUATING_AS.with(|cell| cell.replace(Some(user.map(str::to_owned))));
+    let _restore = Restore(previous);
+    f()
+}
+
 /// Run `f` with the current user id, without copying it.
 pub fn with_current_user_id<R>(f: impl FnOnce(Option<&str>) -> R) -> R {
+    let evaluated = EVALUATING_AS.with(|cell| cell.borrow().clone());
+    if let Some(user) = evaluated {
+        return f(user.as_deref());
+    }
     let kind = roles::session_kind();
     if let SessionKind::Bound(user) = &*kind {
         return f(Some(user));

@@ -29,6 +29,9 @@ pub struct MaxAge {
     /// `auto_now`), which makes the rule "no edits after `days` without one".
     #[serde(default = "yes")]
     lock_column: bool,
+    /// The spec's `strict`: a row trigger raises for old rows instead of policies skipping them.
+    #[serde(skip)]
+    pub strict: bool,
 }
 
 fn yes() -> bool {
@@ -40,29 +43,20 @@ const MAX_DAYS: u32 = 1_000_000;
 
 impl Rule for MaxAge {
     fn restrictions(&self, table: &Table) -> error::Result<Vec<Restriction>> {
-        if self.days > MAX_DAYS {
-            return Err(AuthzError::InvalidArgument(format!(
-                "max_age.days: {} is out of range (0 to {MAX_DAYS})",
-                self.days
-            )));
-        }
-        let (column, column_type) = table.column(&self.column, "max_age.column")?;
-        if !matches!(
-            column_type,
-            "timestamp with time zone" | "timestamp without time zone" | "date"
-        ) {
-            return Err(AuthzError::InvalidArgument(format!(
-                "max_age.column: column \"{}\" is {column_type}, not a timestamp or date",
-                self.column
-            )));
-        }
+        check_days(self.days, "max_age.days")?;
+        let (column, column_type) = dated_column(table, &self.column, "max_age.column")?;
         let (fresh, not_future) = bounds(&column, column_type, self.days);
         let mut restrictions = Restriction::on_existing_rows("age", fresh);
         for restriction in &mut restrictions {
             if restriction.check.is_some() {
                 restriction.check = Some(not_future.clone());
             }
+            if self.strict {
+                // The old row is the strict trigger's to refuse; the new one stays checked.
+                restriction.using = None;
+            }
         }
+        restrictions.retain(|r| r.using.is_some() || r.check.is_some());
         restrictions.push(Restriction {
             name: "age_insert".into(),
             command: Some(Command::Insert),
@@ -72,18 +66,59 @@ impl Rule for MaxAge {
         });
         Ok(restrictions)
     }
-    /// The trigger keeping the column fixed (`Table::generated_triggers` knows its name).
+    /// The trigger keeping the column fixed (`Table::generated_triggers` knows its name), and in
+    /// strict mode `authz_condition_max_age`, refusing (42501) an UPDATE or DELETE of an old row
+    /// to all but superusers.
     fn statements(&self, table: &Table) -> error::Result<Vec<String>> {
-        if !self.lock_column {
-            return Ok(Vec::new());
+        let (column, column_type) = dated_column(table, &self.column, "max_age.column")?;
+        let mut out = Vec::new();
+        if self.lock_column {
+            let attnum = table.attnum(&self.column, "max_age.column")?;
+            out.push(format!(
+                "CREATE TRIGGER authz_age_lock BEFORE UPDATE OF {column} ON {} FOR EACH ROW EXECUTE FUNCTION authz.guard_readonly_columns('[]', '{attnum}')",
+                table.name
+            ));
         }
-        let (column, _) = table.column(&self.column, "max_age.column")?;
-        let attnum = table.attnum(&self.column, "max_age.column")?;
-        Ok(vec![format!(
-            "CREATE TRIGGER authz_age_lock BEFORE UPDATE OF {column} ON {} FOR EACH ROW EXECUTE FUNCTION authz.guard_readonly_columns('[]', '{attnum}')",
-            table.name
-        )])
+        if self.strict {
+            let (old_fresh, _) = bounds(&format!("old.{column}"), column_type, self.days);
+            let (fresh, _) = bounds(&column, column_type, self.days);
+            out.push(format!(
+                "CREATE TRIGGER authz_condition_max_age BEFORE UPDATE OR DELETE ON {} FOR EACH ROW\n  WHEN (({old_fresh}) IS NOT TRUE)\n  EXECUTE FUNCTION authz.refuse_conditional_change('max_age', {}, '[\"superuser\"]')",
+                table.name,
+                super::sql::literal(&format!("({fresh}) IS NOT TRUE")),
+            ));
+        }
+        Ok(out)
     }
+}
+
+/// 22023 naming `field` when `days` is above [`MAX_DAYS`].
+pub(super) fn check_days(days: u32, field: &str) -> error::Result<()> {
+    if days > MAX_DAYS {
+        return Err(AuthzError::InvalidArgument(format!(
+            "{field}: {days} is out of range (0 to {MAX_DAYS})"
+        )));
+    }
+    Ok(())
+}
+
+/// The quoted column and its type, for a timestamptz, timestamp or date column; 22023 naming
+/// `field` for another type (42703 for a missing column).
+pub(super) fn dated_column<'t>(
+    table: &'t Table,
+    name: &str,
+    field: &str,
+) -> error::Result<(String, &'t str)> {
+    let (column, column_type) = table.column(name, field)?;
+    if !matches!(
+        column_type,
+        "timestamp with time zone" | "timestamp without time zone" | "date"
+    ) {
+        return Err(AuthzError::InvalidArgument(format!(
+            "{field}: column \"{name}\" is {column_type}, not a timestamp or date"
+        )));
+    }
+    Ok((column, column_type))
 }
 
 /// How far ahead of the statement's time a written value may be: clock skew between the
@@ -96,7 +131,7 @@ const LARGEST_ZONE_OFFSET: &str = "interval '14 hours'";
 
 /// For `column` of `column_type`: the predicate "younger than `days`" and the predicate "not in
 /// the future" (both false for NULL and infinity), in UTC whatever the session's TimeZone.
-fn bounds(column: &str, column_type: &str, days: u32) -> (String, String) {
+pub(super) fn bounds(column: &str, column_type: &str, days: u32) -> (String, String) {
     // A day is 86 400 seconds: for timestamptz, interval arithmetic in days would follow the
     // session's TimeZone across daylight saving changes.
     let (now, age, ahead) = match column_type {

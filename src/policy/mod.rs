@@ -10,9 +10,13 @@
 //! file here implementing [`Rule`], and one pg_regress file.
 
 mod age;
+mod conditions;
+mod explain;
 mod grants;
+mod hidden;
 mod membership;
 mod owner;
+mod predicate;
 mod readonly;
 mod sql;
 mod status;
@@ -43,6 +47,13 @@ impl Command {
         Command::Update,
         Command::Delete,
     ];
+
+    /// The command named `name` (any case).
+    fn parse(name: &str) -> Option<Command> {
+        Command::ALL
+            .into_iter()
+            .find(|c| c.sql().eq_ignore_ascii_case(name))
+    }
 
     fn sql(self) -> &'static str {
         match self {
@@ -148,6 +159,17 @@ struct Spec {
     max_age: Option<age::MaxAge>,
     #[serde(default)]
     readonly: Vec<readonly::Readonly>,
+    #[serde(default, rename = "conditions")]
+    condition_list: Vec<conditions::Condition>,
+    /// Whether conditions, status and max_age raise 42501 for the rows they keep from an
+    /// UPDATE or DELETE, instead of skipping them.
+    #[serde(default)]
+    strict: bool,
+    #[serde(default)]
+    hidden: hidden::HiddenColumns,
+    /// `conditions` with `strict`.
+    #[serde(skip)]
+    conditions: conditions::Conditions,
     /// The object grants rule of `model`, when `object_grants`.
     #[serde(skip)]
     grants: Option<grants::ObjectGrants>,
@@ -159,6 +181,16 @@ impl Spec {
             .map_err(|e| AuthzError::InvalidArgument(format!("invalid protect spec: {e}")))?;
         let model = ModelName::parse(&spec.model)?;
         spec.grants = spec.object_grants.then(|| grants::ObjectGrants::of(&model));
+        if let Some(status) = &mut spec.status {
+            status.strict = spec.strict;
+        }
+        if let Some(age) = &mut spec.max_age {
+            age.strict = spec.strict;
+        }
+        spec.conditions = conditions::Conditions {
+            list: std::mem::take(&mut spec.condition_list),
+            strict: spec.strict,
+        };
         Ok((spec, model))
     }
 
@@ -181,6 +213,8 @@ impl Spec {
             rules.push(age);
         }
         rules.extend(self.readonly.iter().map(|r| r as &dyn Rule));
+        rules.push(&self.conditions);
+        rules.push(&self.hidden);
         rules
     }
 }
@@ -193,6 +227,7 @@ fn permissive(
     command: Command,
     rules: &[&dyn Rule],
     table: &Table,
+    confined: Option<&membership::Confinement>,
 ) -> error::Result<String> {
     let permission = model_permission(model, command);
     let mut every_row = vec![superuser()];
@@ -215,8 +250,12 @@ fn permissive(
     }
     let every_row = every_row.join(" OR ");
     if rows.is_empty() {
-        // Row-independent: one parameter per row.
-        return Ok(once(&every_row));
+        // Row-independent: one parameter per row; for a tenant that confines superusers, an
+        // index condition instead (the tenant restriction requires those rows anyway).
+        return Ok(match confined {
+            Some(confined) => confined.keys_where(&every_row),
+            None => once(&every_row),
+        });
     }
     let mut alternatives = vec![table.all_rows_if(&every_row)];
     alternatives.extend(rows);
@@ -228,11 +267,16 @@ fn permissive(
 /// side effect (a CASCADE from a membership table, in a session that skips the event trigger
 /// guarding against it) then denies everything instead of opening the rows it kept out. It
 /// depends on nothing but the table, and costs one relation-cache read per query (an InitPlan).
-fn intact(table: &Table, count: usize) -> String {
-    let check = format!(
-        "(SELECT authz.protection_intact({}::regclass, {count}))",
+fn intact(table: &Table, count: usize, confined: Option<&membership::Confinement>) -> String {
+    let intact = format!(
+        "authz.protection_intact({}::regclass, {count})",
         sql::literal(&table.name)
     );
+    // A tenant that confines superusers: as an index condition (see Confinement::keys_where).
+    let check = match confined {
+        Some(confined) => confined.keys_where(&intact),
+        None => once(&intact),
+    };
     format!(
         "CREATE POLICY authz_intact ON {} AS RESTRICTIVE FOR ALL TO PUBLIC\n  USING ({check})\n  WITH CHECK ({check})",
         table.name
@@ -299,8 +343,12 @@ fn render(spec: &Spec, model: &ModelName, table: &Table) -> error::Result<Vec<St
         format!("ALTER TABLE {name} ENABLE ROW LEVEL SECURITY"),
         format!("ALTER TABLE {name} FORCE ROW LEVEL SECURITY"),
     ];
+    let confined = match &spec.tenant {
+        Some(tenant) => tenant.confinement(table)?,
+        None => None,
+    };
     for command in Command::ALL {
-        let expr = permissive(model, command, &rules, table)?;
+        let expr = permissive(model, command, &rules, table, confined.as_ref())?;
         let policy = format!("authz_{}", command.sql().to_lowercase());
         out.push(match command {
             Command::Select | Command::Delete => {
@@ -339,7 +387,7 @@ fn render(spec: &Spec, model: &ModelName, table: &Table) -> error::Result<Vec<St
         out.push(policy);
     }
     if restrictive > 0 {
-        out.push(intact(table, restrictive + 1));
+        out.push(intact(table, restrictive + 1, confined.as_ref()));
     }
     for rule in &rules {
         out.extend(rule.statements(table)?);
@@ -348,7 +396,9 @@ fn render(spec: &Spec, model: &ModelName, table: &Table) -> error::Result<Vec<St
 }
 
 /// Protect table `relation` with row-level security generated from `spec` (a JSON object:
-/// model, owner, members, tenant, object_grants, status, max_age, readonly; see the README).
+/// model, owner, members, tenant, object_grants, status, max_age, readonly, conditions, strict,
+/// hidden;
+/// see the README).
 /// Enables and forces RLS, registers the model, and replaces any policies an earlier call made,
 /// in one transaction. Returns the SQL; with `dry_run` it only returns it. Calling it again with
 /// the same spec changes nothing.
@@ -402,6 +452,9 @@ fn protect_table(
     }
     let (was_enabled, was_forced) = table.rls_flags()?;
     let previous = remove_generated(&table)?;
+    if count(&statements, VIEW) == 0 {
+        drop_generated_views(&table)?;
+    }
     // The DDL runs as the caller: only the table's owner gets past it.
     for statement in &statements {
         Spi::run(statement)?;
@@ -480,7 +533,7 @@ fn unchanged(
     script: &str,
     statements: &[String],
 ) -> error::Result<bool> {
-    let count = |prefix: &str| statements.iter().filter(|s| s.starts_with(prefix)).count();
+    let count = |prefix: &str| count(statements, prefix);
     let recorded = Spi::get_one_with_args::<bool>(
         "SELECT EXISTS (SELECT 1 FROM authz.protected_relations
                          WHERE relation = $1 AND spec = $2 AND script = $3)",
@@ -493,7 +546,24 @@ fn unchanged(
     Ok(recorded
         && table.rls_flags()? == (true, true)
         && table.generated_policies()?.len() == count("CREATE POLICY")
-        && table.generated_triggers()?.len() == count("CREATE TRIGGER"))
+        && table.generated_triggers()?.len() == count("CREATE TRIGGER")
+        && table.generated_views()?.len() == count(VIEW))
+}
+
+/// How generated views are created: OR REPLACE keeps the grants a DBA gave on them.
+const VIEW: &str = "CREATE OR REPLACE VIEW";
+
+/// How many of `statements` start with `prefix`.
+fn count(statements: &[String], prefix: &str) -> usize {
+    statements.iter().filter(|s| s.starts_with(prefix)).count()
+}
+
+/// Drop the view of hidden columns protect generated on `table`, if any.
+fn drop_generated_views(table: &Table) -> error::Result<()> {
+    for view in table.generated_views()? {
+        Spi::run(&format!("DROP VIEW {view}"))?;
+    }
+    Ok(())
 }
 
 /// Drop the policies and triggers pg_authz generated on `table`; returns the RLS flags recorded
@@ -543,6 +613,7 @@ fn unprotect_table(relid: pg_sys::Oid) -> error::Result<bool> {
     let Some((was_enabled, was_forced)) = remove_generated(&table)? else {
         return Ok(false);
     };
+    drop_generated_views(&table)?;
     if !was_forced {
         Spi::run(&format!(
             "ALTER TABLE {} NO FORCE ROW LEVEL SECURITY",

@@ -10,6 +10,7 @@
 use pgrx::prelude::*;
 use serde::Deserialize;
 
+use super::predicate::Predicate;
 use super::sql::{literal, who};
 use super::table::Table;
 use super::Rule;
@@ -22,6 +23,65 @@ pub struct Readonly {
     /// Permissions or groups that may change these columns.
     #[serde(default)]
     unless: Vec<String>,
+    /// Read-only only in rows matching this predicate, before the change (e.g. `status =
+    /// 'published'`); not on INSERT.
+    #[serde(default)]
+    when: Option<String>,
+    /// Read-only only in rows older than `days` by `column` (in UTC, from
+    /// `statement_timestamp()`); not on INSERT. With `when`, both must hold.
+    #[serde(default)]
+    after: Option<After>,
+    /// What the trigger's name says after `authz_readonly_`: empty, or `hidden_` for the
+    /// columns of a `hidden` entry (so that they never clash with a readonly entry's).
+    #[serde(skip)]
+    kind: &'static str,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct After {
+    column: String,
+    days: u32,
+}
+
+impl Readonly {
+    /// The unconditional entry of hidden `columns`: they change only for `unless` holders.
+    pub fn hidden(columns: Vec<String>, unless: Vec<String>) -> Readonly {
+        Readonly {
+            columns,
+            unless,
+            when: None,
+            after: None,
+            kind: "hidden_",
+        }
+    }
+
+    /// The trigger's WHEN clause on the existing row, for a conditional entry (`when`,
+    /// `after`): the columns are read-only where it holds. A NULL date counts as old.
+    fn row_condition(&self, table: &Table) -> error::Result<Option<String>> {
+        let mut parts = Vec::new();
+        if let Some(when) = &self.when {
+            let predicate = Predicate::parse(table, when, "readonly.when")?;
+            parts.push(format!("({}) IS TRUE", predicate.old_row));
+        }
+        if let Some(after) = &self.after {
+            super::age::check_days(after.days, "readonly.after.days")?;
+            let (column, column_type) =
+                super::age::dated_column(table, &after.column, "readonly.after.column")?;
+            let (fresh, _) = super::age::bounds(&format!("old.{column}"), column_type, after.days);
+            parts.push(format!("({fresh}) IS NOT TRUE"));
+        }
+        Ok((!parts.is_empty()).then(|| parts.join(" AND ")))
+    }
+}
+
+/// A short, stable digest of a conditional entry, so that two entries on the same columns get
+/// two triggers (FNV-1a, 32 bits).
+fn digest(text: &str) -> String {
+    let hash = text.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    format!("{hash:08x}")
 }
 
 impl Rule for Readonly {
@@ -39,11 +99,27 @@ impl Rule for Readonly {
         }
         who(&self.unless, "readonly.unless")?;
         let unless = serde_json::to_string(&self.unless).unwrap_or_else(|_| "[]".into());
-        let name = format!("authz_readonly_{}", self.columns.join("_"));
+        let condition = self.row_condition(table)?;
+        let (name, events, when) = match &condition {
+            None => (
+                format!("authz_readonly_{}{}", self.kind, self.columns.join("_")),
+                "INSERT OR UPDATE",
+                String::new(),
+            ),
+            Some(condition) => (
+                format!(
+                    "authz_readonly_{}_{}",
+                    digest(condition),
+                    self.columns.join("_")
+                ),
+                "UPDATE",
+                format!(" WHEN ({condition})"),
+            ),
+        };
         // UPDATE OF the columns: the trigger depends on them, so that dropping one is refused
         // (or its CASCADE is, by authz.guard_protected_tables); numbers survive a rename.
         Ok(vec![format!(
-            "CREATE TRIGGER {} BEFORE INSERT OR UPDATE OF {} ON {} FOR EACH ROW EXECUTE FUNCTION authz.guard_readonly_columns({}, {})",
+            "CREATE TRIGGER {} BEFORE {events} OF {} ON {} FOR EACH ROW{when} EXECUTE FUNCTION authz.guard_readonly_columns({}, {})",
             super::sql::ident(&name.chars().take(63).collect::<String>()),
             quoted.join(", "),
             table.name,

@@ -26,6 +26,9 @@ pub fn once(condition: &str) -> String {
     format!("(SELECT {condition})")
 }
 
+/// The "who" entry naming active superusers only (`requires` of conditions, strict triggers).
+pub const SUPERUSER: &str = "superuser";
+
 /// Active superusers pass every policy.
 pub fn superuser() -> String {
     "authz.is_superuser()".into()

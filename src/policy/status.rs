@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::sql::{any, literal, once, who};
+use super::sql::{any, literal, once, who, SUPERUSER};
 use super::table::Table;
 use super::{Restriction, Rule};
 use crate::error::{self, AuthzError};
@@ -22,6 +22,9 @@ pub struct Status {
     /// Permissions or groups of the editors.
     #[serde(default)]
     editors: Vec<String>,
+    /// The spec's `strict`: row triggers that raise instead of policies that skip rows.
+    #[serde(skip)]
+    pub strict: bool,
 }
 
 fn in_list(column: &str, values: &[String]) -> String {
@@ -29,13 +32,24 @@ fn in_list(column: &str, values: &[String]) -> String {
     format!("{column}::text IN ({})", values.join(", "))
 }
 
-impl Rule for Status {
-    fn restrictions(&self, table: &Table) -> error::Result<Vec<Restriction>> {
+impl Status {
+    /// The quoted column; 22023 for editors_only statuses without editors.
+    fn checked_column(&self, table: &Table) -> error::Result<String> {
         let (column, _) = table.column(&self.column, "status.column")?;
         if !self.editors_only.is_empty() && self.editors.is_empty() {
             return Err(AuthzError::InvalidArgument(
                 "status.editors: editors_only statuses need editors (permissions or groups)".into(),
             ));
+        }
+        Ok(column)
+    }
+}
+
+impl Rule for Status {
+    fn restrictions(&self, table: &Table) -> error::Result<Vec<Restriction>> {
+        let column = self.checked_column(table)?;
+        if self.strict {
+            return Ok(Vec::new());
         }
         let mut allowed = Vec::new();
         if !self.locked.is_empty() {
@@ -57,5 +71,41 @@ impl Rule for Status {
             return Ok(Vec::new());
         };
         Ok(Restriction::on_existing_rows("status", using))
+    }
+
+    /// Strict mode: `authz_condition_status_locked` and `authz_condition_status_editors_only`,
+    /// row triggers refusing (42501) an UPDATE or DELETE of a row in such a status (before the
+    /// change) to all but superusers, or all but one of the editors.
+    fn statements(&self, table: &Table) -> error::Result<Vec<String>> {
+        let column = self.checked_column(table)?;
+        if !self.strict {
+            return Ok(Vec::new());
+        }
+        who(&self.editors, "status.editors")?;
+        let old = format!("old.{column}");
+        let mut out = Vec::new();
+        for (name, values, requires, mode) in [
+            ("locked", &self.locked, vec![SUPERUSER.to_owned()], ""),
+            (
+                "editors_only",
+                &self.editors_only,
+                self.editors.clone(),
+                ", 'any'",
+            ),
+        ] {
+            if values.is_empty() {
+                continue;
+            }
+            let requires = serde_json::to_string(&requires).unwrap_or_else(|_| "[]".into());
+            out.push(format!(
+                "CREATE TRIGGER authz_condition_status_{name} BEFORE UPDATE OR DELETE ON {} FOR EACH ROW\n  WHEN ({})\n  EXECUTE FUNCTION authz.refuse_conditional_change({}, {}, {}{mode})",
+                table.name,
+                in_list(&old, values),
+                literal(&format!("status.{name}")),
+                literal(&in_list(&column, values)),
+                literal(&requires),
+            ));
+        }
+        Ok(out)
     }
 }

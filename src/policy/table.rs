@@ -32,6 +32,40 @@ impl Table {
         Ok((c.quoted.clone(), c.type_name.as_str()))
     }
 
+    /// Every column, in table order.
+    pub fn columns(&self) -> Vec<&Column> {
+        let mut columns: Vec<&Column> = self.relation.columns.iter().collect();
+        columns.sort_by_key(|c| c.attnum);
+        columns
+    }
+
+    /// `<schema>.<table><suffix>`, quoted: the name of a relation generated next to the table.
+    pub fn sibling(&self, suffix: &str) -> error::Result<(String, String)> {
+        let (schema, name) = Spi::get_two_with_args::<String, String>(
+            "SELECT n.nspname::text, c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1",
+            &[self.oid.into()],
+        )?;
+        let (schema, name) = (schema.unwrap_or_default(), name.unwrap_or_default());
+        let sibling: String = format!("{name}{suffix}").chars().take(63).collect();
+        Ok((format!("{}.{}", ident(&schema), ident(&sibling)), sibling))
+    }
+
+    /// The generated view reading the table with hidden columns masked, if there is one: a
+    /// view `<table>_visible` in the table's schema whose rule depends on the table.
+    pub fn generated_views(&self) -> error::Result<Vec<String>> {
+        let (_, sibling) = self.sibling(super::hidden::VIEW_SUFFIX)?;
+        Ok(Spi::get_one_with_args::<Vec<String>>(
+            "SELECT array_agg(DISTINCT v.oid::regclass::text) FROM pg_class v
+               JOIN pg_class t ON t.oid = $1 AND v.relnamespace = t.relnamespace
+               JOIN pg_rewrite r ON r.ev_class = v.oid
+               JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+                               AND d.refclassid = 'pg_class'::regclass AND d.refobjid = t.oid
+              WHERE v.relkind = 'v' AND v.relname = $2",
+            &[self.oid.into(), sibling.as_str().into()],
+        )?
+        .unwrap_or_default())
+    }
+
     /// The column's number (what generated triggers name it by, so that a rename keeps them
     /// working); 42703 like [`Table::column`].
     pub fn attnum(&self, column: &str, field: &str) -> error::Result<i16> {
@@ -97,7 +131,8 @@ impl Table {
     pub fn generated_triggers(&self) -> error::Result<Vec<String>> {
         self.names(
             "SELECT array_agg(tgname::text) FROM pg_trigger
-              WHERE tgrelid = $1 AND (tgname LIKE 'authz\\_readonly\\_%' OR tgname = 'authz_age_lock')",
+              WHERE tgrelid = $1 AND (tgname LIKE 'authz\\_readonly\\_%' OR tgname = 'authz_age_lock'
+                     OR tgname LIKE 'authz\\_condition\\_%')",
         )
     }
 

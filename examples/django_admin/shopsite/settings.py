@@ -24,7 +24,12 @@ DATABASES = {
         "USER": "authz_example_app",
         "HOST": os.environ.get("PG_AUTHZ_BASE", "127.0.0.1"),
         "PORT": os.environ.get("PG_AUTHZ_PORT", "55432"),
-        "CONN_MAX_AGE": 60,
+        # 0: closed at the end of each request. runserver serves each browser connection in a thread
+        # of its own, so a persistent connection is never reused: it stays open until Python's
+        # garbage collector frees its thread's DatabaseWrapper (a reference cycle), and a browser
+        # session of a few dozen pages ran the server out of connection slots (a 500 at login).
+        # The benchmark (bench/changelist.py, one thread) sets EXAMPLE_CONN_MAX_AGE=60.
+        "CONN_MAX_AGE": int(os.environ.get("EXAMPLE_CONN_MAX_AGE", "0")),
     }
 }
 PG_AUTHZ_SUPERUSER = {"USER": "postgres"}

@@ -35,12 +35,10 @@ fn a_statement_timeout_during_the_write_does_not_keep_the_denial_out_of_the_log(
     assert!(app.batch_execute(call).is_err());
     let before = denials(&mut admin);
 
-    // A lock on the log holds the writer up for 1.5 s, so the caller is still waiting for it
-    // when its 1 s timeout is due, whatever the machine's load: refusing takes a few ms, and
-    // still well under a second on a loaded machine (a timeout due before the refusal cancels
-    // the call, and then there is no denial to log). The lock is gone before the writer's own
-    // lock_timeout (2 s from its lock wait, which starts after the call does) gives up, so the
-    // entry is written: a longer hold would race the writer's start.
+    // A lock on the log holds the writer up for 1.5 s (under its 2 s lock_timeout), so the
+    // caller is still waiting for it when its 600 ms timeout is due, whatever the machine's
+    // load: refusing takes a few ms, and well under 600 ms on a loaded machine (a timeout due
+    // before the refusal cancels the call, and then there is no denial to log).
     for attempt in 0..3 {
         let mut locker = connect(&db);
         locker
@@ -50,13 +48,13 @@ fn a_statement_timeout_during_the_write_does_not_keep_the_denial_out_of_the_log(
             std::thread::sleep(Duration::from_millis(1500));
             locker.batch_execute("ROLLBACK").unwrap();
         });
-        app.batch_execute("SET statement_timeout = '1s'").unwrap();
+        app.batch_execute("SET statement_timeout = '600ms'").unwrap();
         let (code, took) = timed_sqlstate(&mut app, call);
         assert!(
             code == "57014" || code == "42501",
             "refused (42501) or cancelled by the timeout (57014), got {code}"
         );
-        assert!(took >= Duration::from_millis(1000), "the call waited for the writer ({took:?})");
+        assert!(took >= Duration::from_millis(1200), "the call waited for the writer ({took:?})");
         app.batch_execute("RESET statement_timeout").unwrap();
         release.join().unwrap();
         let expected = before + attempt + 1;

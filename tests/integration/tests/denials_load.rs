@@ -33,7 +33,7 @@ const UNKNOWN: &str =
 
 fn server() -> OwnServer {
     // synchronous_commit stays on: the crash check below relies on what a commit promises.
-    OwnServer::init("denial-load", 2000, "max_connections = 250")
+    OwnServer::init("denial-load", 2500, "max_connections = 250")
 }
 
 fn fresh_db(server: &OwnServer) {

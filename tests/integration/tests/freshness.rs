@@ -186,3 +186,69 @@ fn inside_a_function_the_next_statement_whose_snapshot_sees_a_revoke_answers_by_
         .unwrap();
     assert_eq!(checking.join().unwrap(), "true false");
 }
+
+/// `authz.cache_stats()` of `client`'s backend: (users read, groups read, permission strings read).
+fn loads(client: &mut postgres::Client) -> (i64, i64, i64) {
+    let row = client
+        .query_one(
+            "SELECT (s->>'loads')::bigint, (s->>'group_loads')::bigint, (s->>'catalog_loads')::bigint
+               FROM authz.cache_stats() s",
+            &[],
+        )
+        .unwrap();
+    (row.get(0), row.get(1), row.get(2))
+}
+
+#[test]
+fn another_sessions_signup_membership_and_grant_changes_invalidate_only_what_they_touch() {
+    let db = fresh_database("pg_authz_it_keys");
+    let mut admin = connect(&db);
+    let mut app = connect(&db);
+    admin.batch_execute(SETUP).unwrap();
+    let warm = |app: &mut postgres::Client| {
+        (
+            has_perm(app, "ann", "shop.view_order"),
+            has_perm(app, "ben", "shop.change_order"),
+            has_perm(app, "cat", "shop.view_order"),
+        )
+    };
+    assert_eq!(warm(&mut app), (true, false, false));
+    let mut before = loads(&mut app);
+
+    // A signup: the id 'cat', remembered as unknown, is read again; nobody else is.
+    admin.batch_execute("INSERT INTO authz.users (id, is_superuser) VALUES ('cat', true)").unwrap();
+    assert_eq!(warm(&mut app), (true, false, true));
+    let now = loads(&mut app);
+    assert_eq!((now.0 - before.0, now.1 - before.1, now.2 - before.2), (1, 0, 0), "signup");
+    before = now;
+
+    // A membership change: ben joins Managers; ann keeps her entry.
+    admin
+        .batch_execute(
+            "INSERT INTO authz.user_groups (user_id, group_id)
+               SELECT 'ben', id FROM authz.groups WHERE name = 'Managers'",
+        )
+        .unwrap();
+    assert_eq!(warm(&mut app), (true, true, true));
+    let now = loads(&mut app);
+    assert_eq!((now.0 - before.0, now.2 - before.2), (1, 0), "membership change");
+    before = now;
+
+    // A grant change to Clerks: the group and its member ann, not ben nor cat.
+    admin
+        .batch_execute(
+            "DELETE FROM authz.group_permissions
+              WHERE group_id = (SELECT id FROM authz.groups WHERE name = 'Clerks')",
+        )
+        .unwrap();
+    assert_eq!(warm(&mut app), (false, true, true));
+    let now = loads(&mut app);
+    assert_eq!((now.0 - before.0, now.1 - before.1, now.2 - before.2), (1, 1, 0), "grant change");
+    before = now;
+
+    // A new model's permissions: everything is read again.
+    admin.batch_execute("SELECT authz.register_model('shop.Item')").unwrap();
+    assert_eq!(warm(&mut app), (false, true, true));
+    let now = loads(&mut app);
+    assert_eq!((now.0 - before.0, now.2 - before.2), (3, 1), "full invalidation");
+}

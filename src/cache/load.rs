@@ -1,0 +1,381 @@
+//! Reading the catalogs for the cache: direct primary-key scans of our own tables, no SPI.
+//!
+//! A user's entry is three probes (`users`, `user_groups`, `user_permissions`, each by its
+//! primary key's leading column) and a group's two (`groups`, `group_permissions`): a few
+//! microseconds, where one SPI query (executor start-up, a generic plan over the permission
+//! strings) cost 300 µs. The permission strings themselves are read once per backend and
+//! after any change to `permissions` or `content_types` (two heap scans), and interned: a user
+//! holds permission ids, and a check looks its string up once in the interned table.
+//!
+//! Privileges are checked as a query would check them (SELECT on each table, for the current
+//! role), and rows are read under the snapshot a read-only SPI query would use: the active one,
+//! or, once the transaction has written something, a fresh one that sees its own writes.
+
+use std::rc::Rc;
+
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use rustc_hash::FxHashMap;
+
+use crate::error::{AuthzError, Result};
+
+/// The interned permission strings: `app_label.codename` to permission ids (the same string on
+/// two models of one app is two ids), and back.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    pub ids_by_name: FxHashMap<Box<str>, Box<[i64]>>,
+    pub name_by_id: FxHashMap<i64, Rc<str>>,
+}
+
+/// A group: its name and the sorted ids of the permissions it holds.
+#[derive(Debug)]
+pub struct Group {
+    pub id: i64,
+    pub name: Rc<str>,
+    pub perm_ids: Box<[i64]>,
+}
+
+/// A user's own row: flags, group ids and the sorted ids of its direct permissions.
+pub struct UserRow {
+    pub is_active: bool,
+    pub is_staff: bool,
+    pub is_superuser: bool,
+    pub group_ids: Vec<i64>,
+    pub perm_ids: Box<[i64]>,
+}
+
+/// The relations read here, looked up by name once per full invalidation.
+#[derive(Clone, Copy, Debug)]
+pub struct Tables {
+    content_types: pg_sys::Oid,
+    permissions: pg_sys::Oid,
+    groups: pg_sys::Oid,
+    group_permissions: pg_sys::Oid,
+    users: pg_sys::Oid,
+    user_groups: pg_sys::Oid,
+    user_permissions: pg_sys::Oid,
+}
+
+impl Tables {
+    pub fn look_up() -> Result<Tables> {
+        let relation = |name: &std::ffi::CStr| unsafe {
+            let schema = pg_sys::get_namespace_oid(c"authz".as_ptr(), true);
+            let oid = if schema == pg_sys::InvalidOid {
+                pg_sys::InvalidOid
+            } else {
+                pg_sys::get_relname_relid(name.as_ptr(), schema)
+            };
+            if oid == pg_sys::InvalidOid {
+                return Err(AuthzError::UndefinedTable(format!(
+                    "relation \"authz.{}\" does not exist",
+                    name.to_string_lossy()
+                )));
+            }
+            Ok(oid)
+        };
+        Ok(Tables {
+            content_types: relation(c"content_types")?,
+            permissions: relation(c"permissions")?,
+            groups: relation(c"groups")?,
+            group_permissions: relation(c"group_permissions")?,
+            users: relation(c"users")?,
+            user_groups: relation(c"user_groups")?,
+            user_permissions: relation(c"user_permissions")?,
+        })
+    }
+}
+
+/// The value a scan looks for in the leading primary-key column.
+#[derive(Clone, Copy)]
+enum Probe<'a> {
+    Text(&'a str),
+    Int8(i64),
+}
+
+/// One open relation, locked as a query would lock it (AccessShareLock until the end of the
+/// transaction), after the privilege check a query would make.
+struct Open(pg_sys::Relation);
+
+impl Open {
+    fn new(relid: pg_sys::Oid) -> Result<Open> {
+        unsafe {
+            if pg_sys::pg_class_aclcheck(relid, pg_sys::GetUserId(), pg_sys::ACL_SELECT as _)
+                != pg_sys::AclResult::ACLCHECK_OK
+            {
+                let name = pg_sys::get_rel_name(relid);
+                let name = if name.is_null() {
+                    relid.to_string()
+                } else {
+                    std::ffi::CStr::from_ptr(name)
+                        .to_string_lossy()
+                        .into_owned()
+                };
+                return Err(AuthzError::Denied(format!(
+                    "permission denied for table {name}"
+                )));
+            }
+            Ok(Open(pg_sys::table_open(
+                relid,
+                pg_sys::AccessShareLock as pg_sys::LOCKMODE,
+            )))
+        }
+    }
+
+    /// Every row (`probe` None) or the rows whose leading primary-key column equals `probe`,
+    /// handed to `each` with the relation's descriptor.
+    fn scan(
+        &self,
+        snapshot: pg_sys::Snapshot,
+        probe: Option<Probe>,
+        mut each: impl FnMut(*mut pg_sys::HeapTupleData, pg_sys::TupleDesc) -> Result<()>,
+    ) -> Result<()> {
+        unsafe {
+            let rel = self.0;
+            let desc = (*rel).rd_att;
+            let mut key: pg_sys::ScanKeyData = std::mem::zeroed();
+            let (index, nkeys) = match probe {
+                None => (pg_sys::InvalidOid, 0),
+                Some(probe) => {
+                    let index = crate::compat::primary_key_index(rel);
+                    // The index compares with the column's collation; so must the key.
+                    let collation = crate::compat::column_collation(desc, 1);
+                    let (procedure, argument) = match probe {
+                        Probe::Text(s) => (pg_sys::F_TEXTEQ, s.into_datum()),
+                        Probe::Int8(v) => (pg_sys::F_INT8EQ, v.into_datum()),
+                    };
+                    pg_sys::ScanKeyEntryInitialize(
+                        &mut key,
+                        0,
+                        1,
+                        pg_sys::BTEqualStrategyNumber as pg_sys::StrategyNumber,
+                        pg_sys::InvalidOid,
+                        collation,
+                        pg_sys::RegProcedure::from(procedure),
+                        argument.unwrap_or(pg_sys::Datum::from(0)),
+                    );
+                    (index, 1)
+                }
+            };
+            // systable_* scan any heap relation: by index when one is given, else the heap.
+            let scan = pg_sys::systable_beginscan(
+                rel,
+                index,
+                index != pg_sys::InvalidOid,
+                snapshot,
+                nkeys,
+                &mut key,
+            );
+            let mut outcome = Ok(());
+            loop {
+                let tuple = pg_sys::systable_getnext(scan);
+                if tuple.is_null() {
+                    break;
+                }
+                outcome = each(tuple, desc);
+                if outcome.is_err() {
+                    break;
+                }
+            }
+            pg_sys::systable_endscan(scan);
+            outcome
+        }
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        unsafe { pg_sys::table_close(self.0, pg_sys::NoLock as pg_sys::LOCKMODE) };
+    }
+}
+
+unsafe fn attribute(
+    tuple: *mut pg_sys::HeapTupleData,
+    desc: pg_sys::TupleDesc,
+    attnum: i32,
+) -> Option<pg_sys::Datum> {
+    let mut isnull = false;
+    let datum = pg_sys::heap_getattr(tuple, attnum, desc, &mut isnull);
+    (!isnull).then_some(datum)
+}
+
+unsafe fn int8(
+    tuple: *mut pg_sys::HeapTupleData,
+    desc: pg_sys::TupleDesc,
+    attnum: i32,
+) -> Option<i64> {
+    attribute(tuple, desc, attnum).map(|d| d.value() as i64)
+}
+
+unsafe fn boolean(tuple: *mut pg_sys::HeapTupleData, desc: pg_sys::TupleDesc, attnum: i32) -> bool {
+    attribute(tuple, desc, attnum).is_some_and(|d| d.value() != 0)
+}
+
+unsafe fn text(
+    tuple: *mut pg_sys::HeapTupleData,
+    desc: pg_sys::TupleDesc,
+    attnum: i32,
+) -> Option<String> {
+    attribute(tuple, desc, attnum).and_then(|d| String::from_datum(d, false))
+}
+
+/// Run `f` with the snapshot a read-only SPI query of this function would use (see the module
+/// comment): the active one; once the transaction has an xid, a new one that also sees the
+/// transaction's latest writes, as SPI takes for a transaction that has written.
+pub fn with_snapshot<R>(f: impl FnOnce(pg_sys::Snapshot) -> Result<R>) -> Result<R> {
+    unsafe {
+        // A parallel worker may not advance the command counter; it reads as the leader does.
+        let wrote = pg_sys::GetCurrentTransactionIdIfAny() != pg_sys::InvalidTransactionId
+            && !pg_sys::IsInParallelMode();
+        if !wrote && pg_sys::ActiveSnapshotSet() {
+            return f(pg_sys::GetActiveSnapshot());
+        }
+        pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot());
+        if wrote {
+            pg_sys::CommandCounterIncrement();
+            pg_sys::UpdateActiveSnapshotCommandId();
+        }
+        let result = f(pg_sys::GetActiveSnapshot());
+        pg_sys::PopActiveSnapshot();
+        result
+    }
+}
+
+// Column numbers, as in sql/bootstrap.sql (checked by the unit test below).
+const CONTENT_TYPE_ID: i32 = 1;
+const CONTENT_TYPE_APP_LABEL: i32 = 2;
+const PERMISSION_ID: i32 = 1;
+const PERMISSION_CONTENT_TYPE: i32 = 2;
+const PERMISSION_CODENAME: i32 = 3;
+const GROUP_NAME: i32 = 2;
+const LINK_TARGET: i32 = 2; // user_groups.group_id, user_permissions.permission_id, group_permissions.permission_id
+const USER_IS_ACTIVE: i32 = 2;
+const USER_IS_STAFF: i32 = 3;
+const USER_IS_SUPERUSER: i32 = 4;
+
+/// Every permission string, interned.
+pub fn catalog(tables: &Tables, snapshot: pg_sys::Snapshot) -> Result<Catalog> {
+    let mut app_labels: FxHashMap<i64, String> = FxHashMap::default();
+    Open::new(tables.content_types)?.scan(snapshot, None, |t, d| unsafe {
+        if let (Some(id), Some(app)) = (
+            int8(t, d, CONTENT_TYPE_ID),
+            text(t, d, CONTENT_TYPE_APP_LABEL),
+        ) {
+            app_labels.insert(id, app);
+        }
+        Ok(())
+    })?;
+    let mut names: FxHashMap<Box<str>, Vec<i64>> = FxHashMap::default();
+    let mut catalog = Catalog::default();
+    Open::new(tables.permissions)?.scan(snapshot, None, |t, d| unsafe {
+        let id = int8(t, d, PERMISSION_ID);
+        let app = int8(t, d, PERMISSION_CONTENT_TYPE).and_then(|ct| app_labels.get(&ct));
+        if let (Some(id), Some(app), Some(codename)) = (id, app, text(t, d, PERMISSION_CODENAME)) {
+            let name: Rc<str> = format!("{app}.{codename}").into();
+            names.entry(Box::from(&*name)).or_default().push(id);
+            catalog.name_by_id.insert(id, name);
+        }
+        Ok(())
+    })?;
+    catalog.ids_by_name = names
+        .into_iter()
+        .map(|(name, ids)| (name, ids.into_boxed_slice()))
+        .collect();
+    Ok(catalog)
+}
+
+/// Sorted, deduplicated.
+fn sorted(mut ids: Vec<i64>) -> Box<[i64]> {
+    ids.sort_unstable();
+    ids.dedup();
+    ids.into_boxed_slice()
+}
+
+/// The second column of the rows of link table `relid` whose first column is `probe`.
+fn targets(relid: pg_sys::Oid, snapshot: pg_sys::Snapshot, probe: Probe) -> Result<Vec<i64>> {
+    let mut ids = Vec::new();
+    Open::new(relid)?.scan(snapshot, Some(probe), |t, d| {
+        ids.extend(unsafe { int8(t, d, LINK_TARGET) });
+        Ok(())
+    })?;
+    Ok(ids)
+}
+
+/// Group `id` and its permissions; `None` when there is no such group.
+pub fn group(tables: &Tables, snapshot: pg_sys::Snapshot, id: i64) -> Result<Option<Group>> {
+    let mut name = None;
+    Open::new(tables.groups)?.scan(snapshot, Some(Probe::Int8(id)), |t, d| {
+        name = unsafe { text(t, d, GROUP_NAME) };
+        Ok(())
+    })?;
+    let Some(name) = name else {
+        return Ok(None);
+    };
+    Ok(Some(Group {
+        id,
+        name: name.into(),
+        perm_ids: sorted(targets(
+            tables.group_permissions,
+            snapshot,
+            Probe::Int8(id),
+        )?),
+    }))
+}
+
+/// User `user_id`'s row, group ids and direct permissions; `None` for an unknown user.
+pub fn user(tables: &Tables, snapshot: pg_sys::Snapshot, user_id: &str) -> Result<Option<UserRow>> {
+    let mut flags = None;
+    Open::new(tables.users)?.scan(snapshot, Some(Probe::Text(user_id)), |t, d| {
+        flags = Some(unsafe {
+            (
+                boolean(t, d, USER_IS_ACTIVE),
+                boolean(t, d, USER_IS_STAFF),
+                boolean(t, d, USER_IS_SUPERUSER),
+            )
+        });
+        Ok(())
+    })?;
+    let Some((is_active, is_staff, is_superuser)) = flags else {
+        return Ok(None);
+    };
+    Ok(Some(UserRow {
+        is_active,
+        is_staff,
+        is_superuser,
+        group_ids: targets(tables.user_groups, snapshot, Probe::Text(user_id))?,
+        perm_ids: sorted(targets(
+            tables.user_permissions,
+            snapshot,
+            Probe::Text(user_id),
+        )?),
+    }))
+}
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pg_schema]
+mod tests {
+    use super::*;
+
+    /// The column numbers above are those of sql/bootstrap.sql, and each scanned table's
+    /// primary key leads with the probed column.
+    #[pg_test]
+    fn column_numbers_match_the_catalogs() {
+        let wrong = Spi::get_one::<i64>(
+            "SELECT count(*) FROM (VALUES
+                ('content_types', 'id', 1), ('content_types', 'app_label', 2),
+                ('permissions', 'id', 1), ('permissions', 'content_type_id', 2), ('permissions', 'codename', 3),
+                ('groups', 'id', 1), ('groups', 'name', 2),
+                ('users', 'id', 1), ('users', 'is_active', 2), ('users', 'is_staff', 3), ('users', 'is_superuser', 4),
+                ('user_groups', 'user_id', 1), ('user_groups', 'group_id', 2),
+                ('user_permissions', 'user_id', 1), ('user_permissions', 'permission_id', 2),
+                ('group_permissions', 'group_id', 1), ('group_permissions', 'permission_id', 2)) c(t, col, n)
+              WHERE NOT EXISTS (SELECT FROM pg_attribute a
+                                 WHERE a.attrelid = ('authz.' || c.t)::regclass AND a.attname = c.col
+                                   AND a.attnum = c.n)
+                 OR (c.n = 1 AND NOT EXISTS (SELECT FROM pg_index i
+                                              WHERE i.indrelid = ('authz.' || c.t)::regclass
+                                                AND i.indisprimary AND i.indkey[0] = 1))",
+        )
+        .unwrap();
+        assert_eq!(wrong, Some(0));
+    }
+}

@@ -1,0 +1,181 @@
+//! Hidden columns (seed 001 "Hide Fields Entirely", seed 002 "Hide Fields Based on
+//! Permissions"): listed columns read as NULL, or as `mask`, for everyone but `unless` holders
+//! and active superusers.
+//!
+//! PostgreSQL's column privileges are per database role, and every app user shares the app's
+//! role, so the hiding is a generated view `<table>_visible` next to the table, which the app
+//! reads instead of the table: every column in table order, a hidden one as
+//! `CASE WHEN (SELECT <holder>) THEN column ELSE mask END` (the check runs once per query). The
+//! view is owned by the table's owner and is not `security_invoker`: it reads the table with
+//! its owner's column privileges, so the app role needs none on the hidden columns, while the
+//! table's policies still apply (row-level security is forced on the owner, and the policies
+//! ask who the app user is, not which database role reads). No barrier is needed: a caller's
+//! condition, ordering or function over a hidden column is an expression over the CASE, never
+//! over the stored value, and the rows are filtered by the table's policies first, as for the
+//! table itself; without one the view plans as cheaply as the table. Plain columns stay updatable
+//! through it; writing a hidden column, through the view or the table, is refused as for
+//! readonly columns (a trigger, 42501). What the DBA grants: SELECT on the view, and on the
+//! table only SELECT of the columns that are not hidden (README "Hidden columns").
+
+use serde::Deserialize;
+
+use super::predicate::Predicate;
+use super::readonly::Readonly;
+use pgrx::prelude::*;
+
+use super::sql::{any, ident, once, superuser, who};
+use super::table::Table;
+use super::Rule;
+use crate::error::{self, AuthzError};
+
+/// What the generated view's name adds to the table's.
+pub const VIEW_SUFFIX: &str = "_visible";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hidden {
+    columns: Vec<String>,
+    /// Permissions or groups that see the values.
+    #[serde(default)]
+    unless: Vec<String>,
+    /// An SQL constant (`'***'`, `0`) shown instead of the value; NULL when absent.
+    #[serde(default)]
+    mask: Option<serde_json::Value>,
+}
+
+/// The spec's `hidden` entries: one view for all of them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(transparent)]
+pub struct HiddenColumns(Vec<Hidden>);
+
+impl HiddenColumns {
+    /// For each hidden column (by name): its entry's holder check and mask.
+    fn masks(&self, table: &Table) -> error::Result<Vec<(String, String, String)>> {
+        let mut out: Vec<(String, String, String)> = Vec::new();
+        for (i, entry) in self.0.iter().enumerate() {
+            let field = format!("hidden[{i}]");
+            if entry.columns.is_empty() {
+                return Err(AuthzError::InvalidArgument(format!(
+                    "{field}.columns must name at least one column"
+                )));
+            }
+            let holders = once(&format!(
+                "{} OR {}",
+                superuser(),
+                any(who(&entry.unless, &format!("{field}.unless"))?)
+                    .unwrap_or_else(|| "false".into())
+            ));
+            for column in &entry.columns {
+                let (_, column_type) = table.column(column, &format!("{field}.columns"))?;
+                if out.iter().any(|(c, _, _)| c == column) {
+                    return Err(AuthzError::InvalidArgument(format!(
+                        "{field}.columns: column \"{column}\" is hidden twice"
+                    )));
+                }
+                let mask = match &entry.mask {
+                    None | Some(serde_json::Value::Null) => format!("NULL::{column_type}"),
+                    Some(serde_json::Value::String(text)) => {
+                        Predicate::constant(table, text, column_type, &format!("{field}.mask"))?
+                    }
+                    Some(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => {
+                        Predicate::constant(table, &v.to_string(), column_type, &format!("{field}.mask"))?
+                    }
+                    Some(_) => {
+                        return Err(AuthzError::InvalidArgument(format!(
+                            "{field}.mask must be an SQL constant, as a string ('***' written \"'***'\") or a number"
+                        )))
+                    }
+                };
+                out.push((column.clone(), holders.clone(), mask));
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Rule for HiddenColumns {
+    /// The view, then the readonly triggers of the hidden columns.
+    fn statements(&self, table: &Table) -> error::Result<Vec<String>> {
+        if self.0.is_empty() {
+            return Ok(Vec::new());
+        }
+        let masks = self.masks(table)?;
+        let (view, _) = table.sibling(VIEW_SUFFIX)?;
+        let taken = Spi::get_one_with_args::<bool>(
+            "SELECT to_regclass($1) IS NOT NULL",
+            &[view.as_str().into()],
+        )? == Some(true);
+        if taken && table.generated_views()?.is_empty() {
+            return Err(AuthzError::InvalidArgument(format!(
+                "hidden: relation {view} exists and is not the view protect generates for {}; rename or drop it",
+                table.name
+            )));
+        }
+        let select: Vec<String> = table
+            .columns()
+            .into_iter()
+            .map(
+                |c| match masks.iter().find(|(name, _, _)| *name == c.name) {
+                    Some((_, holders, mask)) => format!(
+                        "CASE WHEN {holders} THEN t.{q} ELSE {mask} END AS {q}",
+                        q = c.quoted
+                    ),
+                    None => format!("t.{}", c.quoted),
+                },
+            )
+            .collect();
+        let owner = owner_under_rls(table)?;
+        let mut out = vec![
+            format!(
+                "CREATE OR REPLACE VIEW {view} AS\n  SELECT {}\n    FROM {} t",
+                select.join(",\n         "),
+                table.name,
+            ),
+            format!("ALTER VIEW {view} OWNER TO {}", ident(&owner)),
+        ];
+        for entry in &self.0 {
+            out.extend(
+                Readonly::hidden(entry.columns.clone(), entry.unless.clone()).statements(table)?,
+            );
+        }
+        Ok(out)
+    }
+}
+
+/// The table's owner, who will own the view: 22023 when it bypasses row-level security
+/// (a superuser, or BYPASSRLS), since the view reads the table with its owner's rights and
+/// would then show every row.
+fn owner_under_rls(table: &Table) -> error::Result<String> {
+    let (owner, subject) = Spi::get_two_with_args::<String, bool>(
+        "SELECT r.rolname::text, authz.owner_subject_to_rls(c.oid)
+           FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE c.oid = $1",
+        &[table.oid.into()],
+    )?;
+    let owner = owner.unwrap_or_default();
+    if subject != Some(true) {
+        return Err(AuthzError::InvalidArgument(format!(
+            "hidden: the owner of {}, role {owner}, bypasses row-level security (superuser or BYPASSRLS): the view of hidden columns reads the table with its owner's rights and would show every row; give the table to a role that does not",
+            table.name
+        )));
+    }
+    Ok(owner)
+}
+
+/// Whether the owner of `relation` is subject to row-level security: neither a superuser nor
+/// BYPASSRLS. The generated view of hidden columns reads its table with its owner's rights:
+/// `protect` refuses hidden columns unless this holds for the table, and
+/// `authz.protection_breaches` lists a view whose owner it no longer holds for. False for a
+/// missing relation.
+#[pg_extern(stable, parallel_safe)]
+fn owner_subject_to_rls(relation: Option<pg_sys::Oid>) -> bool {
+    let Some(relation) = relation else {
+        return false;
+    };
+    // SAFETY: the relation is open; its pg_class row lives in its relcache entry. The role
+    // lookups read the syscache by oid.
+    super::with_relation(relation, |relation| unsafe {
+        let owner = (*(*relation).rd_rel).relowner;
+        !pg_sys::superuser_arg(owner) && !pg_sys::has_bypassrls_privilege(owner)
+    })
+    .unwrap_or(false)
+}

@@ -1,0 +1,161 @@
+-- Hidden columns (seed 001 "Hide Fields Entirely": password_hash, api_key, internal_notes for
+-- superusers only; seed 002 "Hide Fields Based on Permissions": internal_cost for admins only,
+-- discount for Managers). Column privileges are per database role, and every app user shares
+-- the app's role: so protect generates a view <table>_visible that reads hidden columns as NULL
+-- (or a mask) for everyone but holders and active superusers. The app reads the view; the DBA
+-- grants the app role SELECT on the view and, on the table, only the columns that are not hidden.
+-- The view reads the table with its owner's rights, so the owner must be subject to row-level
+-- security (not a superuser, not BYPASSRLS): here regress_admin, an authz_admin member.
+CREATE SCHEMA hid AUTHORIZATION regress_admin;
+SET ROLE regress_admin;
+CREATE TABLE hid.users (
+    id int PRIMARY KEY, email text NOT NULL, name text NOT NULL, role text NOT NULL DEFAULT 'staff',
+    is_active boolean NOT NULL DEFAULT true,
+    password_hash text, api_key text, internal_notes text);
+INSERT INTO hid.users VALUES (1, 'ann@example.com', 'Ann', 'staff', true, 'pbkdf2$1', 'key-ann', 'late payer'),
+                             (2, 'bo@example.com', 'Bo', 'admin', true, 'pbkdf2$2', 'key-bo', NULL);
+CREATE TABLE hid.products (
+    id int PRIMARY KEY, name text NOT NULL, price numeric(10,2) NOT NULL,
+    internal_cost numeric(10,2), discount numeric(4,2) NOT NULL DEFAULT 0);
+INSERT INTO hid.products VALUES (1, 'Widget', 10, 4.10, 0.15), (2, 'Gadget', 25, 11.00, 0.05);
+RESET ROLE;
+
+INSERT INTO authz.users (id, is_staff, is_superuser) VALUES ('hana', true, false), ('mani', true, false), ('hsu', true, true);
+INSERT INTO authz.groups (name) VALUES ('Hid staff'), ('Managers');
+SELECT authz.protect('hid.users', '{"model": "hid.User",
+    "hidden": [{"columns": ["password_hash", "api_key", "internal_notes"]}]}') IS NOT NULL AS protected;
+SELECT authz.protect('hid.products', $${"model": "hid.Product",
+    "hidden": [{"columns": ["internal_cost"]},
+               {"columns": ["discount"], "unless": ["group:Managers"], "mask": "0"}]}$$, dry_run => true);
+SELECT authz.protect('hid.products', $${"model": "hid.Product",
+    "hidden": [{"columns": ["internal_cost"]},
+               {"columns": ["discount"], "unless": ["group:Managers"], "mask": "0"}]}$$) IS NOT NULL AS protected;
+INSERT INTO authz.group_permissions (group_id, permission_id)
+SELECT g.id, p.id FROM authz.groups g, authz.permissions p JOIN authz.content_types ct ON ct.id = p.content_type_id
+ WHERE g.name IN ('Hid staff', 'Managers') AND ct.app_label = 'hid';
+INSERT INTO authz.user_groups (user_id, group_id)
+SELECT u, g.id FROM (VALUES ('hana', 'Hid staff'), ('mani', 'Managers')) v(u, gname) JOIN authz.groups g ON g.name = v.gname;
+
+-- What the DBA grants: the views, and on the tables the columns that are not hidden (UPDATE of
+-- the table is granted whole here, to show the readonly trigger behind it).
+GRANT USAGE ON SCHEMA hid TO regress_app;
+GRANT SELECT, UPDATE ON hid.users_visible, hid.products_visible TO regress_app;
+GRANT SELECT (id, email, name, role, is_active), UPDATE ON hid.users TO regress_app;
+GRANT SELECT (id, name, price) ON hid.products TO regress_app;
+
+CREATE FUNCTION hid.leak(text) RETURNS boolean LANGUAGE plpgsql COST 0.0000001 AS
+  $$BEGIN RAISE NOTICE 'leak saw %', coalesce($1, 'NULL'); RETURN true; END$$;
+
+-- Staff read the users through the view: hidden columns are NULL, rows still filtered by the
+-- table's policies.
+BEGIN;
+SET LOCAL ROLE regress_app;
+SELECT authz.set_user('hana') \g /dev/null
+SELECT * FROM hid.users_visible ORDER BY id;
+-- A condition on a hidden column compares the hidden value (NULL), never the stored one.
+SELECT id FROM hid.users_visible WHERE api_key = 'key-ann';
+-- A function the caller chooses (a leaky one, say) gets the hidden value, never the stored one.
+SELECT id FROM hid.users_visible WHERE hid.leak(api_key) ORDER BY id;
+-- Plain columns stay updatable through the view; RETURNING shows what the view shows.
+UPDATE hid.users_visible SET name = 'Ann B.' WHERE id = 1 RETURNING id, name, api_key;
+ROLLBACK;
+-- On the table the hidden columns are out of the app role's reach, whatever it asks.
+BEGIN;
+SET LOCAL ROLE regress_app;
+SELECT authz.set_user('hana') \g /dev/null
+SAVEPOINT s;
+SELECT * FROM hid.users;
+ROLLBACK TO s;
+SELECT api_key FROM hid.users;
+ROLLBACK TO s;
+SELECT id FROM hid.users WHERE password_hash LIKE 'pbkdf2%';
+ROLLBACK TO s;
+COPY hid.users TO STDOUT;
+ROLLBACK TO s;
+SELECT id, email, name FROM hid.users ORDER BY id;
+ROLLBACK;
+-- Writing a hidden column is refused as for readonly columns: through the view (not an
+-- updatable column) and through the table (the trigger, 42501).
+BEGIN;
+SET LOCAL ROLE regress_app;
+SELECT authz.set_user('hana') \g /dev/null
+SAVEPOINT s;
+UPDATE hid.users_visible SET api_key = 'stolen' WHERE id = 1;
+ROLLBACK TO s;
+UPDATE hid.users SET api_key = 'stolen' WHERE id = 1;
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+-- An active superuser sees and changes everything, through the same view.
+BEGIN;
+SET LOCAL ROLE regress_app;
+SELECT authz.set_user('hsu') \g /dev/null
+SELECT id, password_hash, api_key, internal_notes FROM hid.users_visible ORDER BY id;
+UPDATE hid.users SET api_key = 'rotated' WHERE id = 2 RETURNING id;
+ROLLBACK;
+
+-- Products: internal_cost for superusers only; discount for Managers, shown as 0 otherwise.
+BEGIN;
+SET LOCAL ROLE regress_app;
+SELECT authz.set_user('hana') \g /dev/null
+SELECT * FROM hid.products_visible ORDER BY id;
+ROLLBACK;
+BEGIN;
+SET LOCAL ROLE regress_app;
+SELECT authz.set_user('mani') \g /dev/null
+SELECT * FROM hid.products_visible ORDER BY id;
+ROLLBACK;
+BEGIN;
+SET LOCAL ROLE regress_app;
+SELECT authz.set_user('hsu') \g /dev/null
+SELECT * FROM hid.products_visible ORDER BY id;
+ROLLBACK;
+-- Nobody sees no rows at all, through the view too: the table's policies apply to it.
+SELECT relowner::regrole AS view_owner FROM pg_class WHERE oid = 'hid.products_visible'::regclass;
+BEGIN;
+SET LOCAL ROLE regress_app;
+SELECT count(*) AS rows_for_nobody FROM hid.products_visible;
+ROLLBACK;
+-- Should the view's owner come to bypass row-level security (only a superuser can make it so),
+-- authz.protection_breaches says so.
+ALTER ROLE regress_admin BYPASSRLS;
+SELECT breach, remedy FROM authz.protection_breaches WHERE relation = 'hid.products'::regclass;
+ALTER ROLE regress_admin NOBYPASSRLS;
+SELECT count(*) AS breaches FROM authz.protection_breaches WHERE relation = 'hid.products'::regclass;
+
+-- protect again (same or new spec) keeps the view, and so the DBA's grants on it; unprotect
+-- (or a spec without hidden columns) drops it.
+SELECT authz.protect('hid.products', $${"model": "hid.Product",
+    "hidden": [{"columns": ["internal_cost", "discount"], "unless": ["group:Managers"]}]}$$) IS NOT NULL AS protected;
+SELECT has_table_privilege('regress_app', 'hid.products_visible', 'SELECT') AS app_still_reads_view;
+
+-- Bad entries name the field and change nothing.
+\set VERBOSITY terse
+SELECT md5(script) AS script_before FROM authz.protected_relations WHERE relation = 'hid.products'::regclass \gset
+SELECT authz.protect('hid.products', '{"model": "hid.Product", "hidden": [{"columns": ["cost"]}]}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT authz.protect('hid.products', '{"model": "hid.Product", "hidden": [{"columns": []}]}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT authz.protect('hid.products', '{"model": "hid.Product", "hidden": [{"columns": ["discount"]}, {"columns": ["discount"]}]}');
+SELECT authz.protect('hid.products', '{"model": "hid.Product", "hidden": [{"columns": ["discount"], "mask": "price / 2"}]}');
+SELECT authz.protect('hid.products', $${"model": "hid.Product", "hidden": [{"columns": ["discount"], "mask": "'lots'"}]}$$);
+SELECT authz.protect('hid.products', '{"model": "hid.Product", "hidden": [{"columns": ["discount"], "mask": "(SELECT 1)"}]}');
+SELECT authz.protect('hid.products', '{"model": "hid.Product", "hidden": [{"columns": ["discount"], "mask": "random()"}]}');
+SELECT authz.protect('hid.products', '{"model": "hid.Product", "hidden": [{"columns": ["discount"], "unless": ["group:Nobody"]}]}');
+SELECT md5(script) = :'script_before' AS unchanged FROM authz.protected_relations WHERE relation = 'hid.products'::regclass;
+-- A table owned by a superuser cannot have hidden columns: the view would show every row.
+CREATE TABLE hid.su_owned (id int PRIMARY KEY, secret text);
+SELECT authz.protect('hid.su_owned', '{"model": "hid.SuOwned", "hidden": [{"columns": ["secret"]}]}');
+\echo :LAST_ERROR_SQLSTATE
+-- A relation already named like the view is not replaced.
+CREATE TABLE hid.su_owned_visible (x int);
+ALTER TABLE hid.su_owned OWNER TO regress_admin;
+SELECT authz.protect('hid.su_owned', '{"model": "hid.SuOwned", "hidden": [{"columns": ["secret"]}]}');
+\set VERBOSITY default
+
+SELECT authz.protect('hid.products', '{"model": "hid.Product"}') IS NOT NULL AS protected;
+SELECT to_regclass('hid.products_visible') AS view_after_spec_without_hidden;
+SELECT authz.unprotect('hid.users'), authz.unprotect('hid.products');
+SELECT to_regclass('hid.users_visible') AS view_after_unprotect;
+SET client_min_messages = warning;
+DROP SCHEMA hid CASCADE;
+RESET client_min_messages;

@@ -1,0 +1,99 @@
+-- Invalidation by key: a change to one user's row, memberships or direct grants reloads that
+-- user only; a change to a group or its grants reloads the group and its members; any other
+-- catalog change reloads everything. Shown by this backend's cache counters: users read
+-- (loads), groups read (group_loads) and permission-string tables read (catalog_loads).
+-- (Other sessions and standbys: tests/integration.)
+SELECT authz.register_model('keys.Thing') IS NOT NULL AS registered;
+INSERT INTO authz.users (id) VALUES ('k1'), ('k2'), ('k3');
+INSERT INTO authz.groups (name) VALUES ('key_readers'), ('key_writers');
+INSERT INTO authz.group_permissions (group_id, permission_id)
+SELECT g.id, p.id FROM authz.groups g, authz.permissions p
+ WHERE g.name = 'key_readers' AND p.codename = 'view_thing';
+INSERT INTO authz.user_groups (user_id, group_id) SELECT 'k1', id FROM authz.groups WHERE name = 'key_readers';
+INSERT INTO authz.user_groups (user_id, group_id) SELECT 'k2', id FROM authz.groups WHERE name = 'key_writers';
+
+-- The three users checked, then the counters noted: what each change reloads is the difference.
+CREATE TEMP VIEW checks AS
+SELECT authz.has_perm('k1', 'keys.view_thing') AS k1_views,
+       authz.has_perm('k2', 'keys.view_thing') AS k2_views,
+       authz.has_perm('k2', 'keys.change_thing') AS k2_changes,
+       authz.has_perm('k3', 'keys.view_thing') AS k3_views,
+       authz.has_perm('k4', 'keys.view_thing') AS k4_views;
+CREATE TEMP TABLE counters AS SELECT authz.cache_stats() AS s;
+CREATE TEMP VIEW reloaded AS
+SELECT (now.s->>'loads')::int - (c.s->>'loads')::int AS users,
+       (now.s->>'group_loads')::int - (c.s->>'group_loads')::int AS groups,
+       (now.s->>'catalog_loads')::int - (c.s->>'catalog_loads')::int AS catalogs
+  FROM (SELECT authz.cache_stats() AS s) now, counters c;
+SELECT * FROM checks;
+UPDATE counters SET s = authz.cache_stats();
+
+-- A flag change: that user only.
+UPDATE authz.users SET is_staff = true WHERE id = 'k3';
+SELECT * FROM checks;
+SELECT * FROM reloaded;
+UPDATE counters SET s = authz.cache_stats();
+
+-- A membership change: that user only (its new group is already in the cache, as k1's).
+INSERT INTO authz.user_groups (user_id, group_id) SELECT 'k2', id FROM authz.groups WHERE name = 'key_readers';
+SELECT * FROM checks;
+SELECT * FROM reloaded;
+UPDATE counters SET s = authz.cache_stats();
+
+-- A grant to a group: the group and its one member, k2; k1 keeps its entry.
+INSERT INTO authz.group_permissions (group_id, permission_id)
+SELECT g.id, p.id FROM authz.groups g, authz.permissions p
+ WHERE g.name = 'key_writers' AND p.codename = 'change_thing';
+SELECT * FROM checks;
+SELECT * FROM reloaded;
+UPDATE counters SET s = authz.cache_stats();
+
+-- A signup: the unknown id k4 was remembered as unknown; now it is read again, and only it.
+INSERT INTO authz.users (id, is_superuser) VALUES ('k4', true);
+SELECT * FROM checks;
+SELECT * FROM reloaded;
+UPDATE counters SET s = authz.cache_stats();
+
+-- A membership removed inside a savepoint, then rolled back: seen inside, gone after.
+BEGIN;
+SAVEPOINT s;
+DELETE FROM authz.user_groups WHERE user_id = 'k1';
+SELECT authz.has_perm('k1', 'keys.view_thing') AS k1_views_inside;
+ROLLBACK TO SAVEPOINT s;
+SELECT authz.has_perm('k1', 'keys.view_thing') AS k1_views_after_rollback;
+COMMIT;
+UPDATE counters SET s = authz.cache_stats();
+
+-- A group renamed: in_group follows, for its members.
+UPDATE authz.groups SET name = 'key_editors' WHERE name = 'key_writers';
+SELECT authz.in_group('k2', 'key_editors') AS k2_in_editors, authz.in_group('k2', 'key_writers') AS k2_in_writers;
+UPDATE counters SET s = authz.cache_stats();
+
+-- Any other catalog change (here a new model's permissions) reloads everything.
+SELECT * FROM checks;
+UPDATE counters SET s = authz.cache_stats();
+SELECT authz.register_model('keys.Other') IS NOT NULL AS registered;
+SELECT * FROM checks;
+SELECT * FROM reloaded;
+
+-- A statement touching more than 256 users invalidates everything once instead of naming each
+-- (the local processing and the shared queue may count it twice); two users are named again.
+SELECT (authz.cache_stats()->>'invalidations')::int AS before \gset
+INSERT INTO authz.users (id) SELECT 'bulk' || i FROM generate_series(1, 300) i;
+SELECT * FROM checks;
+SELECT (authz.cache_stats()->>'invalidations')::int > :before AS everything_invalidated;
+SELECT (authz.cache_stats()->>'invalidations')::int AS before \gset
+UPDATE authz.users SET is_staff = true WHERE id IN ('bulk1', 'bulk2');
+SELECT * FROM checks;
+SELECT (authz.cache_stats()->>'invalidations')::int > :before AS everything_invalidated;
+
+-- The row trigger runs only as the catalogs' row trigger.
+SELECT authz.catalog_rows_changed();
+CREATE TEMP TABLE spam (id text);
+CREATE TRIGGER spam_keys AFTER INSERT ON spam FOR EACH STATEMENT
+    EXECUTE FUNCTION authz.catalog_rows_changed('user', 'id');
+INSERT INTO spam VALUES ('x');
+
+DELETE FROM authz.users WHERE id LIKE 'bulk%' OR id IN ('k1', 'k2', 'k3', 'k4');
+DELETE FROM authz.groups WHERE name IN ('key_readers', 'key_editors');
+DELETE FROM authz.content_types WHERE app_label = 'keys';
