@@ -116,7 +116,9 @@ def test_a_crafted_post_of_a_hidden_action_is_403_and_denied(server, login, audi
 
 
 def _filter(page, title, value):
-    page.click(f"#changelist-filter details[data-filter-title='{title}'] a:text-is('{value}')")
+    """Click a changelist filter and wait until the filtered page has loaded."""
+    with page.expect_navigation():
+        page.click(f"#changelist-filter details[data-filter-title='{title}'] a:text-is('{value}')")
 
 
 def test_the_audit_log_is_read_only_and_filterable(server, login):
