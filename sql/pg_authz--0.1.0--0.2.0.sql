@@ -369,74 +369,8 @@ COMMENT ON FUNCTION authz.django_guard_dropped_triggers() IS
 COMMENT ON FUNCTION authz.django_follow_columns() IS
     'Event trigger: after an ALTER TABLE of the bound user table, the binding follows its id and flag columns by attribute number (renamed: the new name; dropped flag: as Django treats a missing field; retyped id: user_id_type) and syncs the users again.';
 
-CREATE OR REPLACE VIEW authz.protection_breaches AS
-SELECT pr.relation, b.breach, format('Call authz.unprotect(%L) to remove its protection.', pr.relation::text) AS remedy
-  FROM authz.protected_relations pr
-  JOIN pg_class c ON c.oid = pr.relation
- CROSS JOIN LATERAL (
-        SELECT 'row-level security is disabled' WHERE NOT c.relrowsecurity
-        UNION ALL SELECT 'row-level security is not forced' WHERE NOT c.relforcerowsecurity
-        UNION ALL SELECT 'it is part of an inheritance or partitioning tree'
-                   WHERE EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid OR i.inhparent = c.oid)
-        UNION ALL SELECT format('generated policy %I is missing', m.name)
-                    FROM (SELECT (regexp_matches(pr.script, 'CREATE POLICY (authz_[a-z0-9_]+) ON', 'g'))[1] AS name) m
-                   WHERE NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = m.name)
-        UNION ALL SELECT format('policy %I is PERMISSIVE: it would open rows the generated policies keep closed', p.polname)
-                    FROM pg_policy p
-                   WHERE p.polrelid = c.oid AND p.polpermissive AND p.polname NOT LIKE 'authz\_%'
-       ) AS b(breach)
-UNION ALL
-SELECT t.tgrelid::regclass,
-       format('trigger %I is %s', t.tgname,
-              CASE WHEN t.tgname NOT IN ('authz_audit_insert', 'authz_audit_update', 'authz_audit_delete',
-                                         'authz_audit_truncate', 'authz_updated_at', 'authz_age_lock',
-                                         'authz_django_insert', 'authz_django_update', 'authz_django_delete',
-                                         'authz_django_truncate')
-                        AND t.tgname NOT LIKE 'authz\_readonly\_%' THEN 'a generated trigger under another name'
-                   WHEN t.tgenabled = 'D' THEN 'disabled'
-                   WHEN t.tgenabled = 'R' THEN 'set to fire only on replicas'
-                   ELSE 'set to fire always, on replicas too' END),
-       CASE WHEN t.tgfoid = 'authz.guard_readonly_columns()'::regprocedure
-            THEN format('Call authz.unprotect(%L) to remove its protection.', t.tgrelid::regclass::text)
-            WHEN t.tgfoid = 'authz.django_mirror()'::regprocedure
-            THEN 'Call authz.bind_django() again (with the arguments of the binding) to restore the mirror, or authz.unbind_django().'
-            ELSE format('Call authz.disable_audit(%L) to stop auditing the table.', t.tgrelid::regclass::text) END
-  FROM pg_trigger t
- WHERE t.tgfoid IN ('authz.audit_statement()'::regprocedure, 'authz.touch_updated_at()'::regprocedure,
-                    'authz.guard_readonly_columns()'::regprocedure, 'authz.django_mirror()'::regprocedure)
-   AND (t.tgenabled <> 'O'
-        OR (t.tgname NOT IN ('authz_audit_insert', 'authz_audit_update', 'authz_audit_delete',
-                             'authz_audit_truncate', 'authz_updated_at', 'authz_age_lock',
-                             'authz_django_insert', 'authz_django_update', 'authz_django_delete', 'authz_django_truncate')
-            AND t.tgname NOT LIKE 'authz\_readonly\_%'))
-UNION ALL
--- A bound Django table without one of the mirror's four triggers: its writes no longer reach
--- the catalogs, which keep granting what Django revoked.
-SELECT x.src, format('trigger %I of the Django mirror (authz.bind_django) is missing', n.name),
-       'Call authz.bind_django() again (with the arguments of the binding) to restore the mirror, or authz.unbind_django().'
-  FROM authz.django_binding b
- CROSS JOIN LATERAL unnest(authz.django_bound_tables(b)) x(src)
- CROSS JOIN unnest('{authz_django_insert,authz_django_update,authz_django_delete,authz_django_truncate}'::text[]) n(name)
- WHERE NOT EXISTS (SELECT 1 FROM pg_trigger g
-                    WHERE g.tgrelid = x.src AND g.tgname = n.name AND g.tgfoid = 'authz.django_mirror()'::regprocedure)
-UNION ALL
--- A bound Django table with a child or a parent: rows written through another member of the
--- tree skip the mirror's triggers, though Django reads them.
-SELECT x.src, 'it is part of an inheritance or partitioning tree: writes through another member skip the Django mirror',
-       'Call authz.unbind_django() first, or detach the table.'
-  FROM authz.django_binding b
- CROSS JOIN LATERAL unnest(authz.django_bound_tables(b)) x(src)
- WHERE EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = x.src OR i.inhparent = x.src)
-UNION ALL
--- A table under the name a bound table had at bind time, while the bound one is elsewhere:
--- Django writes the impostor, the mirror watches the renamed original.
-SELECT t.rel, format('it has the name a bound Django table had (%s), which the Django mirror does not watch', t.name),
-       'Call authz.bind_django() again to bind the tables Django uses now.'
-  FROM authz.django_binding b
- CROSS JOIN LATERAL (SELECT n AS name, pg_catalog.to_regclass(n) AS rel FROM unnest(b.bound_names) n) t
- WHERE t.rel IS NOT NULL AND t.rel <> ALL (authz.django_bound_tables(b));
-COMMENT ON VIEW authz.protection_breaches IS
-    'What would let a write skip its audit entry or a row skip its generated policies, now: RLS disabled or not forced on a protected table, a protected table in an inheritance tree, a generated policy missing, a PERMISSIVE policy protect did not make, a generated trigger (audit, readonly, age lock, Django mirror) disabled, renamed, missing or set to fire on replicas, a bound Django table in an inheritance tree, a table under a bound table''s bind-time name; with the function that changes it. Empty when everything is as pg_authz made it.';
+-- authz.protection_breaches with the Django mirror's breaches: in its final form at the end of
+-- this script, where it also takes the rules block's hidden-columns view.
 COMMENT ON FUNCTION authz.remember_protection_breaches() IS
     'Record authz.protection_breaches at the start of a DDL command (event trigger authz_guard_generated_start), once per client statement: nested commands and later calls keep the first record.';
 -- end review3
