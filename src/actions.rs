@@ -4,7 +4,6 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
-use pgrx::pg_sys::panic::CaughtError;
 use pgrx::prelude::*;
 use pgrx::{FromDatum, IntoDatum};
 use serde::Deserialize;
@@ -238,37 +237,12 @@ fn names_the_handler(signature: &str, oid: pg_sys::Oid) -> std::result::Result<b
             )?)
         })
     };
-    unsafe {
-        let context = pg_sys::CurrentMemoryContext;
-        let owner = pg_sys::CurrentResourceOwner;
-        pg_sys::BeginInternalSubTransaction(std::ptr::null());
-        pg_sys::MemoryContextSwitchTo(context);
-        PgTryBuilder::new(|| {
-            let found = lookup();
-            pg_sys::ReleaseCurrentSubTransaction();
-            pg_sys::MemoryContextSwitchTo(context);
-            pg_sys::CurrentResourceOwner = owner;
-            found
-                .map(|found| found == Some(oid))
-                .map_err(|e| e.message().to_owned())
-        })
-        .catch_others(|caught| {
-            pg_sys::MemoryContextSwitchTo(context);
-            pg_sys::RollbackAndReleaseCurrentSubTransaction();
-            pg_sys::CurrentResourceOwner = owner;
-            match caught {
-                CaughtError::PostgresError(e) | CaughtError::ErrorReport(e)
-                    if e.sql_error_code() == PgSqlErrorCode::ERRCODE_UNDEFINED_FUNCTION =>
-                {
-                    Ok(false)
-                }
-                CaughtError::PostgresError(e) | CaughtError::ErrorReport(e) => {
-                    Err(e.message().to_owned())
-                }
-                CaughtError::RustPanic { ereport, .. } => Err(ereport.message().to_owned()),
-            }
-        })
-        .execute()
+    match crate::error::in_subtransaction(lookup) {
+        Ok(found) => found
+            .map(|found| found == Some(oid))
+            .map_err(|e| e.message().to_owned()),
+        Err(caught) if caught.code == PgSqlErrorCode::ERRCODE_UNDEFINED_FUNCTION => Ok(false),
+        Err(caught) => Err(caught.message),
     }
 }
 

@@ -99,8 +99,15 @@ impl<T> OrRaise<T> for Result<T> {
     }
 }
 
-/// Run `f` in a subtransaction: an error it raises is rolled back and returned as its message.
-pub fn in_subtransaction<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
+/// An error caught by [`in_subtransaction`]: its SQLSTATE and message.
+pub struct Caught {
+    pub code: PgSqlErrorCode,
+    pub message: String,
+}
+
+/// Run `f` in a subtransaction: an error it raises is rolled back and returned with its SQLSTATE
+/// and message.
+pub fn in_subtransaction<T>(f: impl FnOnce() -> T) -> std::result::Result<T, Caught> {
     let f = std::panic::AssertUnwindSafe(f);
     // SAFETY: the subtransaction is begun and ended (released or rolled back) around `f`, and
     // the memory context and resource owner restored, as PostgreSQL's PLs do.
@@ -122,10 +129,14 @@ pub fn in_subtransaction<T>(f: impl FnOnce() -> T) -> std::result::Result<T, Str
             pgrx::pg_sys::CurrentResourceOwner = owner;
             Err(match caught {
                 pgrx::pg_sys::panic::CaughtError::PostgresError(e)
-                | pgrx::pg_sys::panic::CaughtError::ErrorReport(e) => e.message().to_owned(),
-                pgrx::pg_sys::panic::CaughtError::RustPanic { ereport, .. } => {
-                    ereport.message().to_owned()
-                }
+                | pgrx::pg_sys::panic::CaughtError::ErrorReport(e) => Caught {
+                    code: e.sql_error_code(),
+                    message: e.message().to_owned(),
+                },
+                pgrx::pg_sys::panic::CaughtError::RustPanic { ereport, .. } => Caught {
+                    code: PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                    message: ereport.message().to_owned(),
+                },
             })
         })
         .execute()

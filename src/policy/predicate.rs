@@ -62,7 +62,8 @@ fn checked(table: &Table, text: &str, cast: Option<&str>, field: &str) -> error:
     let sql = CString::new(sql).map_err(|_| invalid("must not contain a NUL byte".into()))?;
     match in_subtransaction(|| unsafe { analyse(&sql, table.oid, cast.is_some()) }) {
         Ok(Ok(predicate)) => Ok(predicate),
-        Ok(Err(why)) | Err(why) => Err(invalid(why)),
+        Ok(Err(why)) => Err(invalid(why)),
+        Err(caught) => Err(invalid(caught.message)),
     }
 }
 
