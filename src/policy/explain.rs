@@ -251,7 +251,7 @@ fn strict_triggers(table: &Table, command: Command) -> error::Result<Vec<StrictT
     let mut out = Vec::new();
     Spi::connect(|client| {
         let rows = client.select(
-            "SELECT t.tgname::text, pg_catalog.encode(t.tgargs, 'escape')
+            "SELECT t.tgname::text, t.tgargs
                FROM pg_catalog.pg_trigger t
               WHERE t.tgrelid OPERATOR(pg_catalog.=) $1
                 AND t.tgfoid OPERATOR(pg_catalog.=) 'authz.refuse_conditional_change()'::pg_catalog.regprocedure
@@ -262,27 +262,29 @@ fn strict_triggers(table: &Table, command: Command) -> error::Result<Vec<StrictT
         )?;
         for row in rows {
             let name = row.get::<String>(1)?.unwrap_or_default();
-            let args = row.get::<String>(2)?.unwrap_or_default();
-            let args: Vec<String> = args.split("\\000").map(unescape).collect();
+            // tgargs: each argument followed by a NUL byte.
+            let raw = row.get::<Vec<u8>>(2)?.unwrap_or_default();
+            let args: Vec<String> = raw
+                .split(|b| *b == 0)
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            let requires = match args.get(2) {
+                Some(r) => serde_json::from_str(r).map_err(|e| {
+                    AuthzError::Internal(format!("strict trigger {name}: its requires argument is not a JSON list: {e}"))
+                })?,
+                None => Vec::new(),
+            };
             out.push(StrictTrigger {
                 name,
                 rule: args.first().cloned().unwrap_or_default(),
                 condition: args.get(1).cloned().unwrap_or_else(|| "false".into()),
-                requires: args
-                    .get(2)
-                    .and_then(|r| serde_json::from_str(r).ok())
-                    .unwrap_or_default(),
+                requires,
                 any: args.get(3).is_some_and(|m| m == "any"),
             });
         }
-        Ok::<_, pgrx::spi::SpiError>(())
+        Ok::<_, AuthzError>(())
     })?;
     Ok(out)
-}
-
-/// A trigger argument as `encode(..., 'escape')` writes it: backslashes doubled.
-fn unescape(arg: &str) -> String {
-    arg.replace("\\\\", "\\")
 }
 
 /// The rules of the spec that open rows to permission holders (or, object grants, to anyone).
