@@ -813,11 +813,12 @@ findings AS (
            coalesce((SELECT format('ALTER TABLE %s ADD PRIMARY KEY (%s);', au.relation,
                                    (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.i)
                                       FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, i)
-                                      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum))
+                                      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                                     WHERE k.i <= i.indnkeyatts))
                        FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
                       WHERE i.indrelid = au.relation AND i.indisunique AND i.indisvalid
                         AND i.indpred IS NULL AND i.indexprs IS NULL
-                      ORDER BY i.indnatts, ic.relname LIMIT 1),
+                      ORDER BY i.indnkeyatts, ic.relname LIMIT 1),
                     format('SELECT authz.disable_audit(%L);', au.relation::text))
       FROM authz.audited_relations au
      WHERE NOT EXISTS (SELECT FROM pg_index i WHERE i.indrelid = au.relation AND i.indisprimary)
@@ -831,6 +832,7 @@ findings AS (
       JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE c.relkind IN ('r', 'p') AND c.relrowsecurity AND NOT c.relforcerowsecurity
        AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_toast%'
+       AND n.nspname NOT LIKE 'pg\_temp\_%'
     UNION ALL
     -- 6. Authenticators that row-level security does not bind.
     SELECT CASE WHEN r.rolsuper THEN 'authenticator_superuser' ELSE 'authenticator_bypassrls' END,
