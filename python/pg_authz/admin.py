@@ -24,6 +24,7 @@ from django.db import DatabaseError, connection
 from django.http import HttpResponseRedirect
 
 from pg_authz.errors import translate
+from pg_authz.identity import user_id_of
 
 
 def _fetch(sql, params):
@@ -37,10 +38,7 @@ def _json(value):
 
 
 def _user_id(request):
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated or user.pk is None:
-        return None
-    return str(user.pk)
+    return user_id_of(getattr(request, "user", None))
 
 
 def _request_memo(request, user_id):

@@ -29,8 +29,9 @@ _resolving = contextvars.ContextVar("pg_authz_resolving", default=False)
 _NOBODY = object()
 
 
-def _user_id_of(user):
-    if user is None or not getattr(user, "is_authenticated", False):
+def user_id_of(user):
+    """The app user id (text) of a Django user, or None for an anonymous or unsaved one."""
+    if user is None or not getattr(user, "is_authenticated", False) or user.pk is None:
         return None
     return str(user.pk)
 
@@ -46,7 +47,7 @@ def current_user_id():
     token = _resolving.set(True)
     try:
         # request.user is lazy: the first access loads the session and the user.
-        return _user_id_of(getattr(request, "user", None))
+        return user_id_of(getattr(request, "user", None))
     finally:
         _resolving.reset(token)
 
@@ -88,7 +89,7 @@ def acting_as(user):
     if user is None:
         value = _NOBODY
     elif hasattr(user, "pk"):
-        value = _user_id_of(user) or _NOBODY
+        value = user_id_of(user) or _NOBODY
     else:
         value = str(user)
     token = _explicit.set(value)
