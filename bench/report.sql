@@ -6,7 +6,9 @@ SET client_min_messages = warning;
 -- What each line compares. ratio = a/b ('time': lower is better for pg_authz; 'tps': pg_authz's
 -- throughput over the baseline's) or b/a ('speedup': how many times faster pg_authz is;
 -- 'overhead': the same over the time each adds to base_variant, the work both add to it);
--- 'absolute': the goal is on pg_authz's own figure (in its unit), b_variant is shown beside it.
+-- 'absolute': the goal is on pg_authz's own figure (in its unit), b_variant is shown beside it;
+-- 'paired': like 'time', but the median of the per-round ratios a/b (runs interleaved in pairs,
+-- so that a slow moment of a shared machine hits both sides of a ratio alike).
 CREATE TABLE bench.report_lines (
     pos        int PRIMARY KEY,
     key        text NOT NULL,      -- also the metric whose notes apply
@@ -14,7 +16,7 @@ CREATE TABLE bench.report_lines (
     metric     text NOT NULL,
     a_variant  text NOT NULL,      -- pg_authz side
     b_variant  text NOT NULL,      -- baseline side
-    kind       text NOT NULL CHECK (kind IN ('time', 'speedup', 'overhead', 'tps', 'absolute')),
+    kind       text NOT NULL CHECK (kind IN ('time', 'speedup', 'overhead', 'tps', 'absolute', 'paired')),
     op         text CHECK (op IN ('<=', '>=')),
     goal       double precision,
     base_variant text CHECK ((kind = 'overhead') = (base_variant IS NOT NULL))
@@ -50,6 +52,11 @@ WITH med AS (
     SELECT l.*, a.median - coalesce(c.median, 0) AS a_med, b.median - coalesce(c.median, 0) AS b_med,
            coalesce(a.unit, b.unit) AS unit, least(a.n, b.n) AS reps,
            CASE WHEN l.kind = 'absolute' THEN a.median
+                WHEN l.kind = 'paired' THEN
+                (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY sa.value / sb.value)
+                   FROM bench.samples sa
+                   JOIN bench.samples sb ON sb.metric = sa.metric AND sb.rep = sa.rep AND sb.variant = l.b_variant
+                  WHERE sa.metric = l.metric AND sa.variant = l.a_variant AND sb.value > 0)
                 WHEN a.median - coalesce(c.median, 0) > 0 AND b.median - coalesce(c.median, 0) > 0 THEN
                 CASE WHEN l.kind IN ('speedup', 'overhead')
                      THEN (b.median - coalesce(c.median, 0)) / (a.median - coalesce(c.median, 0))

@@ -5,17 +5,22 @@
 //! PostgreSQL's column privileges are per database role, and every app user shares the app's
 //! role, so the hiding is a generated view `<table>_visible` next to the table, which the app
 //! reads instead of the table: every column in table order, a hidden one as
-//! `CASE WHEN (SELECT <holder>) THEN column ELSE mask END` (the check runs once per query). The
-//! view is owned by the table's owner and is not `security_invoker`: it reads the table with
+//! `CASE WHEN holds.superuser OR holds.check_1 THEN column ELSE mask END`, where `holds` is one
+//! row `ROWS FROM (authz.is_superuser(), authz.in_group(...), ...)` joined to the table: each
+//! distinct check is planned once and computed once per query (a function scan keeps its row
+//! when the join rescans it), however many columns it guards. One sub-select per hidden column
+//! costs a sub-plan each to plan, which a client that does not prepare its statements pays on
+//! every query (bench/README.md, metric 17). The price of the join: the view is not
+//! automatically updatable; writes go to the table, where a hidden column changes only for
+//! holders (the readonly trigger, 42501), and the others as before.
+//! The view is owned by the table's owner and is not `security_invoker`: it reads the table with
 //! its owner's column privileges, so the app role needs none on the hidden columns, while the
 //! table's policies still apply (row-level security is forced on the owner, and the policies
 //! ask who the app user is, not which database role reads). No barrier is needed: a caller's
 //! condition, ordering or function over a hidden column is an expression over the CASE, never
 //! over the stored value, and the rows are filtered by the table's policies first, as for the
-//! table itself; without one the view plans as cheaply as the table. Plain columns stay updatable
-//! through it; writing a hidden column, through the view or the table, is refused as for
-//! readonly columns (a trigger, 42501). What the DBA grants: SELECT on the view, and on the
-//! table only SELECT of the columns that are not hidden (README "Hidden columns").
+//! table itself. What the DBA grants: SELECT on the view; on the table SELECT of the columns
+//! that are not hidden, and the writes the app makes (README "Hidden columns").
 
 use serde::Deserialize;
 
@@ -23,7 +28,7 @@ use super::predicate::Predicate;
 use super::readonly::Readonly;
 use pgrx::prelude::*;
 
-use super::sql::{any, ident, once, superuser, who};
+use super::sql::{ident, superuser, who};
 use super::table::Table;
 use super::Rule;
 use crate::error::{self, AuthzError};
@@ -49,8 +54,11 @@ pub struct Hidden {
 pub struct HiddenColumns(Vec<Hidden>);
 
 impl HiddenColumns {
-    /// For each hidden column (by name): its entry's holder check and mask.
-    fn masks(&self, table: &Table) -> error::Result<Vec<(String, String, String)>> {
+    /// For each hidden column (by name): its entry's holder condition over the view's `holds`
+    /// row, and its mask; with `checks`, the distinct checks that row computes (active
+    /// superuser first, then each permission or group in order of first mention).
+    fn masks(&self, table: &Table, checks: &mut Vec<String>) -> error::Result<Vec<(String, String, String)>> {
+        checks.push(superuser());
         let mut out: Vec<(String, String, String)> = Vec::new();
         for (i, entry) in self.0.iter().enumerate() {
             let field = format!("hidden[{i}]");
@@ -59,12 +67,20 @@ impl HiddenColumns {
                     "{field}.columns must name at least one column"
                 )));
             }
-            let holders = once(&format!(
-                "{} OR {}",
-                superuser(),
-                any(who(&entry.unless, &format!("{field}.unless"))?)
-                    .unwrap_or_else(|| "false".into())
-            ));
+            let mut holders = vec![holds_column(0)];
+            for check in who(&entry.unless, &format!("{field}.unless"))? {
+                let n = match checks.iter().position(|c| *c == check) {
+                    Some(n) => n,
+                    None => {
+                        checks.push(check);
+                        checks.len() - 1
+                    }
+                };
+                if !holders.contains(&holds_column(n)) {
+                    holders.push(holds_column(n));
+                }
+            }
+            let holders = holders.join(" OR ");
             for column in &entry.columns {
                 let (_, column_type) = table.column(column, &format!("{field}.columns"))?;
                 if out.iter().any(|(c, _, _)| c == column) {
@@ -93,13 +109,23 @@ impl HiddenColumns {
     }
 }
 
+/// The view's one row of checks, `holds`: column `n` is the answer of the `n`th check.
+fn holds_column(n: usize) -> String {
+    if n == 0 {
+        "holds.superuser".into()
+    } else {
+        format!("holds.check_{n}")
+    }
+}
+
 impl Rule for HiddenColumns {
     /// The view, then the readonly triggers of the hidden columns.
     fn statements(&self, table: &Table) -> error::Result<Vec<String>> {
         if self.0.is_empty() {
             return Ok(Vec::new());
         }
-        let masks = self.masks(table)?;
+        let mut checks = Vec::new();
+        let masks = self.masks(table, &mut checks)?;
         let (view, _) = table.sibling(VIEW_SUFFIX)?;
         let taken = Spi::get_one_with_args::<bool>(
             "SELECT to_regclass($1) IS NOT NULL",
@@ -125,11 +151,16 @@ impl Rule for HiddenColumns {
             )
             .collect();
         let owner = owner_under_rls(table)?;
+        let names: Vec<String> = (0..checks.len())
+            .map(|n| holds_column(n).trim_start_matches("holds.").to_owned())
+            .collect();
         let mut out = vec![
             format!(
-                "CREATE OR REPLACE VIEW {view} AS\n  SELECT {}\n    FROM {} t",
+                "CREATE OR REPLACE VIEW {view} AS\n  SELECT {}\n    FROM {} t\n   CROSS JOIN ROWS FROM ({}) AS holds({})",
                 select.join(",\n         "),
                 table.name,
+                checks.join(", "),
+                names.join(", "),
             ),
             format!("ALTER VIEW {view} OWNER TO {}", ident(&owner)),
         ];
