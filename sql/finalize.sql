@@ -700,7 +700,9 @@ COMMENT ON FUNCTION authz.users_with_perm(text, boolean, boolean) IS
 -- (pg_catalog, authz.protected_relations, authz.audited_relations), so it shows nobody more
 -- than they could query themselves.
 CREATE FUNCTION authz.lint(OUT kind text, OUT object text, OUT detail text, OUT fix text) RETURNS SETOF record
-    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+    -- No JIT: the catalogs are small, but the planner's row estimates for the ACL and spec
+    -- functions put the query above jit_above_cost, and compiling it takes seconds.
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $fn$
 WITH RECURSIVE
 protected AS (
     SELECT pr.relation::oid AS relid, pr.spec, c.relnamespace
@@ -844,8 +846,53 @@ findings AS (
                 ELSE format('ALTER ROLE %s NOBYPASSRLS;', quote_ident(r.rolname)) END
       FROM pg_roles r
      WHERE r.oid IN (SELECT a.roleid FROM authenticators a) AND (r.rolsuper OR r.rolbypassrls)
+    UNION ALL
+    -- 7. Hidden columns a role reads on the table itself, past the view that masks them: SELECT
+    -- on the whole table, or on a hidden column, granted to a role (or PUBLIC) other than the
+    -- owner and superusers. Every app user acting through that role then reads the values.
+    SELECT 'hidden_columns_readable', format('%s to %s', r.relid::regclass, r.grantee_name),
+           format('%s may SELECT %s %s, whose hidden column(s) %s the generated view masks: every app user acting through %s reads their values on the table',
+                  r.grantee_name, CASE WHEN r.whole THEN 'the whole table' ELSE 'column(s) ' || array_to_string(r.readable, ', ') || ' of' END,
+                  r.relid::regclass, array_to_string(r.readable, ', '), r.grantee_name),
+           CASE WHEN r.whole
+                THEN format('REVOKE SELECT ON %s FROM %s; GRANT SELECT (%s) ON %s TO %s;', r.relid::regclass, r.grantee_name,
+                            (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) FROM pg_attribute a
+                              WHERE a.attrelid = r.relid AND a.attnum > 0 AND NOT a.attisdropped
+                                AND a.attname <> ALL (r.hidden)),
+                            r.relid::regclass, r.grantee_name)
+                ELSE format('REVOKE SELECT (%s) ON %s FROM %s;', array_to_string(r.readable, ', '), r.relid::regclass, r.grantee_name)
+           END
+      FROM (
+            SELECT h.relid, h.hidden, g.grantee_name, bool_or(g.whole) AS whole,
+                   CASE WHEN bool_or(g.whole) THEN (SELECT array_agg(quote_ident(x) ORDER BY x) FROM unnest(h.hidden) x)
+                        ELSE array_agg(DISTINCT quote_ident(g.attname) ORDER BY quote_ident(g.attname)) END AS readable
+              FROM (SELECT p.relid, array_agg(DISTINCT col.name) AS hidden
+                      FROM protected p
+                     CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(p.spec->'hidden') = 'array'
+                                                                  THEN p.spec->'hidden' ELSE '[]' END) AS e(entry)
+                     CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(e.entry->'columns') = 'array'
+                                                                       THEN e.entry->'columns' ELSE '[]' END) AS col(name)
+                     GROUP BY p.relid) AS h
+              JOIN pg_class c ON c.oid = h.relid
+             CROSS JOIN LATERAL (
+                    SELECT x.grantee, true AS whole, NULL::name AS attname
+                      FROM aclexplode(c.relacl) x WHERE x.privilege_type = 'SELECT'
+                    UNION ALL
+                    SELECT x.grantee, false, a.attname
+                      FROM pg_attribute a CROSS JOIN LATERAL aclexplode(a.attacl) x
+                     WHERE a.attrelid = c.oid AND a.attname = ANY (h.hidden) AND NOT a.attisdropped
+                       AND x.privilege_type = 'SELECT'
+                 ) AS acl
+             CROSS JOIN LATERAL (
+                    SELECT acl.whole, acl.attname,
+                           CASE WHEN acl.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(acl.grantee)) END AS grantee_name
+                 ) AS g
+             WHERE acl.grantee <> c.relowner
+               AND NOT EXISTS (SELECT FROM pg_roles s WHERE s.oid = acl.grantee AND s.rolsuper)
+             GROUP BY h.relid, h.hidden, g.grantee_name
+         ) AS r
 )
 SELECT f.kind, f.object, f.detail, f.fix FROM findings f ORDER BY f.kind, f.object
 $fn$;
 COMMENT ON FUNCTION authz.lint() IS
-    'Findings a DBA should act on, each with the SQL that fixes it (kind, object, detail, fix): unprotected_table (an owner or tenant column beside protected tables), unindexed_policy_column, definer_without_search_path, audited_without_primary_key, rls_not_forced, authenticator_superuser, authenticator_bypassrls. Anyone may run it: it reads only catalogs every role can read.';
+    'Findings a DBA should act on, each with the SQL that fixes it (kind, object, detail, fix): unprotected_table (an owner or tenant column beside protected tables), unindexed_policy_column, definer_without_search_path, audited_without_primary_key, rls_not_forced, authenticator_superuser, authenticator_bypassrls, hidden_columns_readable (a role other than the owner may SELECT a hidden column on the table itself, past its view). Anyone may run it: it reads only catalogs every role can read.';

@@ -81,6 +81,26 @@ SELECT fix FROM my_findings WHERE kind LIKE 'authenticator\_%' \gexec
 SELECT rolname, rolsuper, rolbypassrls FROM pg_roles WHERE rolname LIKE 'regress\_lint\_%' ORDER BY rolname;
 SELECT count(*) AS findings FROM my_findings;
 
+-- 7. Hidden columns read on the table itself, past the view that masks them: SELECT on the
+-- whole table granted to a reporting role, and SELECT of a hidden column to the app's role.
+-- The table's owner (subject to row-level security, as the view's owner must be) and
+-- superusers are not findings.
+CREATE ROLE regress_lint_owner NOLOGIN;
+CREATE ROLE regress_lint_reports NOLOGIN;
+CREATE TABLE lint.accounts (id int PRIMARY KEY, email text NOT NULL, api_key text, internal_notes text);
+ALTER TABLE lint.accounts OWNER TO regress_lint_owner;
+SELECT authz.protect('lint.accounts', '{"model": "lint.Account",
+    "hidden": [{"columns": ["api_key", "internal_notes"]}]}') IS NOT NULL AS protected;
+GRANT SELECT ON lint.accounts_visible TO regress_lint_reports, regress_app;
+GRANT SELECT ON lint.accounts TO regress_lint_reports;
+GRANT SELECT (id, email, api_key) ON lint.accounts TO regress_app;
+SELECT kind, object, detail, fix FROM my_findings WHERE kind = 'hidden_columns_readable';
+SELECT fix FROM my_findings WHERE kind = 'hidden_columns_readable' \gexec
+SELECT r AS role, c AS column_name, has_column_privilege(r, 'lint.accounts', c, 'SELECT') AS can_select
+  FROM unnest('{regress_lint_reports,regress_app}'::text[]) r, unnest('{id,email,api_key,internal_notes}'::text[]) c
+ ORDER BY r, c;
+SELECT count(*) AS findings FROM my_findings;
+
 -- Anyone may run lint: it reads only catalogs every role can read, so an ordinary role gets the
 -- same findings as a superuser.
 CREATE TABLE lint.drafts (id int PRIMARY KEY, author_id text);
@@ -94,4 +114,4 @@ RESET ROLE;
 SET client_min_messages = warning;
 DROP SCHEMA lint CASCADE;
 RESET client_min_messages;
-DROP ROLE regress_lint_app, regress_lint_worker, regress_lint_api, regress_lint_reporter;
+DROP ROLE regress_lint_app, regress_lint_worker, regress_lint_api, regress_lint_reporter, regress_lint_owner, regress_lint_reports;
