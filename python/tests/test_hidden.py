@@ -1,0 +1,142 @@
+"""pg_authz.hidden: a model with hidden columns (tests.shop.Customer, migration 0003: Protect with
+"hidden") reads through shop_customer_visible and writes to the table. Holders of
+shop.view_customer_secrets (and superusers) see the API key and the notes; other app users see
+NULL and '(hidden)', in querysets and in the admin, and can still save the plain columns, which
+leaves the stored hidden values as they were."""
+
+import os
+
+import psycopg
+import pytest
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.db import DatabaseError, connection
+
+from pg_authz import acting_as
+from pg_authz.hidden import masked_columns, view_name
+from tests.shop.models import Customer
+
+STORED = {"name": "Acme", "api_key": "key-acme", "internal_notes": "pays late"}
+
+
+def _stored(pk):
+    """The row as stored in the table, read as the server's superuser."""
+    with psycopg.connect(
+        host=os.environ.get("PG_AUTHZ_BASE", "127.0.0.1"),
+        port=os.environ.get("PG_AUTHZ_PORT", "55432"),
+        user="postgres",
+        dbname=connection.settings_dict["NAME"],
+    ) as conn:
+        row = conn.execute("SELECT name, api_key, internal_notes FROM shop_customer WHERE id = %s", [pk]).fetchone()
+    return dict(zip(["name", "api_key", "internal_notes"], row))
+
+
+@pytest.fixture
+def customers(transactional_db, make_user):
+    """``sue`` in Support (view and change customers, and their secrets), ``sam`` in Sales (view and
+    change customers), ``root`` a superuser; one customer, committed."""
+    perms = {p.codename: p for p in Permission.objects.filter(content_type__app_label="shop")}
+    support = Group.objects.create(name="Support")
+    support.permissions.set([perms["view_customer"], perms["change_customer"], perms["view_customer_secrets"]])
+    sales = Group.objects.create(name="Sales")
+    sales.permissions.set([perms["view_customer"], perms["change_customer"]])
+    # The admin's users are staff (the custom user model of settings_custom has no such flag).
+    staff = {"is_staff": True} if any(f.name == "is_staff" for f in get_user_model()._meta.fields) else {}
+    users = {
+        "sue": make_user("sue", **staff),
+        "sam": make_user("sam", **staff),
+        "root": make_user("root", is_superuser=True, **staff),
+    }
+    users["sue"].groups.add(support)
+    users["sam"].groups.add(sales)
+    with acting_as(users["root"]):
+        users["customer"] = Customer.objects.create(**STORED)
+    return users
+
+
+def _seen(user):
+    with acting_as(user):
+        return Customer.objects.values("name", "api_key", "internal_notes").get()
+
+
+def test_the_model_reads_the_view_and_writes_the_table(customers):
+    sql = str(Customer.objects.filter(name="Acme").query)
+    assert f'FROM "{view_name("shop_customer")}" "shop_customer"' in sql
+    assert view_name("shop_customer") == "shop_customer_visible"
+    # A name is cut at 63 bytes, as PostgreSQL cuts it, never inside a character.
+    assert view_name("é" * 40) == "é" * 31
+
+
+def test_holders_see_the_values_others_the_masks(customers):
+    assert _seen(customers["sue"]) == STORED
+    assert _seen(customers["root"]) == STORED
+    assert _seen(customers["sam"]) == {"name": "Acme", "api_key": None, "internal_notes": "(hidden)"}
+    with acting_as(customers["sam"]):
+        # A filter on a hidden column compares the mask, never the stored value.
+        assert not Customer.objects.filter(api_key="key-acme").exists()
+        assert Customer.objects.filter(internal_notes="(hidden)").count() == 1
+        customer = Customer.objects.get()
+        customer.refresh_from_db()
+        assert customer.api_key is None
+        assert masked_columns(Customer) == {"api_key", "internal_notes"}
+    with acting_as(customers["sue"]):
+        assert masked_columns(Customer) == set()
+
+
+def test_a_non_holder_saves_the_plain_columns_and_leaves_the_hidden_ones(customers):
+    with acting_as(customers["sam"]):
+        customer = Customer.objects.get()
+        customer.name = "Acme Ltd"
+        customer.save()
+        customer.save(update_fields=["name", "api_key"])
+    assert _stored(customer.pk) == {**STORED, "name": "Acme Ltd"}
+
+
+def test_a_holder_changes_the_hidden_values(customers):
+    with acting_as(customers["sue"]):
+        customer = Customer.objects.get()
+        customer.api_key = "key-rotated"
+        customer.save()
+    assert _stored(customer.pk) == {**STORED, "api_key": "key-rotated"}
+
+
+def test_a_non_holder_cannot_write_a_hidden_value(customers):
+    with acting_as(customers["sam"]):
+        with pytest.raises(DatabaseError) as refused:
+            Customer.objects.filter(name="Acme").update(api_key="stolen")
+    assert refused.value.__cause__.sqlstate == "42501"
+    assert _stored(customers["customer"].pk) == STORED
+
+
+admin_only = pytest.mark.skipif(
+    not apps.is_installed("django.contrib.admin"), reason="the admin is installed in the stock project only"
+)
+
+
+@admin_only
+def test_the_admin_shows_masks_to_non_holders_and_saves_their_changes(customers, client):
+    pk = customers["customer"].pk
+    client.force_login(customers["sam"])
+    changelist = client.get("/admin/shop/customer/").content.decode()
+    assert "Acme" in changelist and "key-acme" not in changelist
+    form = client.get(f"/admin/shop/customer/{pk}/change/").content.decode()
+    assert "key-acme" not in form and "pays late" not in form
+    assert "(hidden)" in form and 'name="api_key"' not in form
+    response = client.post(f"/admin/shop/customer/{pk}/change/", {"name": "Acme GmbH", "_save": "Save"})
+    assert response.status_code == 302
+    assert _stored(pk) == {**STORED, "name": "Acme GmbH"}
+
+
+@admin_only
+def test_the_admin_lets_holders_edit_hidden_values(customers, client):
+    pk = customers["customer"].pk
+    client.force_login(customers["sue"])
+    form = client.get(f"/admin/shop/customer/{pk}/change/").content.decode()
+    assert 'value="key-acme"' in form and "pays late" in form
+    response = client.post(
+        f"/admin/shop/customer/{pk}/change/",
+        {"name": "Acme", "api_key": "key-new", "internal_notes": "pays late", "_save": "Save"},
+    )
+    assert response.status_code == 302
+    assert _stored(pk) == {**STORED, "api_key": "key-new"}
