@@ -580,14 +580,20 @@ SELECT t.rel, format('it has the name a bound Django table had (%s), which the D
  CROSS JOIN LATERAL (SELECT n AS name, pg_catalog.to_regclass(n) AS rel FROM unnest(b.bound_names) n) t
  WHERE t.rel IS NOT NULL AND t.rel <> ALL (authz.django_bound_tables(b))
 UNION ALL
--- A view of a table's hidden columns owned by a role that bypasses row-level security: it
--- would show every row.
+-- A view reading a table with hidden columns, owned by a role that bypasses row-level
+-- security: it would show every row. Views are found by their dependency on the table, not
+-- by name: the generated view under any name (renamed, or cut at 63 bytes), and any other.
 SELECT pr.relation,
        format('view %s of its hidden columns is owned by role %I, which bypasses row-level security', v.oid::regclass, r.rolname),
-       format('Give the table and the view to a role subject to row-level security, then call authz.protect(%L, spec) again.', pr.relation::text)
+       format('Give the table and view %s to a role subject to row-level security, then call authz.protect(%L, spec) again (or drop a view protect did not make).',
+              v.oid::regclass, pr.relation::text)
   FROM authz.protected_relations pr
-  JOIN pg_class t ON t.oid = pr.relation
-  JOIN pg_class v ON v.relnamespace = t.relnamespace AND v.relname = t.relname || '_visible' AND v.relkind = 'v'
+ CROSS JOIN LATERAL (
+        SELECT DISTINCT rw.ev_class AS oid
+          FROM pg_depend d JOIN pg_rewrite rw ON rw.oid = d.objid
+         WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = pr.relation AND d.classid = 'pg_rewrite'::regclass
+     ) AS reader
+  JOIN pg_class v ON v.oid = reader.oid AND v.relkind = 'v'
   JOIN pg_roles r ON r.oid = v.relowner
  WHERE pr.spec ? 'hidden' AND NOT authz.owner_subject_to_rls(v.oid);
 GRANT SELECT ON authz.protection_breaches TO PUBLIC;

@@ -46,7 +46,7 @@ impl Table {
             &[self.oid.into()],
         )?;
         let (schema, name) = (schema.unwrap_or_default(), name.unwrap_or_default());
-        let sibling: String = format!("{name}{suffix}").chars().take(63).collect();
+        let sibling = truncate_identifier(format!("{name}{suffix}"));
         Ok((format!("{}.{}", ident(&schema), ident(&sibling)), sibling))
     }
 
@@ -139,6 +139,20 @@ impl Table {
     fn names(&self, query: &str) -> error::Result<Vec<String>> {
         Ok(Spi::get_one_with_args::<Vec<String>>(query, &[self.oid.into()])?.unwrap_or_default())
     }
+}
+
+/// `name` cut as PostgreSQL cuts an identifier: to at most NAMEDATALEN - 1 bytes, never inside a
+/// character (a table name of multibyte characters keeps fewer than 63 of them).
+fn truncate_identifier(mut name: String) -> String {
+    let max = pg_sys::NAMEDATALEN as usize - 1;
+    if name.len() > max {
+        let mut end = max;
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        name.truncate(end);
+    }
+    name
 }
 
 /// The smallest and largest value of a type, for the types whose range is known.

@@ -139,6 +139,17 @@ ROLLBACK;
 -- authz.protection_breaches says so.
 ALTER ROLE regress_admin BYPASSRLS;
 SELECT breach, remedy FROM authz.protection_breaches WHERE relation = 'hid.products'::regclass;
+-- Views are found by their dependency on the table, not by name: the generated view renamed,
+-- and a view its owner made by hand, are breaches all the same.
+SET ROLE regress_admin;
+ALTER VIEW hid.products_visible RENAME TO products_masked;
+CREATE VIEW hid.product_costs AS SELECT id, internal_cost FROM hid.products;
+RESET ROLE;
+SELECT breach FROM authz.protection_breaches WHERE relation = 'hid.products'::regclass ORDER BY breach;
+SET ROLE regress_admin;
+DROP VIEW hid.product_costs;
+ALTER VIEW hid.products_masked RENAME TO products_visible;
+RESET ROLE;
 ALTER ROLE regress_admin NOBYPASSRLS;
 SELECT count(*) AS breaches FROM authz.protection_breaches WHERE relation = 'hid.products'::regclass;
 
@@ -171,6 +182,20 @@ CREATE TABLE hid.su_owned_visible (x int);
 ALTER TABLE hid.su_owned OWNER TO regress_admin;
 SELECT authz.protect('hid.su_owned', '{"model": "hid.SuOwned", "hidden": [{"columns": ["secret"]}]}');
 \set VERBOSITY default
+
+-- The view's name is cut as PostgreSQL cuts identifiers: at 63 bytes, never inside a character.
+-- A table of 30 two-byte letters (60 bytes) gets ü…ü_vi; protect finds it again (the second call
+-- changes nothing) and unprotect drops it.
+SET ROLE regress_admin;
+SELECT format('CREATE TABLE hid.%I (id int PRIMARY KEY, secret text)', repeat('ü', 30)) \gexec
+RESET ROLE;
+SELECT format('hid.%I', repeat('ü', 30)) AS long_name \gset
+SELECT authz.protect(:'long_name', '{"model": "hid.Long", "hidden": [{"columns": ["secret"]}]}') =
+       authz.protect(:'long_name', '{"model": "hid.Long", "hidden": [{"columns": ["secret"]}]}') AS same_script;
+SELECT right(relname, 4) AS name_ends, octet_length(relname) AS bytes FROM pg_class
+ WHERE relkind = 'v' AND relname LIKE 'üü%';
+SELECT authz.unprotect(:'long_name') AS unprotected;
+SELECT count(*) AS views_left FROM pg_class WHERE relkind = 'v' AND relname LIKE 'üü%';
 
 SELECT authz.protect('hid.products', '{"model": "hid.Product"}') IS NOT NULL AS protected;
 SELECT to_regclass('hid.products_visible') AS view_after_spec_without_hidden;
