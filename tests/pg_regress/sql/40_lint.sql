@@ -81,7 +81,18 @@ SELECT fix FROM my_findings WHERE kind LIKE 'authenticator\_%' \gexec
 SELECT rolname, rolsuper, rolbypassrls FROM pg_roles WHERE rolname LIKE 'regress\_lint\_%' ORDER BY rolname;
 SELECT count(*) AS findings FROM my_findings;
 
--- 7. Hidden columns read on the table itself, past the view that masks them: SELECT on the
+-- 7. TRUNCATE granted on a protected table: it empties the table whatever the policies allow
+-- (row-level security does not apply to TRUNCATE). GRANT ALL grants it too.
+GRANT ALL ON lint.posts TO regress_app;
+GRANT TRUNCATE ON lint.posts TO PUBLIC;
+SELECT kind, object, detail, fix FROM my_findings;
+SELECT fix FROM my_findings WHERE kind = 'truncate_on_protected' \gexec
+SELECT has_table_privilege('regress_app', 'lint.posts', 'TRUNCATE') AS app_may_truncate,
+       has_table_privilege('regress_app', 'lint.posts', 'DELETE') AS app_may_delete;
+SELECT count(*) AS findings FROM my_findings;
+REVOKE ALL ON lint.posts FROM regress_app;
+
+-- 8. Hidden columns read on the table itself, past the view that masks them: SELECT on the
 -- whole table granted to a reporting role, and SELECT of a hidden column to the app's role.
 -- The table's owner (subject to row-level security, as the view's owner must be) and
 -- superusers are not findings.
