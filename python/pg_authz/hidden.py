@@ -23,7 +23,8 @@ change of a hidden column by anyone else (42501). So a model with hidden columns
   name the table, never the view);
 - leaves out of ``save()`` the hidden columns the current app user cannot see: their value in the
   instance is the mask, and writing it would overwrite the stored value (the trigger refuses
-  it). A holder saves them like any field.
+  it). A holder saves them like any field. A new row of such a user gets the column default in
+  them (give a NOT NULL hidden field a ``db_default``); a value given there is refused (42501).
 
 ``HiddenColumnsAdminMixin`` shows those columns read-only in the admin's change form (a masked
 NOT NULL column would otherwise fail validation), with the mask as value.
@@ -33,7 +34,11 @@ table itself: on it the app role may read only the columns that are not hidden, 
 granted it so (README "Hidden columns"); use ``prefetch_related`` for such relations.
 """
 
+import json
+
 from django.db import connections, models, router
+from django.db.models import Value
+from django.db.models.expressions import DatabaseDefault
 from django.db.models.sql import Query
 from django.db.models.sql.datastructures import BaseTable
 
@@ -77,27 +82,35 @@ class VisibleManager(models.Manager.from_queryset(VisibleQuerySet)):
     """The manager of a model with hidden columns: every read goes through the view."""
 
 
-# The hidden columns the current app user cannot see: of each hidden entry of the table's spec,
-# the columns whose ``unless`` the user does not hold (superusers hold every entry).
-_MASKED_COLUMNS = """
-SELECT coalesce(array_agg(DISTINCT c.name), '{}')
-  FROM authz.protected_relations pr
- CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(pr.spec->'hidden') = 'array'
-                                              THEN pr.spec->'hidden' ELSE '[]' END) AS e(entry)
- CROSS JOIN LATERAL jsonb_array_elements_text(e.entry->'columns') AS c(name)
- WHERE pr.relation = %s::regclass
-   AND NOT (authz.is_superuser() OR coalesce(
-        (SELECT bool_or(CASE WHEN u LIKE 'group:%%' THEN authz.in_group(substr(u, 7)) ELSE authz.has_perm(u) END)
-           FROM jsonb_array_elements_text(coalesce(e.entry->'unless', '[]')) AS u), false))
+# The hidden columns of the table's spec, each with whether the current app user sees it masked:
+# of each hidden entry, the columns whose ``unless`` the user does not hold (superusers hold all).
+_HIDDEN_COLUMNS = """
+SELECT coalesce(jsonb_object_agg(h.name, h.masked), '{}')
+  FROM (SELECT c.name, bool_and(NOT (authz.is_superuser() OR coalesce(
+                (SELECT bool_or(CASE WHEN u LIKE 'group:%%' THEN authz.in_group(substr(u, 7)) ELSE authz.has_perm(u) END)
+                   FROM jsonb_array_elements_text(coalesce(e.entry->'unless', '[]')) AS u), false))) AS masked
+          FROM authz.protected_relations pr
+         CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(pr.spec->'hidden') = 'array'
+                                                      THEN pr.spec->'hidden' ELSE '[]' END) AS e(entry)
+         CROSS JOIN LATERAL jsonb_array_elements_text(e.entry->'columns') AS c(name)
+         WHERE pr.relation = %s::regclass
+         GROUP BY c.name) AS h
 """
+
+
+def hidden_columns(model, using=None):
+    """``{column: masked}`` for the hidden columns of ``model``'s table: ``masked`` when the
+    current app user sees the mask rather than the value."""
+    connection = connections[using or router.db_for_read(model)]
+    with connection.cursor() as cursor:
+        cursor.execute(_HIDDEN_COLUMNS, [connection.ops.quote_name(model._meta.db_table)])
+        value = cursor.fetchone()[0]
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def masked_columns(model, using=None):
     """The columns of ``model``'s table that the current app user sees masked (a set of names)."""
-    connection = connections[using or router.db_for_read(model)]
-    with connection.cursor() as cursor:
-        cursor.execute(_MASKED_COLUMNS, [connection.ops.quote_name(model._meta.db_table)])
-        return set(cursor.fetchone()[0])
+    return {column for column, masked in hidden_columns(model, using).items() if masked}
 
 
 def masked_fields(model, using=None):
@@ -107,8 +120,8 @@ def masked_fields(model, using=None):
 
 
 class HiddenColumnsModel(models.Model):
-    """An abstract model whose reads go through the view of hidden columns and whose ``save()``
-    leaves out the hidden columns the current app user cannot see (see the module's doc)."""
+    """An abstract model whose reads go through the view of hidden columns and whose writes leave
+    alone the hidden columns the current app user cannot see (see the module's doc)."""
 
     objects = VisibleManager()
 
@@ -117,20 +130,45 @@ class HiddenColumnsModel(models.Model):
         base_manager_name = "objects"
 
     def save(self, *args, force_insert=False, update_fields=None, using=None, **kwargs):
-        adding = self._state.adding or force_insert
-        if not adding:
-            using = using or router.db_for_write(type(self), instance=self)
-            masked = {name for f in masked_fields(type(self), using) for name in (f.name, f.attname)}
-            if masked:
-                if update_fields is None:
-                    update_fields = [
-                        f.name for f in self._meta.concrete_fields if not f.primary_key and f.name not in masked
-                    ]
-                else:
-                    update_fields = [name for name in update_fields if name not in masked]
-                if not update_fields:
-                    return
-        super().save(*args, force_insert=force_insert, update_fields=update_fields, using=using, **kwargs)
+        using = using or router.db_for_write(type(self), instance=self)
+        masked = masked_fields(type(self), using)
+        if masked and (self._state.adding or force_insert):
+            # A new row: the hidden columns the user left at their model default get the column
+            # default (what the readonly trigger lets anyone insert); a value given is refused.
+            left = {}
+            for field in masked:
+                value = getattr(self, field.attname)
+                if not isinstance(value, DatabaseDefault) and value == field.get_default():
+                    left[field.attname] = value
+                    setattr(self, field.attname, DatabaseDefault(Value(None), output_field=field))
+            try:
+                return super().save(*args, force_insert=force_insert, update_fields=update_fields, using=using, **kwargs)
+            finally:
+                for attname, value in left.items():
+                    setattr(self, attname, value)
+        if masked:
+            names = {name for f in masked for name in (f.name, f.attname)}
+            if update_fields is None:
+                update_fields = [f.name for f in self._meta.concrete_fields if not f.primary_key and f.name not in names]
+            else:
+                update_fields = [name for name in update_fields if name not in names]
+            if not update_fields:
+                return None
+        return super().save(*args, force_insert=force_insert, update_fields=update_fields, using=using, **kwargs)
+
+    def _do_insert(self, manager, using, fields, returning_fields, raw):
+        """Django reads back a field with a database default (``db_default``) with RETURNING;
+        the app role may not read a hidden column on the table, so those keep the value given."""
+        reads_back = any(not f.primary_key for f in returning_fields)
+        hidden = set(hidden_columns(type(self), using)) if reads_back else set()
+        kept = [f for f in returning_fields if f.column not in hidden]
+        if len(kept) == len(returning_fields):
+            return super()._do_insert(manager, using, fields, returning_fields, raw)
+        rows = super()._do_insert(manager, using, fields, kept, raw) or []
+        return [
+            tuple(row[kept.index(f)] if f in kept else getattr(self, f.attname) for f in returning_fields)
+            for row in rows
+        ]
 
 
 class HiddenColumnsAdminMixin:

@@ -37,6 +37,19 @@ def pytest_sessionstart(session):
         conn.execute(f"GRANT authz_admin, authz_authenticator TO {APP_ROLE}")
 
 
+def superuser_connection():
+    """A connection to the test database as the server's superuser (to read what is stored,
+    past row-level security and the app role's privileges)."""
+    from django.db import connection
+
+    return psycopg.connect(
+        host=os.environ.get("PG_AUTHZ_BASE", "127.0.0.1"),
+        port=os.environ.get("PG_AUTHZ_PORT", "55432"),
+        user="postgres",
+        dbname=connection.settings_dict["NAME"],
+    )
+
+
 @pytest.fixture
 def world(transactional_db, django_user_model):
     """Three users and their orders, committed (real transactions, as in production)."""

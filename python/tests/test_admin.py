@@ -2,10 +2,8 @@
 the dropdown is allowed_actions, running goes through perform_action, a hidden action is a 403
 and a DENIED audit entry, has_*_permission asks the database, and group changes show at once."""
 
-import os
 import re
 
-import psycopg
 import pytest
 from django.apps import apps
 from django.contrib.auth.models import Group, Permission
@@ -13,6 +11,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from pg_authz import acting_as
+from tests.conftest import superuser_connection
 from tests.shop.models import Order
 
 pytestmark = pytest.mark.skipif(
@@ -25,12 +24,7 @@ CHANGELIST = "/admin/shop/order/"
 def _audit(action, operation, user):
     """A user's audit entries for an action, read as the server's superuser (the app role is no
     auditor; the log is append-only, so it keeps earlier tests' entries: user ids are not reused)."""
-    with psycopg.connect(
-        host=os.environ.get("PG_AUTHZ_BASE", "127.0.0.1"),
-        port=os.environ.get("PG_AUTHZ_PORT", "55432"),
-        user="postgres",
-        dbname=connection.settings_dict["NAME"],
-    ) as conn:
+    with superuser_connection() as conn:
         return conn.execute(
             "SELECT app_user, row_ids FROM authz.audit_log WHERE action = %s AND operation = %s AND app_user = %s"
             " ORDER BY id",

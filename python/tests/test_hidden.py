@@ -4,43 +4,39 @@ shop.view_customer_secrets (and superusers) see the API key and the notes; other
 NULL and '(hidden)', in querysets and in the admin, and can still save the plain columns, which
 leaves the stored hidden values as they were."""
 
-import os
-
-import psycopg
 import pytest
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.db import DatabaseError, connection
+from django.db import DatabaseError
 
 from pg_authz import acting_as
 from pg_authz.hidden import masked_columns, view_name
+from tests.conftest import superuser_connection
 from tests.shop.models import Customer
 
 STORED = {"name": "Acme", "api_key": "key-acme", "internal_notes": "pays late"}
 
 
-def _stored(pk):
-    """The row as stored in the table, read as the server's superuser."""
-    with psycopg.connect(
-        host=os.environ.get("PG_AUTHZ_BASE", "127.0.0.1"),
-        port=os.environ.get("PG_AUTHZ_PORT", "55432"),
-        user="postgres",
-        dbname=connection.settings_dict["NAME"],
-    ) as conn:
-        row = conn.execute("SELECT name, api_key, internal_notes FROM shop_customer WHERE id = %s", [pk]).fetchone()
-    return dict(zip(["name", "api_key", "internal_notes"], row))
+def _stored(pk=None, name=None):
+    """The row as stored in the table (by id or name), read as the server's superuser."""
+    with superuser_connection() as conn:
+        row = conn.execute(
+            "SELECT name, api_key, internal_notes FROM shop_customer WHERE id = %s OR name = %s", [pk, name]
+        ).fetchone()
+    return None if row is None else dict(zip(["name", "api_key", "internal_notes"], row))
 
 
 @pytest.fixture
 def customers(transactional_db, make_user):
-    """``sue`` in Support (view and change customers, and their secrets), ``sam`` in Sales (view and
-    change customers), ``root`` a superuser; one customer, committed."""
+    """``sue`` in Support (view, add and change customers, and see their secrets), ``sam`` in Sales
+    (view, add and change customers), ``root`` a superuser; one customer, committed."""
     perms = {p.codename: p for p in Permission.objects.filter(content_type__app_label="shop")}
     support = Group.objects.create(name="Support")
-    support.permissions.set([perms["view_customer"], perms["change_customer"], perms["view_customer_secrets"]])
+    crud = [perms["view_customer"], perms["add_customer"], perms["change_customer"]]
+    support.permissions.set([*crud, perms["view_customer_secrets"]])
     sales = Group.objects.create(name="Sales")
-    sales.permissions.set([perms["view_customer"], perms["change_customer"]])
+    sales.permissions.set(crud)
     # The admin's users are staff (the custom user model of settings_custom has no such flag).
     staff = {"is_staff": True} if any(f.name == "is_staff" for f in get_user_model()._meta.fields) else {}
     users = {
@@ -114,6 +110,18 @@ admin_only = pytest.mark.skipif(
 )
 
 
+def test_a_non_holder_adds_rows_with_the_hidden_columns_at_their_defaults(customers):
+    with acting_as(customers["sam"]):
+        added = Customer.objects.create(name="Beta")
+        with pytest.raises(DatabaseError) as refused:
+            Customer.objects.create(name="Gamma", api_key="planted")
+    assert refused.value.__cause__.sqlstate == "42501"
+    assert _stored(added.pk) == {"name": "Beta", "api_key": None, "internal_notes": ""}
+    with acting_as(customers["sue"]):
+        Customer.objects.create(name="Delta", api_key="key-delta")
+        assert Customer.objects.values_list("name", "api_key").get(name="Delta") == ("Delta", "key-delta")
+
+
 @admin_only
 def test_the_admin_shows_masks_to_non_holders_and_saves_their_changes(customers, client):
     pk = customers["customer"].pk
@@ -126,6 +134,9 @@ def test_the_admin_shows_masks_to_non_holders_and_saves_their_changes(customers,
     response = client.post(f"/admin/shop/customer/{pk}/change/", {"name": "Acme GmbH", "_save": "Save"})
     assert response.status_code == 302
     assert _stored(pk) == {**STORED, "name": "Acme GmbH"}
+    response = client.post("/admin/shop/customer/add/", {"name": "Epsilon", "_save": "Save"})
+    assert response.status_code == 302
+    assert _stored(name="Epsilon") == {"name": "Epsilon", "api_key": None, "internal_notes": ""}
 
 
 @admin_only

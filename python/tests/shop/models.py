@@ -19,7 +19,7 @@ class Customer(HiddenColumnsModel):
 
     name = models.CharField(max_length=100)
     api_key = models.CharField(max_length=64, null=True, blank=True)
-    internal_notes = models.TextField(default="", blank=True)
+    internal_notes = models.TextField(db_default="", blank=True)
 
     class Meta(HiddenColumnsModel.Meta):
         permissions = [("view_customer_secrets", "See customers' API keys and notes")]

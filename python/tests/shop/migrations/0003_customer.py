@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
                 ("id", models.AutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
                 ("name", models.CharField(max_length=100)),
                 ("api_key", models.CharField(blank=True, max_length=64, null=True)),
-                ("internal_notes", models.TextField(blank=True, default="")),
+                ("internal_notes", models.TextField(blank=True, db_default="")),
             ],
             options={
                 "abstract": False,
