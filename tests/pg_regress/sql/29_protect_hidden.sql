@@ -74,7 +74,7 @@ BEGIN;
 SET LOCAL ROLE regress_app;
 SELECT authz.set_user('hana') \g /dev/null
 SELECT v AS view, count(*) FILTER (WHERE line LIKE '%Function Scan on %holds%') AS scans_of_checks,
-       count(*) FILTER (WHERE line ~ '(InitPlan|SubPlan)') AS sub_plans
+       count(*) FILTER (WHERE line ~ '^\s*(InitPlan|SubPlan) \d') AS sub_plans
   FROM unnest('{hid.users_visible,hid.products_visible}'::text[]) v,
        pg_temp.plan('SELECT * FROM ' || v || ' WHERE id BETWEEN 1 AND 2') line
  GROUP BY v ORDER BY v;
