@@ -57,7 +57,11 @@ impl HiddenColumns {
     /// For each hidden column (by name): its entry's holder condition over the view's `holds`
     /// row, and its mask; with `checks`, the distinct checks that row computes (active
     /// superuser first, then each permission or group in order of first mention).
-    fn masks(&self, table: &Table, checks: &mut Vec<String>) -> error::Result<Vec<(String, String, String)>> {
+    fn masks(
+        &self,
+        table: &Table,
+        checks: &mut Vec<String>,
+    ) -> error::Result<Vec<(String, String, String)>> {
         checks.push(superuser());
         let mut out: Vec<(String, String, String)> = Vec::new();
         for (i, entry) in self.0.iter().enumerate() {
