@@ -17,6 +17,7 @@ use super::sql::{literal, who};
 use super::table::Table;
 use super::{recorded_spec, Command, Spec};
 use crate::error::{self, required_arg, AuthzError, OrRaise};
+use crate::privilege::{as_table_owner_restricted, OwnerReads};
 
 /// Which generated policies pass and which fail for the row of `relation` whose primary key
 /// (its text, `ROW(a, b)::text` for a composite key) is `key`, for `command` ('SELECT',
@@ -93,24 +94,36 @@ fn explain(
     if !visible && !admin {
         return Ok(out);
     }
-    let row = crate::privilege::as_extension_owner(|| {
-        Ok(Spi::get_one_with_args::<String>(
-            &format!(
-                "SELECT (SELECT t::text FROM {} t WHERE {key_text} OPERATOR(pg_catalog.=) $1)",
-                table.name
-            ),
-            &[key.into()],
-        )?)
-    })?;
-    let Some(row) = row else {
-        out["exists"] = json!(false);
+    // The policies are evaluated over the whole row: a caller granted only some columns (as
+    // for a table with hidden columns) would learn, policy by policy, facts about the others.
+    if !admin && !may_select_every_column(relid)? {
+        out["withheld"] = json!(
+            "the policies are evaluated over every column of the row: explaining them takes SELECT on all of the table's columns, or the authz_admin role"
+        );
         return Ok(out);
-    };
+    }
     let owner = Spi::get_one_with_args::<pg_sys::Oid>(
         "SELECT relowner FROM pg_catalog.pg_class WHERE oid OPERATOR(pg_catalog.=) $1",
         &[relid.into()],
     )?
     .ok_or_else(|| AuthzError::Internal("protected table vanished".into()))?;
+    // Read as the table's owner, not a more privileged role: the row's text and the key's come
+    // from output functions and casts that the owner may have defined.
+    let row = crate::cache::with_pinned_search_path(|| {
+        as_table_owner_restricted(owner, OwnerReads::EveryRow, || {
+            Ok(Spi::get_one_with_args::<String>(
+                &format!(
+                    "SELECT (SELECT pg_catalog.format('%s', t) FROM {} t WHERE {key_text} OPERATOR(pg_catalog.=) $1)",
+                    table.name
+                ),
+                &[key.into()],
+            )?)
+        })
+    })?;
+    let Some(row) = row else {
+        out["exists"] = json!(false);
+        return Ok(out);
+    };
     let evaluator = Evaluator {
         table: &table,
         row: &row,
@@ -167,7 +180,21 @@ fn explain(
     Ok(out)
 }
 
-/// The text of a row's primary key, as `key` names it (`ROW(a, b)::text` for a composite key).
+/// Whether the current user may SELECT every column of `relid`.
+fn may_select_every_column(relid: pg_sys::Oid) -> error::Result<bool> {
+    Ok(Spi::get_one_with_args::<bool>(
+        "SELECT pg_catalog.has_table_privilege($1::pg_catalog.oid, 'SELECT')
+             OR NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
+                             WHERE a.attrelid OPERATOR(pg_catalog.=) $1 AND a.attnum OPERATOR(pg_catalog.>) 0
+                               AND NOT a.attisdropped
+                               AND NOT pg_catalog.has_column_privilege($1::pg_catalog.oid, a.attnum, 'SELECT'))",
+        &[relid.into()],
+    )? == Some(true))
+}
+
+/// The text of a row's primary key, as `key` names it (`ROW(a, b)` as text for a composite
+/// key), from the types' output functions through `format`, never through a cast the table's
+/// owner could have defined.
 fn key_text(table: &Table) -> error::Result<String> {
     let columns: Vec<String> = table
         .primary_key
@@ -179,8 +206,8 @@ fn key_text(table: &Table) -> error::Result<String> {
             "relation {} has no primary key: explain_row names rows by it",
             table.name
         ))),
-        [one] => Ok(format!("{one}::pg_catalog.text")),
-        _ => Ok(format!("ROW({})::pg_catalog.text", columns.join(", "))),
+        [one] => Ok(format!("pg_catalog.format('%s', {one})")),
+        _ => Ok(format!("pg_catalog.format('%s', ROW({}))", columns.join(", "))),
     }
 }
 
@@ -350,7 +377,7 @@ impl Evaluator<'_> {
         );
         let result = crate::identity::evaluating_as(self.user, || {
             crate::cache::with_pinned_search_path(|| {
-                crate::privilege::as_restricted_role(self.owner, || {
+                as_table_owner_restricted(self.owner, OwnerReads::UnderItsPolicies, || {
                     Ok(Spi::get_one_with_args::<bool>(&query, &[self.row.into()])?)
                 })
             })
