@@ -14,6 +14,7 @@ use pgrx::PgRelation;
 use serde_json::{json, Value};
 
 use super::sql::{literal, who};
+use super::strict::{Needs, StrictTrigger};
 use super::table::Table;
 use super::{recorded_spec, Command, Spec};
 use crate::error::{self, required_arg, AuthzError, OrRaise};
@@ -151,18 +152,19 @@ fn explain(
         policies.push(entry);
     }
     let mut triggers = Vec::new();
-    for trigger in strict_triggers(&table, command)? {
+    for trigger in strict_triggers(&table, &spec, command)? {
         let matches = evaluator.holds(&format!("({}) IS TRUE", trigger.condition))?;
         let lacking = if matches {
             evaluator.lacking(&trigger.requires, &trigger.rule)?
         } else {
             Vec::new()
         };
-        let passes = lacking.is_empty() || (trigger.any && lacking.len() < trigger.requires.len());
+        let any = trigger.needs == Needs::Any;
+        let passes = lacking.is_empty() || (any && lacking.len() < trigger.requires.len());
         restrictive_pass &= passes;
         let mut entry = json!({"trigger": trigger.name, "passes": passes, "rule": trigger.rule});
         if !passes {
-            let requires = if trigger.any {
+            let requires = if any {
                 "requires_one_of"
             } else {
                 "requires"
@@ -259,63 +261,30 @@ fn applicable_policies(table: &Table, command: Command) -> error::Result<Vec<Pol
     Ok(out)
 }
 
-/// A strict-mode trigger (`authz.refuse_conditional_change`), from its arguments.
-struct StrictTrigger {
-    name: String,
-    rule: String,
-    /// Its condition over the row's columns, as text.
-    condition: String,
-    requires: Vec<String>,
-    /// Whether one entry of `requires` is enough.
-    any: bool,
-}
-
-/// The strict triggers that fire for `command` (UPDATE or DELETE) on `table`.
-fn strict_triggers(table: &Table, command: Command) -> error::Result<Vec<StrictTrigger>> {
-    // pg_trigger.tgtype: TRIGGER_TYPE_DELETE (1 << 3) and TRIGGER_TYPE_UPDATE (1 << 4).
-    let bit: i32 = match command {
-        Command::Update => 16,
-        Command::Delete => 8,
-        _ => return Ok(Vec::new()),
-    };
+/// The strict triggers of the spec that fire for `command` (UPDATE or DELETE) and are on
+/// `table`, as the spec makes them: a trigger's own arguments are not trusted (a role with
+/// TRIGGER on the table could have written them), only its name and function.
+fn strict_triggers(
+    table: &Table,
+    spec: &Spec,
+    command: Command,
+) -> error::Result<Vec<StrictTrigger>> {
     let mut out = Vec::new();
-    Spi::connect(|client| {
-        let rows = client.select(
-            "SELECT t.tgname::text, t.tgargs
-               FROM pg_catalog.pg_trigger t
-              WHERE t.tgrelid OPERATOR(pg_catalog.=) $1
-                AND t.tgfoid OPERATOR(pg_catalog.=) 'authz.refuse_conditional_change()'::pg_catalog.regprocedure
-                AND (t.tgtype::int OPERATOR(pg_catalog.&) $2) OPERATOR(pg_catalog.<>) 0
-              ORDER BY 1",
-            None,
-            &[table.oid.into(), bit.into()],
-        )?;
-        for row in rows {
-            let name = row.get::<String>(1)?.unwrap_or_default();
-            // tgargs: each argument followed by a NUL byte.
-            let raw = row.get::<Vec<u8>>(2)?.unwrap_or_default();
-            let args: Vec<String> = raw
-                .split(|b| *b == 0)
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect();
-            let requires = match args.get(2) {
-                Some(r) => serde_json::from_str(r).map_err(|e| {
-                    AuthzError::Internal(format!(
-                        "strict trigger {name}: its requires argument is not a JSON list: {e}"
-                    ))
-                })?,
-                None => Vec::new(),
-            };
-            out.push(StrictTrigger {
-                name,
-                rule: args.first().cloned().unwrap_or_default(),
-                condition: args.get(1).cloned().unwrap_or_else(|| "false".into()),
-                requires,
-                any: args.get(3).is_some_and(|m| m == "any"),
-            });
+    for trigger in spec.strict_triggers(table)? {
+        if !trigger.commands.contains(&command) {
+            continue;
         }
-        Ok::<_, AuthzError>(())
-    })?;
+        let present = Spi::get_one_with_args::<bool>(
+            "SELECT EXISTS (SELECT FROM pg_catalog.pg_trigger t
+                             WHERE t.tgrelid OPERATOR(pg_catalog.=) $1 AND t.tgname OPERATOR(pg_catalog.=) $2
+                               AND t.tgfoid OPERATOR(pg_catalog.=) 'authz.refuse_conditional_change()'::pg_catalog.regprocedure)",
+            &[table.oid.into(), trigger.name.as_str().into()],
+        )? == Some(true);
+        if present {
+            out.push(trigger);
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
 }
 
