@@ -453,7 +453,11 @@ unsafe fn another_database_waits(database: u32) -> bool {
 /// for a worker slot and leaves instead of sleeping out `IDLE_EXIT`.
 unsafe fn wake_other_writers(database: u32) {
     let q = QUEUE.share();
-    for w in q.writers.iter().filter(|w| w.state == RUNNING && w.database != database) {
+    for w in q
+        .writers
+        .iter()
+        .filter(|w| w.state == RUNNING && w.database != database)
+    {
         if w.latch != 0 {
             pg_sys::SetLatch(w.latch as *mut pg_sys::Latch);
         }

@@ -175,7 +175,10 @@ impl Conditions {
     pub fn strict_triggers(&self, table: &Table) -> error::Result<Vec<StrictTrigger>> {
         let mut out = Vec::new();
         for (i, condition, predicate, commands, _) in self.checked(table)? {
-            let commands: Vec<Command> = commands.into_iter().filter(|c| self.by_trigger(*c)).collect();
+            let commands: Vec<Command> = commands
+                .into_iter()
+                .filter(|c| self.by_trigger(*c))
+                .collect();
             if commands.is_empty() {
                 continue;
             }

@@ -164,11 +164,7 @@ fn explain(
         restrictive_pass &= passes;
         let mut entry = json!({"trigger": trigger.name, "passes": passes, "rule": trigger.rule});
         if !passes {
-            let requires = if any {
-                "requires_one_of"
-            } else {
-                "requires"
-            };
+            let requires = if any { "requires_one_of" } else { "requires" };
             entry["missing"] = json!({"condition": trigger.condition, requires: lacking});
         }
         triggers.push(entry);
@@ -209,7 +205,10 @@ fn key_text(table: &Table) -> error::Result<String> {
             table.name
         ))),
         [one] => Ok(format!("pg_catalog.format('%s', {one})")),
-        _ => Ok(format!("pg_catalog.format('%s', ROW({}))", columns.join(", "))),
+        _ => Ok(format!(
+            "pg_catalog.format('%s', ROW({}))",
+            columns.join(", ")
+        )),
     }
 }
 

@@ -96,8 +96,18 @@ impl Status {
         let old = format!("old.{column}");
         let mut out = Vec::new();
         for (name, values, requires, needs) in [
-            ("locked", &self.locked, vec![SUPERUSER.to_owned()], Needs::All),
-            ("editors_only", &self.editors_only, self.editors.clone(), Needs::Any),
+            (
+                "locked",
+                &self.locked,
+                vec![SUPERUSER.to_owned()],
+                Needs::All,
+            ),
+            (
+                "editors_only",
+                &self.editors_only,
+                self.editors.clone(),
+                Needs::Any,
+            ),
         ] {
             if values.is_empty() {
                 continue;
