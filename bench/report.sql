@@ -26,6 +26,7 @@ INSERT INTO bench.report_lines (pos, key, label, metric, a_variant, b_variant, k
  (4, '1b', '1b has_perm warm vs plain SQL check', '1_has_perm_warm', 'pg_authz', 'plain_sql', 'speedup', '>=', 20, NULL),
  (5, '2', '2 first has_perm after a change to the user vs plain SQL', '2_has_perm_cold', 'pg_authz', 'plain_sql', 'time', NULL, NULL, NULL),
  (6, '2_us', '2 first has_perm after a change to the user (us, goal 20, stretch 5)', '2_has_perm_cold', 'pg_authz', 'plain_sql', 'absolute', '<=', 20, NULL),
+ (23, '2_cached', '2 (info) the same for users already cached (a change to the row: flags read again, us)', '2_has_perm_cold', 'pg_authz_cached', 'plain_sql', 'absolute', NULL, NULL, NULL),
  (7, '2_full', '2 first has_perm after a change invalidating everything (us)', '2_has_perm_cold', 'pg_authz_full', 'plain_sql', 'absolute', '<=', 20000, NULL),
  (8, '3', '3 owner SELECT under RLS vs WHERE', '3_rls_owner', 'pg_authz', 'baseline', 'time', '<=', 1.2, NULL),
  (9, '4', '4 tenant count under RLS vs WHERE (superusers pass)', '4_rls_tenant', 'pg_authz', 'baseline', 'time', '<=', 1.2, NULL),
@@ -39,7 +40,9 @@ INSERT INTO bench.report_lines (pos, key, label, metric, a_variant, b_variant, k
  (17, '6_churn', '6 pgbench TPS with 1 catalog write per 100 transactions, protected vs unprotected', '6_pgbench', 'churn', 'churn_baseline', 'tps', '>=', 0.8, NULL),
  (18, '6_churn_hit_rate', '6 (info) cache hit rate of the churn runs'' checks', '6_pgbench', 'churn_hit_rate', 'baseline_hit_rate', 'absolute', NULL, NULL, NULL),
  (19, '6_token', '6 (info) pgbench TPS, set_user_token per transaction vs unprotected', '6_pgbench', 'token', 'baseline', 'tps', NULL, NULL, NULL),
- (20, '6_bound', '6 (info) pgbench TPS as a bound role vs unprotected, one user', '6_pgbench', 'bound', 'baseline_one_user', 'tps', NULL, NULL, NULL);
+ (20, '6_bound', '6 (info) pgbench TPS as a bound role vs unprotected, one user', '6_pgbench', 'bound', 'baseline_one_user', 'tps', NULL, NULL, NULL),
+ (21, '6_same_round_trips', '6 (info) pgbench TPS, protected vs unprotected with the same four statements', '6_pgbench', 'pg_authz', 'baseline_4_statements', 'tps', NULL, NULL, NULL),
+ (22, '6_fourth_statement', '6 (info) the fourth statement alone: unprotected with a trivial SELECT vs without', '6_pgbench', 'baseline_4_statements', 'baseline', 'tps', NULL, NULL, NULL);
 
 CREATE VIEW bench.report AS
 WITH med AS (

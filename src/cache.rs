@@ -167,6 +167,47 @@ fn xid_precedes_or_equals(a: pg_sys::TransactionId, b: pg_sys::TransactionId) ->
     (u32::from(a).wrapping_sub(u32::from(b)) as i32) <= 0
 }
 
+/// `a` strictly precedes `b` in the circular order of normal transaction ids.
+fn xid_precedes(a: pg_sys::TransactionId, b: pg_sys::TransactionId) -> bool {
+    (u32::from(a).wrapping_sub(u32::from(b)) as i32) < 0
+}
+
+/// The transaction ids listed in `n` entries at `ptr` (a snapshot's xip or subxip).
+///
+/// # Safety
+/// `ptr` holds at least `n` ids, or is null.
+unsafe fn listed<'a>(ptr: *const pg_sys::TransactionId, n: i64) -> &'a [pg_sys::TransactionId] {
+    if ptr.is_null() || n <= 0 {
+        &[]
+    } else {
+        std::slice::from_raw_parts(ptr, n as usize)
+    }
+}
+
+thread_local! {
+    /// The snapshot [`running_now`] fills (its arrays are allocated by PostgreSQL once).
+    static NOW: RefCell<pg_sys::SnapshotData> = RefCell::new(unsafe { std::mem::zeroed() });
+}
+
+/// Which of `xids` are no longer running, from one snapshot of the transactions running now:
+/// `ProcArrayLock` taken once, or not at all when no transaction completed since the last one
+/// (PostgreSQL reuses the snapshot). An id the snapshot cannot place (its subtransaction list
+/// overflowed) counts as completed, which only makes the caller more careful.
+fn any_completed(xids: impl Iterator<Item = pg_sys::TransactionId>) -> bool {
+    NOW.with(|now| {
+        let mut now = now.borrow_mut();
+        // SAFETY: GetSnapshotData fills a snapshot of our own, allocating its arrays once.
+        unsafe { pg_sys::GetSnapshotData(&mut *now) };
+        let running = |xid: pg_sys::TransactionId| unsafe {
+            !xid_precedes(xid, now.xmin)
+                && (listed(now.xip, now.xcnt.into()).contains(&xid)
+                    || listed(now.subxip, now.subxcnt.into()).contains(&xid))
+        };
+        let mut xids = xids;
+        xids.any(|xid| !running(xid))
+    })
+}
+
 /// Whether the active snapshot may miss a change whose invalidation was processed at `seen`:
 /// it is our own transaction's and predates the change's command, or a transaction that had
 /// completed by then is past its xmax or among those it sees running. Worked out on loads and
@@ -187,19 +228,15 @@ fn active_snapshot_misses(seen: &Seen) -> bool {
         if xid_precedes_or_equals(snapshot.xmax, latest) {
             return true;
         }
-        let listed = |ptr: *mut pg_sys::TransactionId, n: usize| {
-            if ptr.is_null() || n == 0 {
-                &[][..]
-            } else {
-                std::slice::from_raw_parts(ptr, n)
-            }
-        };
-        let running = listed(snapshot.xip, snapshot.xcnt as usize)
+        // Those it sees running that may have completed by then: any of them that has completed
+        // by now makes it miss (perhaps) what that transaction wrote.
+        let mut candidates = listed(snapshot.xip, snapshot.xcnt.into())
             .iter()
-            .chain(listed(snapshot.subxip, snapshot.subxcnt.max(0) as usize));
-        running.copied().any(|xid| {
-            xid_precedes_or_equals(xid, latest) && !pg_sys::TransactionIdIsInProgress(xid)
-        })
+            .chain(listed(snapshot.subxip, snapshot.subxcnt.into()))
+            .copied()
+            .filter(|&xid| xid_precedes_or_equals(xid, latest))
+            .peekable();
+        candidates.peek().is_some() && any_completed(candidates)
     }
 }
 
@@ -211,6 +248,17 @@ struct Cached {
     bound_to: Option<View>,
     /// The key its invalidations name (see `keys`).
     bucket: u32,
+    /// The user's own row changed: its flags are read again at the next lookup, its groups and
+    /// grants kept.
+    row_stale: bool,
+}
+
+/// What a lookup found.
+enum Found {
+    Hit(Option<Rc<UserAuth>>),
+    /// An entry whose flags are to be read again.
+    RowStale(Rc<UserAuth>),
+    Miss,
 }
 
 /// The interned permission strings, and the view they were read under when that view may miss
@@ -266,6 +314,7 @@ thread_local! {
     };
     static HITS: Cell<u64> = const { Cell::new(0) };
     static LOADS: Cell<u64> = const { Cell::new(0) };
+    static ROW_LOADS: Cell<u64> = const { Cell::new(0) };
     static GROUP_LOADS: Cell<u64> = const { Cell::new(0) };
     static CATALOG_LOADS: Cell<u64> = const { Cell::new(0) };
     static KEY_INVALIDATIONS: Cell<u64> = const { Cell::new(0) };
@@ -317,7 +366,10 @@ fn note_invalidation_seen(everything: bool) {
         if pg_sys::MyProc.is_null() {
             (0, 0)
         } else {
-            (crate::compat::local_transaction_id(), pg_sys::GetCurrentCommandId(false))
+            (
+                crate::compat::local_transaction_id(),
+                pg_sys::GetCurrentCommandId(false),
+            )
         }
     };
     let seen = Seen {
@@ -371,6 +423,7 @@ unsafe extern "C-unwind" fn on_subxact_event(
 ) {
     if event == pg_sys::SubXactEvent::SUBXACT_EVENT_ABORT_SUB {
         invalidate();
+        keys::on_subtransaction_abort();
     }
 }
 
@@ -378,7 +431,7 @@ unsafe extern "C-unwind" fn on_subxact_event(
 pub fn with_user<R>(user_id: &str, f: impl FnOnce(Option<&UserAuth>) -> R) -> Result<R> {
     let view = accept_invalidations_when_the_view_moves();
     let generation = INVALIDATIONS.with(Cell::get);
-    let cached = CACHE.with(|c| {
+    let found = CACHE.with(|c| {
         let mut c = c.borrow_mut();
         if c.generation != generation {
             c.users.clear();
@@ -391,36 +444,52 @@ pub fn with_user<R>(user_id: &str, f: impl FnOnce(Option<&UserAuth>) -> R) -> Re
         let behind = *c
             .view_is_behind
             .get_or_insert_with(|| active_snapshot_misses(&SEEN.with(Cell::get)));
-        c.users
-            .get(user_id)
-            .filter(|e| match e.bound_to {
-                None => !behind,
-                Some(bound) => Some(bound) == view,
-            })
-            .map(|e| e.user.clone())
+        match c.users.get(user_id) {
+            Some(e) if !e.row_stale => {
+                let valid = match e.bound_to {
+                    None => !behind,
+                    Some(bound) => Some(bound) == view,
+                };
+                if valid {
+                    Found::Hit(e.user.clone())
+                } else {
+                    Found::Miss
+                }
+            }
+            Some(Cached {
+                user: Some(user),
+                bound_to: None,
+                ..
+            }) if !behind => Found::RowStale(user.clone()),
+            _ => Found::Miss,
+        }
     });
-    let entry = match cached {
-        Some(entry) => {
+    let entry = match found {
+        Found::Hit(entry) => {
             HITS.with(|n| n.set(n.get() + 1));
             entry
         }
-        None => load_user(user_id, generation, view)?,
+        Found::RowStale(old) => reload_row(user_id, &old, generation, view)?,
+        Found::Miss => load_user(user_id, generation, view)?,
     };
     Ok(f(entry.as_deref()))
 }
 
 /// Drop the entries under the keys invalidated since the last lookup: the users of a bucket,
-/// a group and its members (their entries hold the group).
+/// a group and its members (their entries hold the group); mark those whose own row changed,
+/// and drop the unknown ids among them (a signup).
 fn apply_pending_keys(c: &mut Cache) {
     if PENDING.with(|p| p.borrow().is_empty()) {
         return;
     }
     let keys = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
     let mut users = FxHashSet::default();
+    let mut rows = FxHashSet::default();
     let mut groups = FxHashSet::default();
     for key in keys {
         match key {
             Key::User(bucket) => users.insert(bucket),
+            Key::UserRow(bucket) => rows.insert(bucket),
             Key::Group(bucket) => groups.insert(bucket),
         };
     }
@@ -429,11 +498,14 @@ fn apply_pending_keys(c: &mut Cache) {
         c.groups.retain(|&id, _| !touched(id));
     }
     c.users.retain(|_, e| {
-        !users.contains(&e.bucket)
-            && !e
-                .user
-                .as_ref()
-                .is_some_and(|u| u.groups.iter().any(|g| touched(g.id)))
+        let Some(user) = &e.user else {
+            return !users.contains(&e.bucket) && !rows.contains(&e.bucket);
+        };
+        if users.contains(&e.bucket) || user.groups.iter().any(|g| touched(g.id)) {
+            return false;
+        }
+        e.row_stale |= rows.contains(&e.bucket);
+        true
     });
     c.view_is_behind = None;
 }
@@ -531,8 +603,49 @@ fn load_user(user_id: &str, generation: u64, view: Option<View>) -> Result<Optio
                 user: user.clone(),
                 bound_to,
                 bucket: keys::user_bucket(user_id),
+                row_stale: false,
             };
             c.users.insert(user_id.into(), entry);
+        });
+    }
+    Ok(user)
+}
+
+/// Read `user_id`'s own row again (it changed; its memberships and grants did not) and keep it
+/// with `old`'s groups and grants, unless an invalidation arrived meanwhile. A view that may miss
+/// a change already processed reads the whole user instead (see `load_user`).
+fn reload_row(
+    user_id: &str,
+    old: &UserAuth,
+    generation: u64,
+    view: Option<View>,
+) -> Result<Option<Rc<UserAuth>>> {
+    if active_snapshot_misses(&SEEN.with(Cell::get)) {
+        return load_user(user_id, generation, view);
+    }
+    ROW_LOADS.with(|n| n.set(n.get() + 1));
+    let messages = MESSAGES.with(Cell::get);
+    let (catalog, tables) = catalog_for(view, false)?;
+    let flags = load::with_snapshot(|snapshot| load::user_flags(&tables, snapshot, user_id))?;
+    let user = flags.map(|(is_active, is_staff, is_superuser)| {
+        Rc::new(UserAuth {
+            is_active,
+            is_staff,
+            is_superuser,
+            perm_ids: old.perm_ids.clone(),
+            groups: old.groups.clone(),
+            catalog,
+        })
+    });
+    if MESSAGES.with(Cell::get) == messages && INVALIDATIONS.with(Cell::get) == generation {
+        CACHE.with(|c| {
+            let entry = Cached {
+                user: user.clone(),
+                bound_to: None,
+                bucket: keys::user_bucket(user_id),
+                row_stale: false,
+            };
+            c.borrow_mut().users.insert(user_id.into(), entry);
         });
     }
     Ok(user)
@@ -557,16 +670,27 @@ fn catalog_for(view: Option<View>, behind: bool) -> Result<(Rc<Catalog>, Tables)
     CATALOG_LOADS.with(|n| n.set(n.get() + 1));
     let messages = MESSAGES.with(Cell::get);
     let tables = Tables::look_up()?;
-    let catalog = Rc::new(load::with_snapshot(|snapshot| {
-        load::catalog(&tables, snapshot)
-    })?);
+    // The groups too, when the view misses nothing (only such views keep groups).
+    let (catalog, groups) = load::with_snapshot(|snapshot| {
+        let catalog = load::catalog(&tables, snapshot)?;
+        let groups = if behind {
+            None
+        } else {
+            load::all_groups(&tables, snapshot)?
+        };
+        Ok((Rc::new(catalog), groups))
+    })?;
     if MESSAGES.with(Cell::get) == messages {
         CACHE.with(|c| {
-            c.borrow_mut().catalog = Some(CatalogEntry {
+            let mut c = c.borrow_mut();
+            c.catalog = Some(CatalogEntry {
                 catalog: catalog.clone(),
                 tables,
                 bound_to: view.filter(|_| behind),
-            })
+            });
+            for group in groups.into_iter().flatten() {
+                c.groups.insert(group.id, Some(Rc::new(group)));
+            }
         });
     }
     Ok((catalog, tables))
@@ -611,21 +735,25 @@ pub fn with_pinned_search_path<R>(f: impl FnOnce() -> Result<R>) -> Result<R> {
     }
 }
 
-/// Counters of this backend's cache: hits, loads (users read), group and catalog loads,
-/// invalidations of everything and by key, users currently cached and the hit rate.
+/// Counters of this backend's cache: hits, loads (users read), row loads (a user's flags read
+/// again after a change to its row), group and catalog loads, invalidations of everything and
+/// by key, users currently cached and the hit rate.
 #[pg_extern(volatile, parallel_safe)]
 fn cache_stats() -> pgrx::JsonB {
     let cached = CACHE.with(|c| c.borrow().users.len());
     let (hits, loads) = (HITS.with(Cell::get), LOADS.with(Cell::get));
+    let row_loads = ROW_LOADS.with(Cell::get);
+    let misses = loads + row_loads;
     pgrx::JsonB(serde_json::json!({
         "hits": hits,
         "loads": loads,
+        "row_loads": row_loads,
         "group_loads": GROUP_LOADS.with(Cell::get),
         "catalog_loads": CATALOG_LOADS.with(Cell::get),
         "invalidations": INVALIDATIONS.with(Cell::get),
         "key_invalidations": KEY_INVALIDATIONS.with(Cell::get),
         "cached_users": cached,
-        "hit_rate": if hits + loads == 0 { 0.0 } else { hits as f64 / (hits + loads) as f64 },
+        "hit_rate": if hits + misses == 0 { 0.0 } else { hits as f64 / (hits + misses) as f64 },
     }))
 }
 

@@ -270,7 +270,9 @@ fn strict_triggers(table: &Table, command: Command) -> error::Result<Vec<StrictT
                 .collect();
             let requires = match args.get(2) {
                 Some(r) => serde_json::from_str(r).map_err(|e| {
-                    AuthzError::Internal(format!("strict trigger {name}: its requires argument is not a JSON list: {e}"))
+                    AuthzError::Internal(format!(
+                        "strict trigger {name}: its requires argument is not a JSON list: {e}"
+                    ))
                 })?,
                 None => Vec::new(),
             };
