@@ -118,7 +118,7 @@ COMMENT ON FUNCTION authz.get_group_permissions(text) IS
 COMMENT ON FUNCTION authz.explain(text, text) IS
     'Why user_id is allowed or denied the permission: JSON with allowed and decided_by (no_user, malformed_permission, unknown_user, inactive, superuser, direct, group, no_grant).';
 COMMENT ON FUNCTION authz.cache_stats() IS
-    'This backend''s permission cache counters: hits, loads (users read), row_loads (a user''s flags read again after a change to its row), group_loads, catalog_loads (permission strings read), invalidations (of everything), key_invalidations (of one user or group), cached_users, hit_rate.';
+    'This backend''s permission cache counters: hits, loads (users read), row_loads (a user''s flags read again after a change to its row), everyone_loads (every user read at once, by a backend that has read many one by one), group_loads, catalog_loads (permission strings read), invalidations (of everything), key_invalidations (of one user or group), cached_users, hit_rate.';
 COMMENT ON FUNCTION authz.catalog_changed() IS
     'Statement trigger on the catalogs: invalidates every backend''s permission cache.';
 -- Only the catalogs' own triggers run it: anyone else could flush every backend's cache.

@@ -632,6 +632,6 @@ DROP TRIGGER catalog_rows_changed ON authz.users;
 CREATE TRIGGER catalog_rows_changed AFTER INSERT OR UPDATE OR DELETE ON authz.users
     FOR EACH ROW EXECUTE FUNCTION authz.catalog_rows_changed('user_row', 'id');
 COMMENT ON FUNCTION authz.cache_stats() IS
-    'This backend''s permission cache counters: hits, loads (users read), row_loads (a user''s flags read again after a change to its row), group_loads, catalog_loads (permission strings read), invalidations (of everything), key_invalidations (of one user or group), cached_users, hit_rate.';
+    'This backend''s permission cache counters: hits, loads (users read), row_loads (a user''s flags read again after a change to its row), everyone_loads (every user read at once, by a backend that has read many one by one), group_loads, catalog_loads (permission strings read), invalidations (of everything), key_invalidations (of one user or group), cached_users, hit_rate.';
 COMMENT ON FUNCTION authz.catalog_rows_changed() IS
     'Row trigger on the user and group catalogs (arguments: ''user'', ''user_row'' or ''group'', the key column): invalidates that user''s or group''s entries in every backend''s permission cache (''user_row'': the user''s flags only).';

@@ -286,6 +286,10 @@ struct Cache {
     /// snapshot older than it): then entries read under newer views do not answer for it.
     /// `None`: to be worked out again (the view or the generation moved).
     view_is_behind: Option<bool>,
+    /// Users read one by one since the last invalidation of everything, and whether every user
+    /// was read at once since (see [`load_everyone_if_due`]).
+    loads_since_full: u32,
+    everyone_tried: bool,
 }
 
 /// Keys queued before the queue gives up and everything is invalidated.
@@ -315,6 +319,7 @@ thread_local! {
     static HITS: Cell<u64> = const { Cell::new(0) };
     static LOADS: Cell<u64> = const { Cell::new(0) };
     static ROW_LOADS: Cell<u64> = const { Cell::new(0) };
+    static EVERYONE_LOADS: Cell<u64> = const { Cell::new(0) };
     static GROUP_LOADS: Cell<u64> = const { Cell::new(0) };
     static CATALOG_LOADS: Cell<u64> = const { Cell::new(0) };
     static KEY_INVALIDATIONS: Cell<u64> = const { Cell::new(0) };
@@ -439,6 +444,8 @@ pub fn with_user<R>(user_id: &str, f: impl FnOnce(Option<&UserAuth>) -> R) -> Re
             c.catalog = None;
             c.generation = generation;
             c.view_is_behind = None;
+            c.loads_since_full = 0;
+            c.everyone_tried = false;
         }
         apply_pending_keys(&mut c);
         let behind = *c
@@ -573,6 +580,11 @@ fn load_user(user_id: &str, generation: u64, view: Option<View>) -> Result<Optio
     }
     let messages = MESSAGES.with(Cell::get);
     let behind = active_snapshot_misses(&SEEN.with(Cell::get));
+    if !behind {
+        if let Some(user) = load_everyone_if_due(user_id, generation, view)? {
+            return Ok(user);
+        }
+    }
     let bound_to = view.filter(|_| behind);
     let (catalog, tables) = catalog_for(view, behind)?;
     let row = load::with_snapshot(|snapshot| load::user(&tables, snapshot, user_id))?;
@@ -609,6 +621,84 @@ fn load_user(user_id: &str, generation: u64, view: Option<View>) -> Result<Optio
         });
     }
     Ok(user)
+}
+
+/// Users read one by one, since the last invalidation of everything, before a backend reads
+/// every user at once.
+const EVERYONE_AFTER_LOADS: u32 = 256;
+
+/// The user tables are read whole only when each is at most this many pages (8 kB each): 512
+/// pages of `users` hold about 50 000 users, read in a few tens of milliseconds.
+const MAX_EVERYONE_PAGES: u32 = 512;
+
+/// After [`EVERYONE_AFTER_LOADS`] users read one by one since the last invalidation of
+/// everything, read every user at once (once per such invalidation), when the user tables are
+/// small: a backend that serves many users (a pool's) pays three heap scans instead of thousands
+/// of probes (a tenth of a probe's cost per user), one that serves a few users never pays them.
+/// Only under a view that misses nothing. Returns `user_id`'s entry when it read everyone.
+fn load_everyone_if_due(
+    user_id: &str,
+    generation: u64,
+    view: Option<View>,
+) -> Result<Option<Option<Rc<UserAuth>>>> {
+    let due = CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        c.loads_since_full = c.loads_since_full.saturating_add(1);
+        let due = !c.everyone_tried && c.loads_since_full > EVERYONE_AFTER_LOADS;
+        c.everyone_tried |= due;
+        due
+    });
+    if !due {
+        return Ok(None);
+    }
+    EVERYONE_LOADS.with(|n| n.set(n.get() + 1));
+    let messages = MESSAGES.with(Cell::get);
+    let (catalog, tables) = catalog_for(view, false)?;
+    let rows =
+        load::with_snapshot(|snapshot| load::all_users(&tables, snapshot, MAX_EVERYONE_PAGES))?;
+    let Some(rows) = rows.filter(|rows| rows.len() < MAX_CACHED_USERS) else {
+        return Ok(None);
+    };
+    let mut users = Vec::with_capacity(rows.len());
+    for (id, row) in rows {
+        let mut groups = Vec::with_capacity(row.group_ids.len());
+        for group_id in row.group_ids {
+            groups.extend(group(&tables, group_id, false)?);
+        }
+        let user = UserAuth {
+            is_active: row.is_active,
+            is_staff: row.is_staff,
+            is_superuser: row.is_superuser,
+            perm_ids: row.perm_ids,
+            groups: groups.into_boxed_slice(),
+            catalog: catalog.clone(),
+        };
+        users.push((id, Rc::new(user)));
+    }
+    if MESSAGES.with(Cell::get) != messages || INVALIDATIONS.with(Cell::get) != generation {
+        return Ok(None);
+    }
+    Ok(Some(CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        let cached = |user: Option<Rc<UserAuth>>, id: &str| Cached {
+            user,
+            bound_to: None,
+            bucket: keys::user_bucket(id),
+            row_stale: false,
+        };
+        let mut found = None;
+        for (id, user) in users {
+            if id == user_id {
+                found = Some(user.clone());
+            }
+            let entry = cached(Some(user), &id);
+            c.users.insert(id.into_boxed_str(), entry);
+        }
+        if found.is_none() {
+            c.users.insert(user_id.into(), cached(None, user_id));
+        }
+        found
+    })))
 }
 
 /// Read `user_id`'s own row again (it changed; its memberships and grants did not) and keep it
@@ -736,18 +826,21 @@ pub fn with_pinned_search_path<R>(f: impl FnOnce() -> Result<R>) -> Result<R> {
 }
 
 /// Counters of this backend's cache: hits, loads (users read), row loads (a user's flags read
-/// again after a change to its row), group and catalog loads, invalidations of everything and
+/// again after a change to its row), everyone loads (every user read at once), group and
+/// catalog loads, invalidations of everything and
 /// by key, users currently cached and the hit rate.
 #[pg_extern(volatile, parallel_safe)]
 fn cache_stats() -> pgrx::JsonB {
     let cached = CACHE.with(|c| c.borrow().users.len());
     let (hits, loads) = (HITS.with(Cell::get), LOADS.with(Cell::get));
     let row_loads = ROW_LOADS.with(Cell::get);
+    let everyone_loads = EVERYONE_LOADS.with(Cell::get);
     let misses = loads + row_loads;
     pgrx::JsonB(serde_json::json!({
         "hits": hits,
         "loads": loads,
         "row_loads": row_loads,
+        "everyone_loads": everyone_loads,
         "group_loads": GROUP_LOADS.with(Cell::get),
         "catalog_loads": CATALOG_LOADS.with(Cell::get),
         "invalidations": INVALIDATIONS.with(Cell::get),

@@ -252,6 +252,7 @@ const GROUP_ID: i32 = 1;
 const GROUP_NAME: i32 = 2;
 const LINK_SOURCE: i32 = 1; // the probed column: user_groups.user_id, user_permissions.user_id, group_permissions.group_id
 const LINK_TARGET: i32 = 2; // user_groups.group_id, user_permissions.permission_id, group_permissions.permission_id
+const USER_ID: i32 = 1;
 const USER_IS_ACTIVE: i32 = 2;
 const USER_IS_STAFF: i32 = 3;
 const USER_IS_SUPERUSER: i32 = 4;
@@ -407,6 +408,64 @@ pub fn all_groups(tables: &Tables, snapshot: pg_sys::Snapshot) -> Result<Option<
             })
             .collect(),
     ))
+}
+
+/// Every user's row, group ids and direct permissions, by id, when `users`, `user_groups` and
+/// `user_permissions` are each at most `max_pages` pages; `None` otherwise.
+pub fn all_users(
+    tables: &Tables,
+    snapshot: pg_sys::Snapshot,
+    max_pages: u32,
+) -> Result<Option<FxHashMap<String, UserRow>>> {
+    let users = Open::new(tables.users)?;
+    let groups = Open::new(tables.user_groups)?;
+    let grants = Open::new(tables.user_permissions)?;
+    if [&users, &groups, &grants]
+        .iter()
+        .any(|t| t.pages() > max_pages)
+    {
+        return Ok(None);
+    }
+    let mut rows: FxHashMap<String, UserRow> = FxHashMap::default();
+    users.scan(snapshot, None, |t, d| unsafe {
+        if let Some(id) = text(t, d, USER_ID) {
+            let row = UserRow {
+                is_active: boolean(t, d, USER_IS_ACTIVE),
+                is_staff: boolean(t, d, USER_IS_STAFF),
+                is_superuser: boolean(t, d, USER_IS_SUPERUSER),
+                group_ids: Vec::new(),
+                perm_ids: Box::new([]),
+            };
+            rows.insert(id, row);
+        }
+        Ok(())
+    })?;
+    // (user id, target) of every row of link table `open`.
+    let links = |open: &Open| {
+        let mut pairs: Vec<(String, i64)> = Vec::new();
+        open.scan(snapshot, None, |t, d| unsafe {
+            if let (Some(user), Some(target)) = (text(t, d, LINK_SOURCE), int8(t, d, LINK_TARGET)) {
+                pairs.push((user, target));
+            }
+            Ok(())
+        })?;
+        Ok::<_, AuthzError>(pairs)
+    };
+    for (user, group) in links(&groups)? {
+        if let Some(row) = rows.get_mut(&user) {
+            row.group_ids.push(group);
+        }
+    }
+    let mut direct: FxHashMap<String, Vec<i64>> = FxHashMap::default();
+    for (user, permission) in links(&grants)? {
+        direct.entry(user).or_default().push(permission);
+    }
+    for (user, ids) in direct {
+        if let Some(row) = rows.get_mut(&user) {
+            row.perm_ids = sorted(ids);
+        }
+    }
+    Ok(Some(rows))
 }
 
 #[cfg(any(test, feature = "pg_test"))]

@@ -122,6 +122,26 @@ $$;
 SELECT * FROM checks;
 SELECT (authz.cache_stats()->>'invalidations')::int > :before AS everything_invalidated;
 
+-- A backend that has read 256 users one by one since the last invalidation of everything reads
+-- the others at once (the user tables are small here): 257 loads, then one of everyone, for 300
+-- users checked in one statement; bulk290 (a direct grant) and bulk299 (a superuser), among those
+-- read at once, answer as they must, and later checks are hits.
+INSERT INTO authz.user_permissions (user_id, permission_id)
+SELECT 'bulk290', id FROM authz.permissions WHERE codename = 'view_thing';
+UPDATE authz.users SET is_superuser = true WHERE id = 'bulk299';
+SELECT authz.register_model('keys.More') IS NOT NULL AS registered;
+SELECT (authz.cache_stats()->>'loads')::int AS loads0,
+       (authz.cache_stats()->>'everyone_loads')::int AS everyone0 \gset
+SELECT count(*) FILTER (WHERE authz.has_perm('bulk' || i, 'keys.view_thing')) AS bulk_views,
+       count(*) FILTER (WHERE authz.has_perm('bulk' || i, 'keys.anything')) AS bulk_anything
+  FROM generate_series(1, 300) i;
+SELECT (authz.cache_stats()->>'loads')::int - :loads0 AS users_read_one_by_one,
+       (authz.cache_stats()->>'everyone_loads')::int - :everyone0 AS everyone_read;
+SELECT (authz.cache_stats()->>'hits')::int AS hits0 \gset
+SELECT * FROM checks;
+SELECT (authz.cache_stats()->>'hits')::int - :hits0 AS hits,
+       (authz.cache_stats()->>'loads')::int - :loads0 AS users_read_one_by_one;
+
 -- The row trigger runs only as the catalogs' row trigger.
 SELECT authz.catalog_rows_changed();
 CREATE TEMP TABLE spam (id text);
