@@ -1,11 +1,14 @@
 //! Per-backend permission cache: user id → flags, groups and permission ids.
 //!
-//! Three layers, each read on first use by direct primary-key scans of our own tables (see
-//! `load`): the interned permission strings (`app_label.codename` → ids), groups (name and
-//! sorted permission ids, shared by the entries of their members), and users (flags, direct
-//! permission ids, their groups). A warm check is two hash lookups (FxHash: the keys are
-//! short strings chosen by our own callers, not by an attacker who could aim at collisions
-//! in a per-backend table) and a few binary searches; a cold one, a few microseconds.
+//! Three layers, each read on first use by direct scans of our own tables (see `load`): the
+//! interned permission strings (`app_label.codename` → ids), groups (name and sorted permission
+//! ids, shared by the entries of their members; read whole with the strings when their tables
+//! are small), and users (flags, direct permission ids, their groups: three primary-key probes;
+//! a backend that has read many users one by one reads the rest at once, see
+//! [`load_everyone_if_due`]). A warm check is two hash lookups (FxHash: the keys are short
+//! strings chosen by our own callers, not by an attacker who could aim at collisions in a
+//! per-backend table) and a few binary searches; a cold one, a few microseconds; after a change
+//! to a user's own row, only its flags are read again.
 //!
 //! Invalidation comes from triggers on the catalogs, as relcache invalidations that PostgreSQL
 //! delivers to this backend at the next command (our own changes), when it reads the
@@ -248,16 +251,22 @@ struct Cached {
     bound_to: Option<View>,
     /// The key its invalidations name (see `keys`).
     bucket: u32,
-    /// The user's own row changed: its flags are read again at the next lookup, its groups and
-    /// grants kept.
+    /// The user's own row changed: its flags are read again at the next lookup.
     row_stale: bool,
+    /// One of its groups changed: the groups are taken again from the group layer (the changed
+    /// ones read again) at the next lookup, the memberships kept.
+    groups_stale: bool,
 }
 
 /// What a lookup found.
 enum Found {
     Hit(Option<Rc<UserAuth>>),
-    /// An entry whose flags are to be read again.
-    RowStale(Rc<UserAuth>),
+    /// An entry to refresh: its flags (`row`) or its groups (`groups`) changed, nothing else.
+    Stale {
+        old: Rc<UserAuth>,
+        row: bool,
+        groups: bool,
+    },
     Miss,
 }
 
@@ -361,8 +370,9 @@ fn invalidate_key(key: Key) {
 /// Record where this backend stands now (see [`Seen`]); `everything`: for an invalidation of
 /// everything, which the interned permission strings also answer to.
 fn note_invalidation_seen(everything: bool) {
-    // SAFETY: an unlocked read of one shared counter; a slightly old value only makes the
-    // check more conservative.
+    // SAFETY: an unlocked read of one shared counter. It is at least the invalidating
+    // transaction's id: that transaction left the proc array (advancing the counter) before it
+    // queued its messages, which we read under the queue's lock.
     let latest_completed = match unsafe { crate::compat::latest_completed_xid() } {
         Some(full) => pg_sys::TransactionId::from(full.value as u32),
         None => pg_sys::InvalidTransactionId,
@@ -452,7 +462,7 @@ pub fn with_user<R>(user_id: &str, f: impl FnOnce(Option<&UserAuth>) -> R) -> Re
             .view_is_behind
             .get_or_insert_with(|| active_snapshot_misses(&SEEN.with(Cell::get)));
         match c.users.get(user_id) {
-            Some(e) if !e.row_stale => {
+            Some(e) if !e.row_stale && !e.groups_stale => {
                 let valid = match e.bound_to {
                     None => !behind,
                     Some(bound) => Some(bound) == view,
@@ -466,8 +476,14 @@ pub fn with_user<R>(user_id: &str, f: impl FnOnce(Option<&UserAuth>) -> R) -> Re
             Some(Cached {
                 user: Some(user),
                 bound_to: None,
+                row_stale,
+                groups_stale,
                 ..
-            }) if !behind => Found::RowStale(user.clone()),
+            }) if !behind => Found::Stale {
+                old: user.clone(),
+                row: *row_stale,
+                groups: *groups_stale,
+            },
             _ => Found::Miss,
         }
     });
@@ -476,15 +492,15 @@ pub fn with_user<R>(user_id: &str, f: impl FnOnce(Option<&UserAuth>) -> R) -> Re
             HITS.with(|n| n.set(n.get() + 1));
             entry
         }
-        Found::RowStale(old) => reload_row(user_id, &old, generation, view)?,
+        Found::Stale { old, row, groups } => refresh(user_id, &old, row, groups, generation, view)?,
         Found::Miss => load_user(user_id, generation, view)?,
     };
     Ok(f(entry.as_deref()))
 }
 
-/// Drop the entries under the keys invalidated since the last lookup: the users of a bucket,
-/// a group and its members (their entries hold the group); mark those whose own row changed,
-/// and drop the unknown ids among them (a signup).
+/// Apply the keys invalidated since the last lookup: drop the users of a bucket and a group;
+/// mark the members of that group, and the users whose own row changed, to be refreshed; drop
+/// the unknown ids among the latter (a signup).
 fn apply_pending_keys(c: &mut Cache) {
     if PENDING.with(|p| p.borrow().is_empty()) {
         return;
@@ -508,9 +524,10 @@ fn apply_pending_keys(c: &mut Cache) {
         let Some(user) = &e.user else {
             return !users.contains(&e.bucket) && !rows.contains(&e.bucket);
         };
-        if users.contains(&e.bucket) || user.groups.iter().any(|g| touched(g.id)) {
+        if users.contains(&e.bucket) {
             return false;
         }
+        e.groups_stale |= user.groups.iter().any(|g| touched(g.id));
         e.row_stale |= rows.contains(&e.bucket);
         true
     });
@@ -524,7 +541,8 @@ fn apply_pending_keys(c: &mut Cache) {
 pub fn catalog_generation() -> u64 {
     accept_invalidations_when_the_view_moves();
     // A backend that has not loaded a user yet must still recognise the sentinel's
-    // invalidations; until it knows it, every invalidation marks the transaction (see above).
+    // invalidations; until it knows it, every invalidation counts as one of everything's for
+    // the snapshot checks (see `on_relcache_invalidation`).
     if SENTINEL.with(Cell::get) == pg_sys::InvalidOid {
         SENTINEL.with(|s| s.set(sentinel_oid()));
     }
@@ -616,6 +634,7 @@ fn load_user(user_id: &str, generation: u64, view: Option<View>) -> Result<Optio
                 bound_to,
                 bucket: keys::user_bucket(user_id),
                 row_stale: false,
+                groups_stale: false,
             };
             c.users.insert(user_id.into(), entry);
         });
@@ -685,6 +704,7 @@ fn load_everyone_if_due(
             bound_to: None,
             bucket: keys::user_bucket(id),
             row_stale: false,
+            groups_stale: false,
         };
         let mut found = None;
         for (id, user) in users {
@@ -701,29 +721,46 @@ fn load_everyone_if_due(
     })))
 }
 
-/// Read `user_id`'s own row again (it changed; its memberships and grants did not) and keep it
-/// with `old`'s groups and grants, unless an invalidation arrived meanwhile. A view that may miss
-/// a change already processed reads the whole user instead (see `load_user`).
-fn reload_row(
+/// Refresh `old`, the entry of `user_id`: read its own row again when `row` (it changed), take
+/// its groups again from the group layer when `groups` (one changed: that one is read again,
+/// once for all its members); its memberships and direct grants did not change. Kept unless an
+/// invalidation arrived meanwhile. A view that may miss a change already processed reads the
+/// whole user instead (see `load_user`).
+fn refresh(
     user_id: &str,
     old: &UserAuth,
+    row: bool,
+    groups: bool,
     generation: u64,
     view: Option<View>,
 ) -> Result<Option<Rc<UserAuth>>> {
     if active_snapshot_misses(&SEEN.with(Cell::get)) {
         return load_user(user_id, generation, view);
     }
-    ROW_LOADS.with(|n| n.set(n.get() + 1));
     let messages = MESSAGES.with(Cell::get);
     let (catalog, tables) = catalog_for(view, false)?;
-    let flags = load::with_snapshot(|snapshot| load::user_flags(&tables, snapshot, user_id))?;
+    let flags = if row {
+        ROW_LOADS.with(|n| n.set(n.get() + 1));
+        load::with_snapshot(|snapshot| load::user_flags(&tables, snapshot, user_id))?
+    } else {
+        Some((old.is_active, old.is_staff, old.is_superuser))
+    };
+    let groups = if groups {
+        let mut fresh = Vec::with_capacity(old.groups.len());
+        for kept in old.groups.iter() {
+            fresh.extend(group(&tables, kept.id, false)?);
+        }
+        fresh.into_boxed_slice()
+    } else {
+        old.groups.clone()
+    };
     let user = flags.map(|(is_active, is_staff, is_superuser)| {
         Rc::new(UserAuth {
             is_active,
             is_staff,
             is_superuser,
             perm_ids: old.perm_ids.clone(),
-            groups: old.groups.clone(),
+            groups,
             catalog,
         })
     });
@@ -734,6 +771,7 @@ fn reload_row(
                 bound_to: None,
                 bucket: keys::user_bucket(user_id),
                 row_stale: false,
+                groups_stale: false,
             };
             c.borrow_mut().users.insert(user_id.into(), entry);
         });

@@ -62,7 +62,8 @@ SELECT * FROM checks;
 SELECT * FROM reloaded;
 UPDATE counters SET s = authz.cache_stats();
 
--- A grant to a group: the group and its one member, k2; k1 keeps its entry.
+-- A grant to a group: the group is read again, and its one member, k2, takes it again (no user
+-- read); k1 keeps its entry.
 INSERT INTO authz.group_permissions (group_id, permission_id)
 SELECT g.id, p.id FROM authz.groups g, authz.permissions p
  WHERE g.name = 'key_writers' AND p.codename = 'change_thing';
