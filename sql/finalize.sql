@@ -844,8 +844,21 @@ findings AS (
                 ELSE format('ALTER ROLE %s NOBYPASSRLS;', quote_ident(r.rolname)) END
       FROM pg_roles r
      WHERE r.oid IN (SELECT a.roleid FROM authenticators a) AND (r.rolsuper OR r.rolbypassrls)
+    UNION ALL
+    -- 7. TRUNCATE on a protected table: TRUNCATE is not subject to row-level security.
+    SELECT 'truncate_on_protected', p.relid::regclass::text,
+           format('%s may TRUNCATE protected table %s: TRUNCATE is not subject to row-level security, so it removes every row whatever the policies allow (and fires no row trigger)',
+                  string_agg(g.name, ', ' ORDER BY g.name), p.relid::regclass),
+           format('REVOKE TRUNCATE ON %s FROM %s;', p.relid::regclass, string_agg(g.name, ', ' ORDER BY g.name))
+      FROM protected p
+      JOIN pg_class c ON c.oid = p.relid
+     CROSS JOIN LATERAL aclexplode(c.relacl) AS a
+     CROSS JOIN LATERAL (SELECT CASE a.grantee WHEN 0 THEN 'PUBLIC'
+                                ELSE quote_ident(pg_get_userbyid(a.grantee)) END) AS g(name)
+     WHERE a.privilege_type = 'TRUNCATE' AND a.grantee <> c.relowner
+     GROUP BY p.relid
 )
 SELECT f.kind, f.object, f.detail, f.fix FROM findings f ORDER BY f.kind, f.object
 $fn$;
 COMMENT ON FUNCTION authz.lint() IS
-    'Findings a DBA should act on, each with the SQL that fixes it (kind, object, detail, fix): unprotected_table (an owner or tenant column beside protected tables), unindexed_policy_column, definer_without_search_path, audited_without_primary_key, rls_not_forced, authenticator_superuser, authenticator_bypassrls. Anyone may run it: it reads only catalogs every role can read.';
+    'Findings a DBA should act on, each with the SQL that fixes it (kind, object, detail, fix): unprotected_table (an owner or tenant column beside protected tables), unindexed_policy_column, definer_without_search_path, audited_without_primary_key, rls_not_forced, authenticator_superuser, authenticator_bypassrls, truncate_on_protected. Anyone may run it: it reads only catalogs every role can read.';

@@ -502,7 +502,9 @@ fn bound_table(column: &str) -> Result<Option<(String, pg_sys::Oid)>> {
 /// Write one of Django's tables as its owner (as PostgreSQL's maintenance commands do): the
 /// caller needs no privilege on it, and the owner's own triggers never run with the extension
 /// owner's rights (protect writes through from inside as_extension_owner), nor with the tamper
-/// guard off (protect writes through from inside its generated DDL).
+/// guard off (protect writes through from inside its generated DDL). Not a security-restricted
+/// operation, unlike `explain_row`'s evaluation as a table's owner: Django's foreign keys are
+/// deferred constraint triggers, which PostgreSQL refuses to queue inside one.
 fn as_table_owner<R>(owner: pg_sys::Oid, f: impl FnOnce() -> Result<R>) -> Result<R> {
     crate::guard::suspended(|| {
         crate::cache::with_pinned_search_path(|| crate::privilege::as_role(owner, f))

@@ -22,13 +22,28 @@ pub fn as_extension_owner<R>(f: impl FnOnce() -> Result<R>) -> Result<R> {
 /// Run `f` as role `role` (the current user only: the session user, and so who is asking,
 /// stay), the way a SECURITY DEFINER function owned by it would. The caller pins search_path.
 pub fn as_role<R>(role: pg_sys::Oid, f: impl FnOnce() -> Result<R>) -> Result<R> {
+    switched_to(role, pg_sys::SECURITY_LOCAL_USERID_CHANGE, f)
+}
+
+/// Run `f` as role `role`, a table's owner, inside a security-restricted operation, as
+/// PostgreSQL runs a table owner's code for VACUUM or REFRESH MATERIALIZED VIEW: the owner's
+/// triggers and functions it reaches cannot SET ROLE, change session state or create
+/// temporary objects that would outlive the switch and act on a (possibly more privileged)
+/// caller. The caller pins search_path.
+pub fn as_restricted_role<R>(role: pg_sys::Oid, f: impl FnOnce() -> Result<R>) -> Result<R> {
+    switched_to(
+        role,
+        pg_sys::SECURITY_LOCAL_USERID_CHANGE | pg_sys::SECURITY_RESTRICTED_OPERATION,
+        f,
+    )
+}
+
+/// Run `f` as `role` with `flags` added to the security context, restoring both after it.
+fn switched_to<R>(role: pg_sys::Oid, flags: u32, f: impl FnOnce() -> Result<R>) -> Result<R> {
     let (mut saved_user, mut saved_context) = (pg_sys::InvalidOid, 0);
     unsafe {
         pg_sys::GetUserIdAndSecContext(&mut saved_user, &mut saved_context);
-        pg_sys::SetUserIdAndSecContext(
-            role,
-            saved_context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32,
-        );
+        pg_sys::SetUserIdAndSecContext(role, saved_context | flags as i32);
     }
     let result = f();
     unsafe { pg_sys::SetUserIdAndSecContext(saved_user, saved_context) };

@@ -169,9 +169,9 @@ class IdentityWrapper:
         if user_id is None:
             # Autocommit: this statement is its own transaction, where nobody is set.
             return execute(sql, params, many, context)
+        # Its own transaction, ended with the block: nothing to remember for the next statement.
         with transaction.atomic(using=connection.alias):
             _set_user(connection, user_id)
-            self.set_in_transaction = user_id
             return execute(sql, params, many, context)
 
 

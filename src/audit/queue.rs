@@ -8,6 +8,9 @@
 //! writer copies the payloads out, writes them, marks each slot stored or failed and sets the
 //! caller's latch. A writer starts on its database's first entry and leaves after `IDLE_EXIT`
 //! without work, so that an idle database holds no worker and `DROP DATABASE` need not wait.
+//! It leaves at once, between batches, when another database's entry waits for a writer that
+//! could not start (every `max_worker_processes` slot taken): a busy database does not keep a
+//! slot another needs, and its own next entry starts it again.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -160,7 +163,10 @@ pub unsafe fn write(segment: &Segment, deadline: &mut Deadline) -> Outcome {
         if writer.is_none_or(|w| w.state == STARTING) {
             match ensure_writer(database) {
                 Start::Present => {}
-                Start::Retry => poll = Duration::from_millis(5),
+                Start::Retry => {
+                    wake_other_writers(database);
+                    poll = Duration::from_millis(5);
+                }
                 Start::Full => return withdraw(slot),
             }
         }
@@ -325,7 +331,8 @@ pub extern "C-unwind" fn pg_authz_audit_queue_main(arg: pg_sys::Datum) {
             pgrx::check_for_interrupts!();
             let batch = take(database);
             if batch.is_empty() {
-                if idle_since.elapsed() >= IDLE_EXIT && retire(index, database) {
+                let leave = idle_since.elapsed() >= IDLE_EXIT || another_database_waits(database);
+                if leave && retire(index, database) {
                     return;
                 }
                 pg_sys::WaitLatch(
@@ -423,6 +430,26 @@ unsafe fn finish(results: impl IntoIterator<Item = (usize, bool)>) {
         } else {
             s.state = if ok { STORED } else { FAILED };
             pg_sys::SetLatch(s.waiter as *mut pg_sys::Latch);
+        }
+    }
+}
+
+/// Whether an entry of a database other than `database` waits with no writer for it, running
+/// or registered (its caller found no worker slot to register one).
+unsafe fn another_database_waits(database: u32) -> bool {
+    let q = QUEUE.share();
+    q.slots
+        .iter()
+        .any(|s| s.state == PENDING && s.database != database && q.writer_of(s.database).is_none())
+}
+
+/// Wake the running writers of other databases, so that an idle one sees that `database` waits
+/// for a worker slot and leaves instead of sleeping out `IDLE_EXIT`.
+unsafe fn wake_other_writers(database: u32) {
+    let q = QUEUE.share();
+    for w in q.writers.iter().filter(|w| w.state == RUNNING && w.database != database) {
+        if w.latch != 0 {
+            pg_sys::SetLatch(w.latch as *mut pg_sys::Latch);
         }
     }
 }

@@ -13,6 +13,8 @@
 
 use serde::Deserialize;
 
+use super::sql::SUPERUSER;
+use super::strict::{Needs, StrictTrigger};
 use super::table::Table;
 use super::{Bypass, Command, Restriction, Rule};
 use crate::error::{self, AuthzError};
@@ -82,11 +84,19 @@ impl Rule for MaxAge {
         if self.strict {
             let (old_fresh, _) = bounds(&format!("old.{column}"), column_type, self.days);
             let (fresh, _) = bounds(&column, column_type, self.days);
-            out.push(format!(
-                "CREATE TRIGGER authz_condition_max_age BEFORE UPDATE OR DELETE ON {} FOR EACH ROW\n  WHEN (({old_fresh}) IS NOT TRUE)\n  EXECUTE FUNCTION authz.refuse_conditional_change('max_age', {}, '[\"superuser\"]')",
-                table.name,
-                super::sql::literal(&format!("({fresh}) IS NOT TRUE")),
-            ));
+            out.push(
+                StrictTrigger {
+                    name: "max_age",
+                    events: vec!["UPDATE", "DELETE"],
+                    old_row_matches: format!("({old_fresh}) IS NOT TRUE"),
+                    rule: "max_age",
+                    condition: &format!("({fresh}) IS NOT TRUE"),
+                    requires: &[SUPERUSER.to_owned()],
+                    needs: Needs::All,
+                    field: "max_age",
+                }
+                .statement(table)?,
+            );
         }
         Ok(out)
     }

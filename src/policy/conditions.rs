@@ -11,7 +11,8 @@
 use serde::Deserialize;
 
 use super::predicate::Predicate;
-use super::sql::{literal, once, who, SUPERUSER};
+use super::sql::{once, who, SUPERUSER};
+use super::strict::{Needs, StrictTrigger};
 use super::table::Table;
 use super::{Bypass, Command, Restriction, Rule};
 use crate::error::{self, AuthzError};
@@ -164,7 +165,7 @@ impl Rule for Conditions {
     fn statements(&self, table: &Table) -> error::Result<Vec<String>> {
         let mut out = Vec::new();
         for (i, condition, predicate, commands, _) in self.checked(table)? {
-            let events: Vec<&str> = commands
+            let events: Vec<&'static str> = commands
                 .iter()
                 .filter(|c| self.by_trigger(**c))
                 .map(|c| c.sql())
@@ -172,17 +173,21 @@ impl Rule for Conditions {
             if events.is_empty() {
                 continue;
             }
-            let requires =
-                serde_json::to_string(&condition.requires).unwrap_or_else(|_| "[]".into());
-            out.push(format!(
-                "CREATE TRIGGER authz_condition_{i} BEFORE {} ON {} FOR EACH ROW\n  WHEN (({}) IS TRUE)\n  EXECUTE FUNCTION authz.refuse_conditional_change({}, {}, {})",
-                events.join(" OR "),
-                table.name,
-                predicate.old_row,
-                literal(&Condition::label(i)),
-                literal(&predicate.bare),
-                literal(&requires),
-            ));
+            let (name, rule) = (i.to_string(), Condition::label(i));
+            let field = format!("{rule}.requires");
+            out.push(
+                StrictTrigger {
+                    name: &name,
+                    events,
+                    old_row_matches: predicate.old_row,
+                    rule: &rule,
+                    condition: &predicate.bare,
+                    requires: &condition.requires,
+                    needs: Needs::All,
+                    field: &field,
+                }
+                .statement(table)?,
+            );
         }
         Ok(out)
     }

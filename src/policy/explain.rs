@@ -71,10 +71,13 @@ fn explain(
         _ => me,
     };
     let key_text = key_text(&table)?;
-    // As the caller, under row-level security (a caller without SELECT on the table sees none).
+    // As the caller, under row-level security. Naming the row takes SELECT on its key columns
+    // only, so a caller granted the columns a table with hidden columns shows (not the whole
+    // table) sees its rows here as in a query; a caller without it sees none.
     let may_select = Spi::get_one_with_args::<bool>(
-        "SELECT pg_catalog.has_table_privilege($1::pg_catalog.oid, 'SELECT')",
-        &[relid.into()],
+        "SELECT pg_catalog.bool_and(pg_catalog.has_column_privilege($1::pg_catalog.oid, k, 'SELECT'))
+           FROM pg_catalog.unnest($2::pg_catalog.text[]) AS k",
+        &[relid.into(), table.primary_key.clone().into()],
     )? == Some(true);
     let visible = may_select
         && Spi::get_one_with_args::<bool>(
@@ -347,7 +350,7 @@ impl Evaluator<'_> {
         );
         let result = crate::identity::evaluating_as(self.user, || {
             crate::cache::with_pinned_search_path(|| {
-                crate::privilege::as_role(self.owner, || {
+                crate::privilege::as_restricted_role(self.owner, || {
                     Ok(Spi::get_one_with_args::<bool>(&query, &[self.row.into()])?)
                 })
             })

@@ -20,6 +20,7 @@ mod predicate;
 mod readonly;
 mod sql;
 mod status;
+mod strict;
 mod table;
 
 use pgrx::prelude::*;

@@ -5,6 +5,7 @@
 use serde::Deserialize;
 
 use super::sql::{any, literal, once, who, SUPERUSER};
+use super::strict::{Needs, StrictTrigger};
 use super::table::Table;
 use super::{Restriction, Rule};
 use crate::error::{self, AuthzError};
@@ -83,28 +84,34 @@ impl Rule for Status {
         }
         who(&self.editors, "status.editors")?;
         let old = format!("old.{column}");
+        let superusers = [SUPERUSER.to_owned()];
         let mut out = Vec::new();
-        for (name, values, requires, mode) in [
-            ("locked", &self.locked, vec![SUPERUSER.to_owned()], ""),
+        for (name, values, requires, needs) in [
+            ("status_locked", &self.locked, &superusers[..], Needs::All),
             (
-                "editors_only",
+                "status_editors_only",
                 &self.editors_only,
-                self.editors.clone(),
-                ", 'any'",
+                &self.editors[..],
+                Needs::Any,
             ),
         ] {
             if values.is_empty() {
                 continue;
             }
-            let requires = serde_json::to_string(&requires).unwrap_or_else(|_| "[]".into());
-            out.push(format!(
-                "CREATE TRIGGER authz_condition_status_{name} BEFORE UPDATE OR DELETE ON {} FOR EACH ROW\n  WHEN ({})\n  EXECUTE FUNCTION authz.refuse_conditional_change({}, {}, {}{mode})",
-                table.name,
-                in_list(&old, values),
-                literal(&format!("status.{name}")),
-                literal(&in_list(&column, values)),
-                literal(&requires),
-            ));
+            let rule = format!("status.{}", name.trim_start_matches("status_"));
+            out.push(
+                StrictTrigger {
+                    name,
+                    events: vec!["UPDATE", "DELETE"],
+                    old_row_matches: in_list(&old, values),
+                    rule: &rule,
+                    condition: &in_list(&column, values),
+                    requires,
+                    needs,
+                    field: "status.editors",
+                }
+                .statement(table)?,
+            );
         }
         Ok(out)
     }

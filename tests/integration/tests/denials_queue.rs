@@ -2,7 +2,8 @@
 //! pg_authz in `shared_preload_libraries`: a writer terminated while it retries a failed batch
 //! stores no entry twice; its INSERT is cut after 3 s; a fast shutdown is not held up by a
 //! caller waiting for the writer; denials in two databases land each in its own database's log,
-//! and both databases can be dropped (without FORCE) once their writers have left.
+//! and both databases can be dropped (without FORCE) once their writers have left; a busy
+//! database's writer does not keep the only worker slot from another database's denial.
 
 use std::time::{Duration, Instant};
 
@@ -186,4 +187,49 @@ fn denials_in_two_databases_land_each_in_its_own_log() {
             .batch_execute(&format!("DROP DATABASE {db}"))
             .unwrap_or_else(|e| panic!("DROP DATABASE {db}: {e}"));
     }
+}
+
+/// A busy database's writer leaves between batches when another database's denial waits for a
+/// writer that found no worker slot: with one `max_worker_processes` slot (no logical
+/// replication launcher to take it), and a denial every
+/// 200 ms in the first database, the second database's denial is stored in its own log within
+/// the caller's bound, not written to the server log after 5 s (review-durable finding 4).
+#[test]
+fn a_busy_database_does_not_starve_another_of_worker_slots() {
+    let other = format!("{DB}_3");
+    let server = denials_common::server(
+        "denials-queue-slots",
+        2140,
+        "-c max_worker_processes=1 -c max_logical_replication_workers=0 -c max_parallel_workers=0",
+        &[DB, other.as_str()],
+    );
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let busy = {
+        let stop = std::sync::Arc::clone(&stop);
+        let mut client = session(&server, DB, "ann");
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = client.batch_execute(DENIED);
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    let start = Instant::now();
+    assert!(refuse_in_thread(session(&server, &other, "ann"))
+        .join()
+        .unwrap());
+    let took = start.elapsed();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    busy.join().unwrap();
+    assert_eq!(
+        denials_of(&mut server.connect(&other), "ann"),
+        1,
+        "the second database's denial is in its log"
+    );
+    assert!(
+        !server.log_text().contains(FALLBACK_LINE),
+        "a denial went to the server log"
+    );
+    assert!(took < Duration::from_secs(3), "it took {took:?}");
 }

@@ -90,6 +90,14 @@ SELECT authz.protect('orders.orders', $${"model": "orders.Order", "strict": true
     {"when": "requires_approval", "requires": ["group:Approvers"]},
     {"when": "amount > 10000 AND NOT requires_approval", "requires": ["orders.change_high_value_order"]}]}$$) IS NOT NULL AS protected;
 SELECT tgname FROM pg_trigger WHERE tgrelid = 'orders.orders'::regclass AND NOT tgisinternal ORDER BY 1;
+-- Each trigger's WHEN holds the whole test (the old row matches, and the user is neither an
+-- active superuser nor a holder), so a holder's statement runs no trigger function at all; the
+-- function runs only to raise, naming what is missing.
+\pset format unaligned
+\pset tuples_only on
+SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = 'orders.orders'::regclass AND tgname = 'authz_condition_2';
+\pset format aligned
+\pset tuples_only off
 SELECT policy FROM authz.policies WHERE relation = 'orders.orders'::regclass ORDER BY policy;
 BEGIN;
 SET LOCAL ROLE regress_app;

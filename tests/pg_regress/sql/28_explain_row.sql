@@ -98,6 +98,25 @@ SELECT k, e->'allowed' AS allowed, jsonb_pretty(e->'triggers') AS triggers
 ROLLBACK;
 SELECT authz.unprotect('expl.invoices');
 
+-- A caller granted only some columns of the table (as for a table with hidden columns) names
+-- a row by its key columns: its rows are explained as for a caller with SELECT on the table.
+-- Without SELECT on a key column it sees none, as a query naming that column would.
+REVOKE SELECT ON expl.orders FROM regress_app;
+GRANT SELECT (id, owner_id, is_locked) ON expl.orders TO regress_app;
+BEGIN;
+SET LOCAL ROLE regress_app;
+SELECT authz.set_user('eva') \g /dev/null
+SELECT e->'visible' AS visible, e->'allowed' AS allowed
+  FROM authz.explain_row('expl.orders', '1', 'UPDATE') e;
+ROLLBACK;
+REVOKE SELECT (id) ON expl.orders FROM regress_app;
+BEGIN;
+SET LOCAL ROLE regress_app;
+SELECT authz.set_user('eva') \g /dev/null
+SELECT authz.explain_row('expl.orders', '1', 'UPDATE');
+ROLLBACK;
+GRANT SELECT ON expl.orders TO regress_app;
+
 -- Bad arguments.
 \set VERBOSITY terse
 SELECT authz.explain_row('expl.orders', '1', 'MERGE');

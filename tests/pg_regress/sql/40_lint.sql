@@ -81,6 +81,17 @@ SELECT fix FROM my_findings WHERE kind LIKE 'authenticator\_%' \gexec
 SELECT rolname, rolsuper, rolbypassrls FROM pg_roles WHERE rolname LIKE 'regress\_lint\_%' ORDER BY rolname;
 SELECT count(*) AS findings FROM my_findings;
 
+-- 7. TRUNCATE granted on a protected table: it empties the table whatever the policies allow
+-- (row-level security does not apply to TRUNCATE). GRANT ALL grants it too.
+GRANT ALL ON lint.posts TO regress_app;
+GRANT TRUNCATE ON lint.posts TO PUBLIC;
+SELECT kind, object, detail, fix FROM my_findings;
+SELECT fix FROM my_findings WHERE kind = 'truncate_on_protected' \gexec
+SELECT has_table_privilege('regress_app', 'lint.posts', 'TRUNCATE') AS app_may_truncate,
+       has_table_privilege('regress_app', 'lint.posts', 'DELETE') AS app_may_delete;
+SELECT count(*) AS findings FROM my_findings;
+REVOKE ALL ON lint.posts FROM regress_app;
+
 -- Anyone may run lint: it reads only catalogs every role can read, so an ordinary role gets the
 -- same findings as a superuser.
 CREATE TABLE lint.drafts (id int PRIMARY KEY, author_id text);
