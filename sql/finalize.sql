@@ -324,7 +324,7 @@ COMMENT ON FUNCTION authz.restoring() IS
 COMMENT ON FUNCTION authz.protect(regclass, jsonb, boolean) IS
     'Protect a table with row-level security generated from a spec {model, owner, members, tenant, object_grants, status, max_age, readonly, conditions, strict, hidden}: enables and forces RLS and replaces earlier generated policies in one transaction. Returns the SQL; dry_run only returns it. Idempotent.';
 COMMENT ON FUNCTION authz.explain_row(regclass, text, text, text) IS
-    'Why a row of a protected table (by its primary key as text) is or is not within reach of a command for the current user, or any user (authz_admin only): each applicable generated policy and strict trigger, whether it passes, and for a failing one its spec rule and what is missing. A row the caller cannot see gives only "visible": false, except to authz_admin.';
+    'Why a row of a protected table (by its primary key as text) is or is not within reach of a command for the current user, or any user (authz_admin only): each applicable generated policy and strict trigger, whether it passes, and for a failing one its spec rule and what is missing. A row the caller cannot see gives only "visible": false, and a caller without SELECT on every column only "visible" and "withheld", except to authz_admin.';
 COMMENT ON FUNCTION authz.owner_subject_to_rls(oid) IS
     'Whether the owner of a relation is subject to row-level security (neither a superuser nor BYPASSRLS): authz.protect requires it of a table with hidden columns, whose generated view <table>_visible reads the table with its owner''s rights; authz.protection_breaches lists such a view when it no longer holds. False for a missing relation.';
 COMMENT ON FUNCTION authz.protection_intact(oid, integer) IS

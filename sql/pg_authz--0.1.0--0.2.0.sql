@@ -474,7 +474,7 @@ SET search_path TO pg_catalog, pg_temp
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'explain_row_wrapper';
 COMMENT ON FUNCTION authz.explain_row(regclass, text, text, text) IS
-    'Why a row of a protected table (by its primary key as text) is or is not within reach of a command for the current user, or any user (authz_admin only): each applicable generated policy and strict trigger, whether it passes, and for a failing one its spec rule and what is missing. A row the caller cannot see gives only "visible": false, except to authz_admin.';
+    'Why a row of a protected table (by its primary key as text) is or is not within reach of a command for the current user, or any user (authz_admin only): each applicable generated policy and strict trigger, whether it passes, and for a failing one its spec rule and what is missing. A row the caller cannot see gives only "visible": false, and a caller without SELECT on every column only "visible" and "withheld", except to authz_admin.';
 CREATE FUNCTION authz.owner_subject_to_rls("relation" oid) RETURNS bool
 STABLE PARALLEL SAFE
 LANGUAGE c

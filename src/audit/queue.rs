@@ -8,9 +8,10 @@
 //! writer copies the payloads out, writes them, marks each slot stored or failed and sets the
 //! caller's latch. A writer starts on its database's first entry and leaves after `IDLE_EXIT`
 //! without work, so that an idle database holds no worker and `DROP DATABASE` need not wait.
-//! It leaves at once, between batches, when another database's entry waits for a writer that
+//! It leaves at once, after its batch, when another database's entry waits for a writer that
 //! could not start (every `max_worker_processes` slot taken): a busy database does not keep a
-//! slot another needs, and its own next entry starts it again.
+//! slot another needs, and its own waiting entries start it again, so that databases short of
+//! slots take turns, a worker start per turn.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -345,6 +346,11 @@ pub extern "C-unwind" fn pg_authz_audit_queue_main(arg: pg_sys::Datum) {
                 continue;
             }
             write_batch(&batch);
+            if another_database_waits(database) {
+                // Its own waiting entries' callers start the next writer.
+                give_way(index);
+                return;
+            }
             idle_since = Instant::now();
         }
     }
@@ -447,11 +453,21 @@ unsafe fn another_database_waits(database: u32) -> bool {
 /// for a worker slot and leaves instead of sleeping out `IDLE_EXIT`.
 unsafe fn wake_other_writers(database: u32) {
     let q = QUEUE.share();
-    for w in q.writers.iter().filter(|w| w.state == RUNNING && w.database != database) {
+    for w in q
+        .writers
+        .iter()
+        .filter(|w| w.state == RUNNING && w.database != database)
+    {
         if w.latch != 0 {
             pg_sys::SetLatch(w.latch as *mut pg_sys::Latch);
         }
     }
+}
+
+/// Leave at once, the database's waiting entries notwithstanding: their callers see no writer
+/// and start another (after the database that waited, which polls more often, has had its turn).
+unsafe fn give_way(index: usize) {
+    QUEUE.exclusive().writers[index].state = NO_WRITER;
 }
 
 /// Leave, unless an entry for the database arrived meanwhile: whether the writer may exit.

@@ -72,7 +72,7 @@ impl Rule for MaxAge {
     /// strict mode `authz_condition_max_age`, refusing (42501) an UPDATE or DELETE of an old row
     /// to all but superusers.
     fn statements(&self, table: &Table) -> error::Result<Vec<String>> {
-        let (column, column_type) = dated_column(table, &self.column, "max_age.column")?;
+        let (column, _) = dated_column(table, &self.column, "max_age.column")?;
         let mut out = Vec::new();
         if self.lock_column {
             let attnum = table.attnum(&self.column, "max_age.column")?;
@@ -81,24 +81,33 @@ impl Rule for MaxAge {
                 table.name
             ));
         }
-        if self.strict {
-            let (old_fresh, _) = bounds(&format!("old.{column}"), column_type, self.days);
-            let (fresh, _) = bounds(&column, column_type, self.days);
-            out.push(
-                StrictTrigger {
-                    name: "max_age",
-                    events: vec!["UPDATE", "DELETE"],
-                    old_row_matches: format!("({old_fresh}) IS NOT TRUE"),
-                    rule: "max_age",
-                    condition: &format!("({fresh}) IS NOT TRUE"),
-                    requires: &[SUPERUSER.to_owned()],
-                    needs: Needs::All,
-                    field: "max_age",
-                }
-                .statement(table)?,
-            );
+        for trigger in self.strict_triggers(table)? {
+            out.push(trigger.statement(table)?);
         }
         Ok(out)
+    }
+}
+
+impl MaxAge {
+    /// The strict trigger refusing changes of old rows to all but superusers (none unless
+    /// strict).
+    pub fn strict_triggers(&self, table: &Table) -> error::Result<Vec<StrictTrigger>> {
+        if !self.strict {
+            return Ok(Vec::new());
+        }
+        let (column, column_type) = dated_column(table, &self.column, "max_age.column")?;
+        let (old_fresh, _) = bounds(&format!("old.{column}"), column_type, self.days);
+        let (fresh, _) = bounds(&column, column_type, self.days);
+        Ok(vec![StrictTrigger {
+            name: StrictTrigger::named("max_age"),
+            commands: vec![Command::Update, Command::Delete],
+            old_row_matches: format!("({old_fresh}) IS NOT TRUE"),
+            rule: "max_age".into(),
+            condition: format!("({fresh}) IS NOT TRUE"),
+            requires: vec![SUPERUSER.to_owned()],
+            needs: Needs::All,
+            field: "max_age".into(),
+        }])
     }
 }
 

@@ -161,33 +161,38 @@ impl Rule for Conditions {
 
     /// Strict mode: `authz_condition_<i>`, a row trigger refusing (42501) an UPDATE or DELETE
     /// of a row matching `when` (tested on the row before the change) unless the user holds
-    /// `requires` (`authz.refuse_conditional_change` checks it, superusers pass).
+    /// `requires` (superusers pass).
     fn statements(&self, table: &Table) -> error::Result<Vec<String>> {
+        self.strict_triggers(table)?
+            .iter()
+            .map(|t| t.statement(table))
+            .collect()
+    }
+}
+
+impl Conditions {
+    /// The strict triggers of the UPDATE and DELETE conditions (none unless strict).
+    pub fn strict_triggers(&self, table: &Table) -> error::Result<Vec<StrictTrigger>> {
         let mut out = Vec::new();
         for (i, condition, predicate, commands, _) in self.checked(table)? {
-            let events: Vec<&'static str> = commands
-                .iter()
-                .filter(|c| self.by_trigger(**c))
-                .map(|c| c.sql())
+            let commands: Vec<Command> = commands
+                .into_iter()
+                .filter(|c| self.by_trigger(*c))
                 .collect();
-            if events.is_empty() {
+            if commands.is_empty() {
                 continue;
             }
-            let (name, rule) = (i.to_string(), Condition::label(i));
-            let field = format!("{rule}.requires");
-            out.push(
-                StrictTrigger {
-                    name: &name,
-                    events,
-                    old_row_matches: predicate.old_row,
-                    rule: &rule,
-                    condition: &predicate.bare,
-                    requires: &condition.requires,
-                    needs: Needs::All,
-                    field: &field,
-                }
-                .statement(table)?,
-            );
+            let rule = Condition::label(i);
+            out.push(StrictTrigger {
+                name: StrictTrigger::named(&i.to_string()),
+                commands,
+                old_row_matches: predicate.old_row,
+                field: format!("{rule}.requires"),
+                rule,
+                condition: predicate.bare,
+                requires: condition.requires.clone(),
+                needs: Needs::All,
+            });
         }
         Ok(out)
     }

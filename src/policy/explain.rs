@@ -14,9 +14,11 @@ use pgrx::PgRelation;
 use serde_json::{json, Value};
 
 use super::sql::{literal, who};
+use super::strict::{Needs, StrictTrigger};
 use super::table::Table;
 use super::{recorded_spec, Command, Spec};
 use crate::error::{self, required_arg, AuthzError, OrRaise};
+use crate::privilege::{as_table_owner_restricted, OwnerReads};
 
 /// Which generated policies pass and which fail for the row of `relation` whose primary key
 /// (its text, `ROW(a, b)::text` for a composite key) is `key`, for `command` ('SELECT',
@@ -93,24 +95,36 @@ fn explain(
     if !visible && !admin {
         return Ok(out);
     }
-    let row = crate::privilege::as_extension_owner(|| {
-        Ok(Spi::get_one_with_args::<String>(
-            &format!(
-                "SELECT (SELECT t::text FROM {} t WHERE {key_text} OPERATOR(pg_catalog.=) $1)",
-                table.name
-            ),
-            &[key.into()],
-        )?)
-    })?;
-    let Some(row) = row else {
-        out["exists"] = json!(false);
+    // The policies are evaluated over the whole row: a caller granted only some columns (as
+    // for a table with hidden columns) would learn, policy by policy, facts about the others.
+    if !admin && !may_select_every_column(relid)? {
+        out["withheld"] = json!(
+            "the policies are evaluated over every column of the row: explaining them takes SELECT on all of the table's columns, or the authz_admin role"
+        );
         return Ok(out);
-    };
+    }
     let owner = Spi::get_one_with_args::<pg_sys::Oid>(
         "SELECT relowner FROM pg_catalog.pg_class WHERE oid OPERATOR(pg_catalog.=) $1",
         &[relid.into()],
     )?
     .ok_or_else(|| AuthzError::Internal("protected table vanished".into()))?;
+    // Read as the table's owner, not a more privileged role: the row's text and the key's come
+    // from output functions and casts that the owner may have defined.
+    let row = crate::cache::with_pinned_search_path(|| {
+        as_table_owner_restricted(owner, OwnerReads::EveryRow, || {
+            Ok(Spi::get_one_with_args::<String>(
+                &format!(
+                    "SELECT (SELECT pg_catalog.format('%s', t) FROM {} t WHERE {key_text} OPERATOR(pg_catalog.=) $1)",
+                    table.name
+                ),
+                &[key.into()],
+            )?)
+        })
+    })?;
+    let Some(row) = row else {
+        out["exists"] = json!(false);
+        return Ok(out);
+    };
     let evaluator = Evaluator {
         table: &table,
         row: &row,
@@ -138,22 +152,19 @@ fn explain(
         policies.push(entry);
     }
     let mut triggers = Vec::new();
-    for trigger in strict_triggers(&table, command)? {
+    for trigger in strict_triggers(&table, &spec, command)? {
         let matches = evaluator.holds(&format!("({}) IS TRUE", trigger.condition))?;
         let lacking = if matches {
             evaluator.lacking(&trigger.requires, &trigger.rule)?
         } else {
             Vec::new()
         };
-        let passes = lacking.is_empty() || (trigger.any && lacking.len() < trigger.requires.len());
+        let any = trigger.needs == Needs::Any;
+        let passes = lacking.is_empty() || (any && lacking.len() < trigger.requires.len());
         restrictive_pass &= passes;
         let mut entry = json!({"trigger": trigger.name, "passes": passes, "rule": trigger.rule});
         if !passes {
-            let requires = if trigger.any {
-                "requires_one_of"
-            } else {
-                "requires"
-            };
+            let requires = if any { "requires_one_of" } else { "requires" };
             entry["missing"] = json!({"condition": trigger.condition, requires: lacking});
         }
         triggers.push(entry);
@@ -167,7 +178,21 @@ fn explain(
     Ok(out)
 }
 
-/// The text of a row's primary key, as `key` names it (`ROW(a, b)::text` for a composite key).
+/// Whether the current user may SELECT every column of `relid`.
+fn may_select_every_column(relid: pg_sys::Oid) -> error::Result<bool> {
+    Ok(Spi::get_one_with_args::<bool>(
+        "SELECT pg_catalog.has_table_privilege($1::pg_catalog.oid, 'SELECT')
+             OR NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
+                             WHERE a.attrelid OPERATOR(pg_catalog.=) $1 AND a.attnum OPERATOR(pg_catalog.>) 0
+                               AND NOT a.attisdropped
+                               AND NOT pg_catalog.has_column_privilege($1::pg_catalog.oid, a.attnum, 'SELECT'))",
+        &[relid.into()],
+    )? == Some(true))
+}
+
+/// The text of a row's primary key, as `key` names it (`ROW(a, b)` as text for a composite
+/// key), from the types' output functions through `format`, never through a cast the table's
+/// owner could have defined.
 fn key_text(table: &Table) -> error::Result<String> {
     let columns: Vec<String> = table
         .primary_key
@@ -179,8 +204,11 @@ fn key_text(table: &Table) -> error::Result<String> {
             "relation {} has no primary key: explain_row names rows by it",
             table.name
         ))),
-        [one] => Ok(format!("{one}::pg_catalog.text")),
-        _ => Ok(format!("ROW({})::pg_catalog.text", columns.join(", "))),
+        [one] => Ok(format!("pg_catalog.format('%s', {one})")),
+        _ => Ok(format!(
+            "pg_catalog.format('%s', ROW({}))",
+            columns.join(", ")
+        )),
     }
 }
 
@@ -232,63 +260,30 @@ fn applicable_policies(table: &Table, command: Command) -> error::Result<Vec<Pol
     Ok(out)
 }
 
-/// A strict-mode trigger (`authz.refuse_conditional_change`), from its arguments.
-struct StrictTrigger {
-    name: String,
-    rule: String,
-    /// Its condition over the row's columns, as text.
-    condition: String,
-    requires: Vec<String>,
-    /// Whether one entry of `requires` is enough.
-    any: bool,
-}
-
-/// The strict triggers that fire for `command` (UPDATE or DELETE) on `table`.
-fn strict_triggers(table: &Table, command: Command) -> error::Result<Vec<StrictTrigger>> {
-    // pg_trigger.tgtype: TRIGGER_TYPE_DELETE (1 << 3) and TRIGGER_TYPE_UPDATE (1 << 4).
-    let bit: i32 = match command {
-        Command::Update => 16,
-        Command::Delete => 8,
-        _ => return Ok(Vec::new()),
-    };
+/// The strict triggers of the spec that fire for `command` (UPDATE or DELETE) and are on
+/// `table`, as the spec makes them: a trigger's own arguments are not trusted (a role with
+/// TRIGGER on the table could have written them), only its name and function.
+fn strict_triggers(
+    table: &Table,
+    spec: &Spec,
+    command: Command,
+) -> error::Result<Vec<StrictTrigger>> {
     let mut out = Vec::new();
-    Spi::connect(|client| {
-        let rows = client.select(
-            "SELECT t.tgname::text, t.tgargs
-               FROM pg_catalog.pg_trigger t
-              WHERE t.tgrelid OPERATOR(pg_catalog.=) $1
-                AND t.tgfoid OPERATOR(pg_catalog.=) 'authz.refuse_conditional_change()'::pg_catalog.regprocedure
-                AND (t.tgtype::int OPERATOR(pg_catalog.&) $2) OPERATOR(pg_catalog.<>) 0
-              ORDER BY 1",
-            None,
-            &[table.oid.into(), bit.into()],
-        )?;
-        for row in rows {
-            let name = row.get::<String>(1)?.unwrap_or_default();
-            // tgargs: each argument followed by a NUL byte.
-            let raw = row.get::<Vec<u8>>(2)?.unwrap_or_default();
-            let args: Vec<String> = raw
-                .split(|b| *b == 0)
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect();
-            let requires = match args.get(2) {
-                Some(r) => serde_json::from_str(r).map_err(|e| {
-                    AuthzError::Internal(format!(
-                        "strict trigger {name}: its requires argument is not a JSON list: {e}"
-                    ))
-                })?,
-                None => Vec::new(),
-            };
-            out.push(StrictTrigger {
-                name,
-                rule: args.first().cloned().unwrap_or_default(),
-                condition: args.get(1).cloned().unwrap_or_else(|| "false".into()),
-                requires,
-                any: args.get(3).is_some_and(|m| m == "any"),
-            });
+    for trigger in spec.strict_triggers(table)? {
+        if !trigger.commands.contains(&command) {
+            continue;
         }
-        Ok::<_, AuthzError>(())
-    })?;
+        let present = Spi::get_one_with_args::<bool>(
+            "SELECT EXISTS (SELECT FROM pg_catalog.pg_trigger t
+                             WHERE t.tgrelid OPERATOR(pg_catalog.=) $1 AND t.tgname OPERATOR(pg_catalog.=) $2
+                               AND t.tgfoid OPERATOR(pg_catalog.=) 'authz.refuse_conditional_change()'::pg_catalog.regprocedure)",
+            &[table.oid.into(), trigger.name.as_str().into()],
+        )? == Some(true);
+        if present {
+            out.push(trigger);
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
 }
 
@@ -350,7 +345,7 @@ impl Evaluator<'_> {
         );
         let result = crate::identity::evaluating_as(self.user, || {
             crate::cache::with_pinned_search_path(|| {
-                crate::privilege::as_restricted_role(self.owner, || {
+                as_table_owner_restricted(self.owner, OwnerReads::UnderItsPolicies, || {
                     Ok(Spi::get_one_with_args::<bool>(&query, &[self.row.into()])?)
                 })
             })

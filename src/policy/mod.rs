@@ -195,6 +195,19 @@ impl Spec {
         Ok((spec, model))
     }
 
+    /// The strict triggers the spec's conditions, status and max_age rules make (none unless
+    /// `strict`).
+    fn strict_triggers(&self, table: &Table) -> error::Result<Vec<strict::StrictTrigger>> {
+        let mut out = self.conditions.strict_triggers(table)?;
+        if let Some(status) = &self.status {
+            out.extend(status.strict_triggers(table)?);
+        }
+        if let Some(age) = &self.max_age {
+            out.extend(age.strict_triggers(table)?);
+        }
+        Ok(out)
+    }
+
     fn rules(&self) -> Vec<&dyn Rule> {
         let mut rules: Vec<&dyn Rule> = Vec::new();
         if let Some(owner) = &self.owner {

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use super::sql::{any, literal, once, who, SUPERUSER};
 use super::strict::{Needs, StrictTrigger};
 use super::table::Table;
-use super::{Restriction, Rule};
+use super::{Command, Restriction, Rule};
 use crate::error::{self, AuthzError};
 
 #[derive(Debug, Deserialize)]
@@ -78,40 +78,50 @@ impl Rule for Status {
     /// row triggers refusing (42501) an UPDATE or DELETE of a row in such a status (before the
     /// change) to all but superusers, or all but one of the editors.
     fn statements(&self, table: &Table) -> error::Result<Vec<String>> {
+        self.strict_triggers(table)?
+            .iter()
+            .map(|t| t.statement(table))
+            .collect()
+    }
+}
+
+impl Status {
+    /// The strict triggers of the locked and editors-only statuses (none unless strict).
+    pub fn strict_triggers(&self, table: &Table) -> error::Result<Vec<StrictTrigger>> {
         let column = self.checked_column(table)?;
         if !self.strict {
             return Ok(Vec::new());
         }
         who(&self.editors, "status.editors")?;
         let old = format!("old.{column}");
-        let superusers = [SUPERUSER.to_owned()];
         let mut out = Vec::new();
         for (name, values, requires, needs) in [
-            ("status_locked", &self.locked, &superusers[..], Needs::All),
             (
-                "status_editors_only",
+                "locked",
+                &self.locked,
+                vec![SUPERUSER.to_owned()],
+                Needs::All,
+            ),
+            (
+                "editors_only",
                 &self.editors_only,
-                &self.editors[..],
+                self.editors.clone(),
                 Needs::Any,
             ),
         ] {
             if values.is_empty() {
                 continue;
             }
-            let rule = format!("status.{}", name.trim_start_matches("status_"));
-            out.push(
-                StrictTrigger {
-                    name,
-                    events: vec!["UPDATE", "DELETE"],
-                    old_row_matches: in_list(&old, values),
-                    rule: &rule,
-                    condition: &in_list(&column, values),
-                    requires,
-                    needs,
-                    field: "status.editors",
-                }
-                .statement(table)?,
-            );
+            out.push(StrictTrigger {
+                name: StrictTrigger::named(&format!("status_{name}")),
+                commands: vec![Command::Update, Command::Delete],
+                old_row_matches: in_list(&old, values),
+                rule: format!("status.{name}"),
+                condition: in_list(&column, values),
+                requires,
+                needs,
+                field: "status.editors".into(),
+            });
         }
         Ok(out)
     }

@@ -11,10 +11,11 @@
 
 use super::sql::{literal, superuser, who, SUPERUSER};
 use super::table::Table;
+use super::Command;
 use crate::error;
 
 /// How many of `requires` a user must hold.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Needs {
     /// Every entry (conditions; `["superuser"]` for superusers only).
     All,
@@ -22,45 +23,52 @@ pub enum Needs {
     Any,
 }
 
-/// One strict trigger, `authz_condition_<name>`.
-pub struct StrictTrigger<'a> {
-    /// Suffix of the trigger name.
-    pub name: &'a str,
-    /// `UPDATE`, `DELETE` or both.
-    pub events: Vec<&'static str>,
+/// One strict trigger, as a rule of the spec makes it: what `protect` creates, and what
+/// `explain_row` evaluates (from the spec, never from a trigger's arguments, which anyone with
+/// TRIGGER on the table could have written).
+pub struct StrictTrigger {
+    /// The trigger's name, `authz_condition_<suffix>`.
+    pub name: String,
+    /// UPDATE, DELETE or both.
+    pub commands: Vec<Command>,
     /// The condition on the row before the change, over `old.<column>`, true when it applies.
     pub old_row_matches: String,
     /// The rule's name in the message and in `explain_row` (`conditions[0]`, `status.locked`).
-    pub rule: &'a str,
+    pub rule: String,
     /// The condition over the row's own columns, as `explain_row` evaluates it and the message
     /// quotes it.
-    pub condition: &'a str,
-    pub requires: &'a [String],
+    pub condition: String,
+    pub requires: Vec<String>,
     pub needs: Needs,
     /// The spec field `requires` comes from, for errors.
-    pub field: &'a str,
+    pub field: String,
 }
 
-impl StrictTrigger<'_> {
+impl StrictTrigger {
+    pub fn named(suffix: &str) -> String {
+        format!("authz_condition_{suffix}")
+    }
+
     /// The CREATE TRIGGER statement.
     pub fn statement(&self, table: &Table) -> error::Result<String> {
         let exempt = match self.holds_requires()? {
             Some(holds) => format!("{} OR {holds}", superuser()),
             None => superuser(),
         };
-        let requires = serde_json::to_string(self.requires).unwrap_or_else(|_| "[]".into());
+        let requires = serde_json::to_string(&self.requires).unwrap_or_else(|_| "[]".into());
         let mode = match self.needs {
             Needs::All => "",
             Needs::Any => ", 'any'",
         };
+        let events: Vec<&str> = self.commands.iter().map(|c| c.sql()).collect();
         Ok(format!(
-            "CREATE TRIGGER authz_condition_{} BEFORE {} ON {} FOR EACH ROW\n  WHEN (({}) IS TRUE AND ({exempt}) IS NOT TRUE)\n  EXECUTE FUNCTION authz.refuse_conditional_change({}, {}, {}{mode})",
+            "CREATE TRIGGER {} BEFORE {} ON {} FOR EACH ROW\n  WHEN (({}) IS TRUE AND ({exempt}) IS NOT TRUE)\n  EXECUTE FUNCTION authz.refuse_conditional_change({}, {}, {}{mode})",
             self.name,
-            self.events.join(" OR "),
+            events.join(" OR "),
             table.name,
             self.old_row_matches,
-            literal(self.rule),
-            literal(self.condition),
+            literal(&self.rule),
+            literal(&self.condition),
             literal(&requires),
         ))
     }
@@ -74,7 +82,7 @@ impl StrictTrigger<'_> {
             Needs::All => " AND ",
             Needs::Any => " OR ",
         };
-        let checks = who(self.requires, self.field)?;
+        let checks = who(&self.requires, &self.field)?;
         Ok((!checks.is_empty()).then(|| format!("({})", checks.join(joiner))))
     }
 }

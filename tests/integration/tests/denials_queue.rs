@@ -189,31 +189,48 @@ fn denials_in_two_databases_land_each_in_its_own_log() {
     }
 }
 
-/// A busy database's writer leaves between batches when another database's denial waits for a
-/// writer that found no worker slot: with one `max_worker_processes` slot (no logical
-/// replication launcher to take it), and a denial every
-/// 200 ms in the first database, the second database's denial is stored in its own log within
-/// the caller's bound, not written to the server log after 5 s (review-durable finding 4).
+/// A busy database's writer leaves when another database's denial waits for a writer that found
+/// no worker slot: with one `max_worker_processes` slot (no logical replication launcher to take
+/// it), the second database's denial is stored in its own log within the caller's bound, not
+/// written to the server log after 5 s (review-durable finding 4). The first database is busy
+/// with gaps (one client, a denial every 200 ms: its writer is idle between batches), or without
+/// any (four clients, started apart, each denied again as soon as its entry is stored, and the
+/// log taking 100 ms an entry there: each batch ends with the next one queued).
 #[test]
 fn a_busy_database_does_not_starve_another_of_worker_slots() {
+    another_database_is_served_while_one_is_busy("denials-queue-slots-gaps", 2140, false);
+    another_database_is_served_while_one_is_busy("denials-queue-slots-busy", 2150, true);
+}
+
+fn another_database_is_served_while_one_is_busy(name: &str, offset: u16, without_gaps: bool) {
     let other = format!("{DB}_3");
     let server = denials_common::server(
-        "denials-queue-slots",
-        2140,
+        name,
+        offset,
         "-c max_worker_processes=1 -c max_logical_replication_workers=0 -c max_parallel_workers=0",
         &[DB, other.as_str()],
     );
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let busy = {
-        let stop = std::sync::Arc::clone(&stop);
-        let mut client = session(&server, DB, "ann");
-        std::thread::spawn(move || {
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let _ = client.batch_execute(DENIED);
-                std::thread::sleep(Duration::from_millis(200));
-            }
-        })
+    let (clients, pause, user) = if without_gaps {
+        on_poison_entries(&mut server.connect(DB), "PERFORM pg_catalog.pg_sleep(0.1);");
+        (4, Duration::ZERO, "poison")
+    } else {
+        (1, Duration::from_millis(200), "ann")
     };
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let busy: Vec<_> = (0..clients)
+        .map(|_| {
+            let stop = std::sync::Arc::clone(&stop);
+            let mut client = session(&server, DB, user);
+            let thread = std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = client.batch_execute(DENIED);
+                    std::thread::sleep(pause);
+                }
+            });
+            std::thread::sleep(Duration::from_millis(30));
+            thread
+        })
+        .collect();
     std::thread::sleep(Duration::from_millis(500));
     let start = Instant::now();
     assert!(refuse_in_thread(session(&server, &other, "ann"))
@@ -221,15 +238,17 @@ fn a_busy_database_does_not_starve_another_of_worker_slots() {
         .unwrap());
     let took = start.elapsed();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    busy.join().unwrap();
+    for thread in busy {
+        thread.join().unwrap();
+    }
     assert_eq!(
         denials_of(&mut server.connect(&other), "ann"),
         1,
-        "the second database's denial is in its log"
+        "{name}: the second database's denial is in its log"
     );
     assert!(
         !server.log_text().contains(FALLBACK_LINE),
-        "a denial went to the server log"
+        "{name}: a denial went to the server log"
     );
-    assert!(took < Duration::from_secs(3), "it took {took:?}");
+    assert!(took < Duration::from_secs(3), "{name}: it took {took:?}");
 }
