@@ -188,11 +188,11 @@ unsafe fn listed<'a>(ptr: *const pg_sys::TransactionId, n: i64) -> &'a [pg_sys::
 }
 
 thread_local! {
-    /// The snapshot [`running_now`] fills (its arrays are allocated by PostgreSQL once).
+    /// The snapshot [`any_completed`] fills (its arrays are allocated by PostgreSQL once).
     static NOW: RefCell<pg_sys::SnapshotData> = RefCell::new(unsafe { std::mem::zeroed() });
 }
 
-/// Which of `xids` are no longer running, from one snapshot of the transactions running now:
+/// Whether any of `xids` is no longer running, from one snapshot of the transactions running now:
 /// `ProcArrayLock` taken once, or not at all when no transaction completed since the last one
 /// (PostgreSQL reuses the snapshot). An id the snapshot cannot place (its subtransaction list
 /// overflowed) counts as completed, which only makes the caller more careful.
