@@ -60,7 +60,7 @@ CREATE TRIGGER catalog_rows_changed AFTER INSERT OR UPDATE OR DELETE ON authz.gr
 CREATE TRIGGER catalog_changed AFTER TRUNCATE ON authz.users
     FOR EACH STATEMENT EXECUTE FUNCTION authz.catalog_changed();
 CREATE TRIGGER catalog_rows_changed AFTER INSERT OR UPDATE OR DELETE ON authz.users
-    FOR EACH ROW EXECUTE FUNCTION authz.catalog_rows_changed('user', 'id');
+    FOR EACH ROW EXECUTE FUNCTION authz.catalog_rows_changed('user_row', 'id');
 CREATE TRIGGER catalog_changed AFTER TRUNCATE ON authz.user_groups
     FOR EACH STATEMENT EXECUTE FUNCTION authz.catalog_changed();
 CREATE TRIGGER catalog_rows_changed AFTER INSERT OR UPDATE OR DELETE ON authz.user_groups
@@ -118,13 +118,13 @@ COMMENT ON FUNCTION authz.get_group_permissions(text) IS
 COMMENT ON FUNCTION authz.explain(text, text) IS
     'Why user_id is allowed or denied the permission: JSON with allowed and decided_by (no_user, malformed_permission, unknown_user, inactive, superuser, direct, group, no_grant).';
 COMMENT ON FUNCTION authz.cache_stats() IS
-    'This backend''s permission cache counters: hits, loads (users read), group_loads, catalog_loads (permission strings read), invalidations (of everything), key_invalidations (of one user or group), cached_users, hit_rate.';
+    'This backend''s permission cache counters: hits, loads (users read), row_loads (a user''s flags read again after a change to its row), everyone_loads (every user read at once, by a backend that has read many one by one), group_loads, catalog_loads (permission strings read), invalidations (of everything), key_invalidations (of one user or group), cached_users, hit_rate.';
 COMMENT ON FUNCTION authz.catalog_changed() IS
     'Statement trigger on the catalogs: invalidates every backend''s permission cache.';
 -- Only the catalogs' own triggers run it: anyone else could flush every backend's cache.
 REVOKE EXECUTE ON FUNCTION authz.catalog_changed() FROM PUBLIC;
 COMMENT ON FUNCTION authz.catalog_rows_changed() IS
-    'Row trigger on the user and group catalogs (arguments: ''user'' or ''group'', the key column): invalidates that user''s or group''s entries in every backend''s permission cache.';
+    'Row trigger on the user and group catalogs (arguments: ''user'', ''user_row'' or ''group'', the key column): invalidates that user''s or group''s entries in every backend''s permission cache (''user_row'': the user''s flags only).';
 REVOKE EXECUTE ON FUNCTION authz.catalog_rows_changed() FROM PUBLIC;
 COMMENT ON FUNCTION authz.audit_log_is_append_only() IS
     'Trigger on authz.audit_log: refuses UPDATE, DELETE and TRUNCATE with SQLSTATE 42501.';

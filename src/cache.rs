@@ -1,11 +1,14 @@
 //! Per-backend permission cache: user id → flags, groups and permission ids.
 //!
-//! Three layers, each read on first use by direct primary-key scans of our own tables (see
-//! `load`): the interned permission strings (`app_label.codename` → ids), groups (name and
-//! sorted permission ids, shared by the entries of their members), and users (flags, direct
-//! permission ids, their groups). A warm check is two hash lookups (FxHash: the keys are
-//! short strings chosen by our own callers, not by an attacker who could aim at collisions
-//! in a per-backend table) and a few binary searches; a cold one, a few microseconds.
+//! Three layers, each read on first use by direct scans of our own tables (see `load`): the
+//! interned permission strings (`app_label.codename` → ids), groups (name and sorted permission
+//! ids, shared by the entries of their members; read whole with the strings when their tables
+//! are small), and users (flags, direct permission ids, their groups: three primary-key probes;
+//! a backend that has read many users one by one reads the rest at once, see
+//! [`load_everyone_if_due`]). A warm check is two hash lookups (FxHash: the keys are short
+//! strings chosen by our own callers, not by an attacker who could aim at collisions in a
+//! per-backend table) and a few binary searches; a cold one, a few microseconds; after a change
+//! to a user's own row, only its flags are read again.
 //!
 //! Invalidation comes from triggers on the catalogs, as relcache invalidations that PostgreSQL
 //! delivers to this backend at the next command (our own changes), when it reads the
@@ -167,6 +170,47 @@ fn xid_precedes_or_equals(a: pg_sys::TransactionId, b: pg_sys::TransactionId) ->
     (u32::from(a).wrapping_sub(u32::from(b)) as i32) <= 0
 }
 
+/// `a` strictly precedes `b` in the circular order of normal transaction ids.
+fn xid_precedes(a: pg_sys::TransactionId, b: pg_sys::TransactionId) -> bool {
+    (u32::from(a).wrapping_sub(u32::from(b)) as i32) < 0
+}
+
+/// The transaction ids listed in `n` entries at `ptr` (a snapshot's xip or subxip).
+///
+/// # Safety
+/// `ptr` holds at least `n` ids, or is null.
+unsafe fn listed<'a>(ptr: *const pg_sys::TransactionId, n: i64) -> &'a [pg_sys::TransactionId] {
+    if ptr.is_null() || n <= 0 {
+        &[]
+    } else {
+        std::slice::from_raw_parts(ptr, n as usize)
+    }
+}
+
+thread_local! {
+    /// The snapshot [`any_completed`] fills (its arrays are allocated by PostgreSQL once).
+    static NOW: RefCell<pg_sys::SnapshotData> = RefCell::new(unsafe { std::mem::zeroed() });
+}
+
+/// Whether any of `xids` is no longer running, from one snapshot of the transactions running now:
+/// `ProcArrayLock` taken once, or not at all when no transaction completed since the last one
+/// (PostgreSQL reuses the snapshot). An id the snapshot cannot place (its subtransaction list
+/// overflowed) counts as completed, which only makes the caller more careful.
+fn any_completed(xids: impl Iterator<Item = pg_sys::TransactionId>) -> bool {
+    NOW.with(|now| {
+        let mut now = now.borrow_mut();
+        // SAFETY: GetSnapshotData fills a snapshot of our own, allocating its arrays once.
+        unsafe { pg_sys::GetSnapshotData(&mut *now) };
+        let running = |xid: pg_sys::TransactionId| unsafe {
+            !xid_precedes(xid, now.xmin)
+                && (listed(now.xip, now.xcnt.into()).contains(&xid)
+                    || listed(now.subxip, now.subxcnt.into()).contains(&xid))
+        };
+        let mut xids = xids;
+        xids.any(|xid| !running(xid))
+    })
+}
+
 /// Whether the active snapshot may miss a change whose invalidation was processed at `seen`:
 /// it is our own transaction's and predates the change's command, or a transaction that had
 /// completed by then is past its xmax or among those it sees running. Worked out on loads and
@@ -187,19 +231,15 @@ fn active_snapshot_misses(seen: &Seen) -> bool {
         if xid_precedes_or_equals(snapshot.xmax, latest) {
             return true;
         }
-        let listed = |ptr: *mut pg_sys::TransactionId, n: usize| {
-            if ptr.is_null() || n == 0 {
-                &[][..]
-            } else {
-                std::slice::from_raw_parts(ptr, n)
-            }
-        };
-        let running = listed(snapshot.xip, snapshot.xcnt as usize)
+        // Those it sees running that may have completed by then: any of them that has completed
+        // by now makes it miss (perhaps) what that transaction wrote.
+        let mut candidates = listed(snapshot.xip, snapshot.xcnt.into())
             .iter()
-            .chain(listed(snapshot.subxip, snapshot.subxcnt.max(0) as usize));
-        running.copied().any(|xid| {
-            xid_precedes_or_equals(xid, latest) && !pg_sys::TransactionIdIsInProgress(xid)
-        })
+            .chain(listed(snapshot.subxip, snapshot.subxcnt.into()))
+            .copied()
+            .filter(|&xid| xid_precedes_or_equals(xid, latest))
+            .peekable();
+        candidates.peek().is_some() && any_completed(candidates)
     }
 }
 
@@ -211,6 +251,23 @@ struct Cached {
     bound_to: Option<View>,
     /// The key its invalidations name (see `keys`).
     bucket: u32,
+    /// The user's own row changed: its flags are read again at the next lookup.
+    row_stale: bool,
+    /// One of its groups changed: the groups are taken again from the group layer (the changed
+    /// ones read again) at the next lookup, the memberships kept.
+    groups_stale: bool,
+}
+
+/// What a lookup found.
+enum Found {
+    Hit(Option<Rc<UserAuth>>),
+    /// An entry to refresh: its flags (`row`) or its groups (`groups`) changed, nothing else.
+    Stale {
+        old: Rc<UserAuth>,
+        row: bool,
+        groups: bool,
+    },
+    Miss,
 }
 
 /// The interned permission strings, and the view they were read under when that view may miss
@@ -238,6 +295,10 @@ struct Cache {
     /// snapshot older than it): then entries read under newer views do not answer for it.
     /// `None`: to be worked out again (the view or the generation moved).
     view_is_behind: Option<bool>,
+    /// Users read one by one since the last invalidation of everything, and whether every user
+    /// was read at once since (see [`load_everyone_if_due`]).
+    loads_since_full: u32,
+    everyone_tried: bool,
 }
 
 /// Keys queued before the queue gives up and everything is invalidated.
@@ -266,6 +327,8 @@ thread_local! {
     };
     static HITS: Cell<u64> = const { Cell::new(0) };
     static LOADS: Cell<u64> = const { Cell::new(0) };
+    static ROW_LOADS: Cell<u64> = const { Cell::new(0) };
+    static EVERYONE_LOADS: Cell<u64> = const { Cell::new(0) };
     static GROUP_LOADS: Cell<u64> = const { Cell::new(0) };
     static CATALOG_LOADS: Cell<u64> = const { Cell::new(0) };
     static KEY_INVALIDATIONS: Cell<u64> = const { Cell::new(0) };
@@ -307,8 +370,9 @@ fn invalidate_key(key: Key) {
 /// Record where this backend stands now (see [`Seen`]); `everything`: for an invalidation of
 /// everything, which the interned permission strings also answer to.
 fn note_invalidation_seen(everything: bool) {
-    // SAFETY: an unlocked read of one shared counter; a slightly old value only makes the
-    // check more conservative.
+    // SAFETY: an unlocked read of one shared counter. It is at least the invalidating
+    // transaction's id: that transaction left the proc array (advancing the counter) before it
+    // queued its messages, which we read under the queue's lock.
     let latest_completed = match unsafe { crate::compat::latest_completed_xid() } {
         Some(full) => pg_sys::TransactionId::from(full.value as u32),
         None => pg_sys::InvalidTransactionId,
@@ -317,7 +381,10 @@ fn note_invalidation_seen(everything: bool) {
         if pg_sys::MyProc.is_null() {
             (0, 0)
         } else {
-            (crate::compat::local_transaction_id(), pg_sys::GetCurrentCommandId(false))
+            (
+                crate::compat::local_transaction_id(),
+                pg_sys::GetCurrentCommandId(false),
+            )
         }
     };
     let seen = Seen {
@@ -371,6 +438,7 @@ unsafe extern "C-unwind" fn on_subxact_event(
 ) {
     if event == pg_sys::SubXactEvent::SUBXACT_EVENT_ABORT_SUB {
         invalidate();
+        keys::on_subtransaction_abort();
     }
 }
 
@@ -378,7 +446,7 @@ unsafe extern "C-unwind" fn on_subxact_event(
 pub fn with_user<R>(user_id: &str, f: impl FnOnce(Option<&UserAuth>) -> R) -> Result<R> {
     let view = accept_invalidations_when_the_view_moves();
     let generation = INVALIDATIONS.with(Cell::get);
-    let cached = CACHE.with(|c| {
+    let found = CACHE.with(|c| {
         let mut c = c.borrow_mut();
         if c.generation != generation {
             c.users.clear();
@@ -386,41 +454,65 @@ pub fn with_user<R>(user_id: &str, f: impl FnOnce(Option<&UserAuth>) -> R) -> Re
             c.catalog = None;
             c.generation = generation;
             c.view_is_behind = None;
+            c.loads_since_full = 0;
+            c.everyone_tried = false;
         }
         apply_pending_keys(&mut c);
         let behind = *c
             .view_is_behind
             .get_or_insert_with(|| active_snapshot_misses(&SEEN.with(Cell::get)));
-        c.users
-            .get(user_id)
-            .filter(|e| match e.bound_to {
-                None => !behind,
-                Some(bound) => Some(bound) == view,
-            })
-            .map(|e| e.user.clone())
+        match c.users.get(user_id) {
+            Some(e) if !e.row_stale && !e.groups_stale => {
+                let valid = match e.bound_to {
+                    None => !behind,
+                    Some(bound) => Some(bound) == view,
+                };
+                if valid {
+                    Found::Hit(e.user.clone())
+                } else {
+                    Found::Miss
+                }
+            }
+            Some(Cached {
+                user: Some(user),
+                bound_to: None,
+                row_stale,
+                groups_stale,
+                ..
+            }) if !behind => Found::Stale {
+                old: user.clone(),
+                row: *row_stale,
+                groups: *groups_stale,
+            },
+            _ => Found::Miss,
+        }
     });
-    let entry = match cached {
-        Some(entry) => {
+    let entry = match found {
+        Found::Hit(entry) => {
             HITS.with(|n| n.set(n.get() + 1));
             entry
         }
-        None => load_user(user_id, generation, view)?,
+        Found::Stale { old, row, groups } => refresh(user_id, &old, row, groups, generation, view)?,
+        Found::Miss => load_user(user_id, generation, view)?,
     };
     Ok(f(entry.as_deref()))
 }
 
-/// Drop the entries under the keys invalidated since the last lookup: the users of a bucket,
-/// a group and its members (their entries hold the group).
+/// Apply the keys invalidated since the last lookup: drop the users of a bucket and a group;
+/// mark the members of that group, and the users whose own row changed, to be refreshed; drop
+/// the unknown ids among the latter (a signup).
 fn apply_pending_keys(c: &mut Cache) {
     if PENDING.with(|p| p.borrow().is_empty()) {
         return;
     }
     let keys = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
     let mut users = FxHashSet::default();
+    let mut rows = FxHashSet::default();
     let mut groups = FxHashSet::default();
     for key in keys {
         match key {
             Key::User(bucket) => users.insert(bucket),
+            Key::UserRow(bucket) => rows.insert(bucket),
             Key::Group(bucket) => groups.insert(bucket),
         };
     }
@@ -429,11 +521,15 @@ fn apply_pending_keys(c: &mut Cache) {
         c.groups.retain(|&id, _| !touched(id));
     }
     c.users.retain(|_, e| {
-        !users.contains(&e.bucket)
-            && !e
-                .user
-                .as_ref()
-                .is_some_and(|u| u.groups.iter().any(|g| touched(g.id)))
+        let Some(user) = &e.user else {
+            return !users.contains(&e.bucket) && !rows.contains(&e.bucket);
+        };
+        if users.contains(&e.bucket) {
+            return false;
+        }
+        e.groups_stale |= user.groups.iter().any(|g| touched(g.id));
+        e.row_stale |= rows.contains(&e.bucket);
+        true
     });
     c.view_is_behind = None;
 }
@@ -445,7 +541,8 @@ fn apply_pending_keys(c: &mut Cache) {
 pub fn catalog_generation() -> u64 {
     accept_invalidations_when_the_view_moves();
     // A backend that has not loaded a user yet must still recognise the sentinel's
-    // invalidations; until it knows it, every invalidation marks the transaction (see above).
+    // invalidations; until it knows it, every invalidation counts as one of everything's for
+    // the snapshot checks (see `on_relcache_invalidation`).
     if SENTINEL.with(Cell::get) == pg_sys::InvalidOid {
         SENTINEL.with(|s| s.set(sentinel_oid()));
     }
@@ -501,6 +598,11 @@ fn load_user(user_id: &str, generation: u64, view: Option<View>) -> Result<Optio
     }
     let messages = MESSAGES.with(Cell::get);
     let behind = active_snapshot_misses(&SEEN.with(Cell::get));
+    if !behind {
+        if let Some(user) = load_everyone_if_due(user_id, generation, view)? {
+            return Ok(user);
+        }
+    }
     let bound_to = view.filter(|_| behind);
     let (catalog, tables) = catalog_for(view, behind)?;
     let row = load::with_snapshot(|snapshot| load::user(&tables, snapshot, user_id))?;
@@ -531,8 +633,147 @@ fn load_user(user_id: &str, generation: u64, view: Option<View>) -> Result<Optio
                 user: user.clone(),
                 bound_to,
                 bucket: keys::user_bucket(user_id),
+                row_stale: false,
+                groups_stale: false,
             };
             c.users.insert(user_id.into(), entry);
+        });
+    }
+    Ok(user)
+}
+
+/// Users read one by one, since the last invalidation of everything, before a backend reads
+/// every user at once.
+const EVERYONE_AFTER_LOADS: u32 = 256;
+
+/// The user tables are read whole only when each is at most this many pages (8 kB each): 512
+/// pages of `users` hold about 50 000 users, read in a few tens of milliseconds.
+const MAX_EVERYONE_PAGES: u32 = 512;
+
+/// After [`EVERYONE_AFTER_LOADS`] users read one by one since the last invalidation of
+/// everything, read every user at once (once per such invalidation), when the user tables are
+/// small: a backend that serves many users (a pool's) pays three heap scans instead of thousands
+/// of probes (a tenth of a probe's cost per user), one that serves a few users never pays them.
+/// Only under a view that misses nothing. Returns `user_id`'s entry when it read everyone.
+fn load_everyone_if_due(
+    user_id: &str,
+    generation: u64,
+    view: Option<View>,
+) -> Result<Option<Option<Rc<UserAuth>>>> {
+    let due = CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        c.loads_since_full = c.loads_since_full.saturating_add(1);
+        let due = !c.everyone_tried && c.loads_since_full > EVERYONE_AFTER_LOADS;
+        c.everyone_tried |= due;
+        due
+    });
+    if !due {
+        return Ok(None);
+    }
+    EVERYONE_LOADS.with(|n| n.set(n.get() + 1));
+    let messages = MESSAGES.with(Cell::get);
+    let (catalog, tables) = catalog_for(view, false)?;
+    let rows =
+        load::with_snapshot(|snapshot| load::all_users(&tables, snapshot, MAX_EVERYONE_PAGES))?;
+    let Some(rows) = rows.filter(|rows| rows.len() < MAX_CACHED_USERS) else {
+        return Ok(None);
+    };
+    let mut users = Vec::with_capacity(rows.len());
+    for (id, row) in rows {
+        let mut groups = Vec::with_capacity(row.group_ids.len());
+        for group_id in row.group_ids {
+            groups.extend(group(&tables, group_id, false)?);
+        }
+        let user = UserAuth {
+            is_active: row.is_active,
+            is_staff: row.is_staff,
+            is_superuser: row.is_superuser,
+            perm_ids: row.perm_ids,
+            groups: groups.into_boxed_slice(),
+            catalog: catalog.clone(),
+        };
+        users.push((id, Rc::new(user)));
+    }
+    if MESSAGES.with(Cell::get) != messages || INVALIDATIONS.with(Cell::get) != generation {
+        return Ok(None);
+    }
+    Ok(Some(CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        let cached = |user: Option<Rc<UserAuth>>, id: &str| Cached {
+            user,
+            bound_to: None,
+            bucket: keys::user_bucket(id),
+            row_stale: false,
+            groups_stale: false,
+        };
+        let mut found = None;
+        for (id, user) in users {
+            if id == user_id {
+                found = Some(user.clone());
+            }
+            let entry = cached(Some(user), &id);
+            c.users.insert(id.into_boxed_str(), entry);
+        }
+        if found.is_none() {
+            c.users.insert(user_id.into(), cached(None, user_id));
+        }
+        found
+    })))
+}
+
+/// Refresh `old`, the entry of `user_id`: read its own row again when `row` (it changed), take
+/// its groups again from the group layer when `groups` (one changed: that one is read again,
+/// once for all its members); its memberships and direct grants did not change. Kept unless an
+/// invalidation arrived meanwhile. A view that may miss a change already processed reads the
+/// whole user instead (see `load_user`).
+fn refresh(
+    user_id: &str,
+    old: &UserAuth,
+    row: bool,
+    groups: bool,
+    generation: u64,
+    view: Option<View>,
+) -> Result<Option<Rc<UserAuth>>> {
+    if active_snapshot_misses(&SEEN.with(Cell::get)) {
+        return load_user(user_id, generation, view);
+    }
+    let messages = MESSAGES.with(Cell::get);
+    let (catalog, tables) = catalog_for(view, false)?;
+    let flags = if row {
+        ROW_LOADS.with(|n| n.set(n.get() + 1));
+        load::with_snapshot(|snapshot| load::user_flags(&tables, snapshot, user_id))?
+    } else {
+        Some((old.is_active, old.is_staff, old.is_superuser))
+    };
+    let groups = if groups {
+        let mut fresh = Vec::with_capacity(old.groups.len());
+        for kept in old.groups.iter() {
+            fresh.extend(group(&tables, kept.id, false)?);
+        }
+        fresh.into_boxed_slice()
+    } else {
+        old.groups.clone()
+    };
+    let user = flags.map(|(is_active, is_staff, is_superuser)| {
+        Rc::new(UserAuth {
+            is_active,
+            is_staff,
+            is_superuser,
+            perm_ids: old.perm_ids.clone(),
+            groups,
+            catalog,
+        })
+    });
+    if MESSAGES.with(Cell::get) == messages && INVALIDATIONS.with(Cell::get) == generation {
+        CACHE.with(|c| {
+            let entry = Cached {
+                user: user.clone(),
+                bound_to: None,
+                bucket: keys::user_bucket(user_id),
+                row_stale: false,
+                groups_stale: false,
+            };
+            c.borrow_mut().users.insert(user_id.into(), entry);
         });
     }
     Ok(user)
@@ -557,16 +798,27 @@ fn catalog_for(view: Option<View>, behind: bool) -> Result<(Rc<Catalog>, Tables)
     CATALOG_LOADS.with(|n| n.set(n.get() + 1));
     let messages = MESSAGES.with(Cell::get);
     let tables = Tables::look_up()?;
-    let catalog = Rc::new(load::with_snapshot(|snapshot| {
-        load::catalog(&tables, snapshot)
-    })?);
+    // The groups too, when the view misses nothing (only such views keep groups).
+    let (catalog, groups) = load::with_snapshot(|snapshot| {
+        let catalog = load::catalog(&tables, snapshot)?;
+        let groups = if behind {
+            None
+        } else {
+            load::all_groups(&tables, snapshot)?
+        };
+        Ok((Rc::new(catalog), groups))
+    })?;
     if MESSAGES.with(Cell::get) == messages {
         CACHE.with(|c| {
-            c.borrow_mut().catalog = Some(CatalogEntry {
+            let mut c = c.borrow_mut();
+            c.catalog = Some(CatalogEntry {
                 catalog: catalog.clone(),
                 tables,
                 bound_to: view.filter(|_| behind),
-            })
+            });
+            for group in groups.into_iter().flatten() {
+                c.groups.insert(group.id, Some(Rc::new(group)));
+            }
         });
     }
     Ok((catalog, tables))
@@ -611,21 +863,28 @@ pub fn with_pinned_search_path<R>(f: impl FnOnce() -> Result<R>) -> Result<R> {
     }
 }
 
-/// Counters of this backend's cache: hits, loads (users read), group and catalog loads,
-/// invalidations of everything and by key, users currently cached and the hit rate.
+/// Counters of this backend's cache: hits, loads (users read), row loads (a user's flags read
+/// again after a change to its row), everyone loads (every user read at once), group and
+/// catalog loads, invalidations of everything and
+/// by key, users currently cached and the hit rate.
 #[pg_extern(volatile, parallel_safe)]
 fn cache_stats() -> pgrx::JsonB {
     let cached = CACHE.with(|c| c.borrow().users.len());
     let (hits, loads) = (HITS.with(Cell::get), LOADS.with(Cell::get));
+    let row_loads = ROW_LOADS.with(Cell::get);
+    let everyone_loads = EVERYONE_LOADS.with(Cell::get);
+    let misses = loads + row_loads;
     pgrx::JsonB(serde_json::json!({
         "hits": hits,
         "loads": loads,
+        "row_loads": row_loads,
+        "everyone_loads": everyone_loads,
         "group_loads": GROUP_LOADS.with(Cell::get),
         "catalog_loads": CATALOG_LOADS.with(Cell::get),
         "invalidations": INVALIDATIONS.with(Cell::get),
         "key_invalidations": KEY_INVALIDATIONS.with(Cell::get),
         "cached_users": cached,
-        "hit_rate": if hits + loads == 0 { 0.0 } else { hits as f64 / (hits + loads) as f64 },
+        "hit_rate": if hits + misses == 0 { 0.0 } else { hits as f64 / (hits + misses) as f64 },
     }))
 }
 

@@ -153,6 +153,21 @@ fn register_model(model: Option<&str>, relation: default!(Option<PgRelation>, "N
     content_type_id
 }
 
+/// `pg_finfo_<symbol>`, which tells PostgreSQL that hand-written C function `<symbol>` uses the
+/// version-1 calling convention (pgrx's `#[pg_extern]` writes its own).
+macro_rules! v1_function_info {
+    ($finfo:ident) => {
+        #[no_mangle]
+        #[doc(hidden)]
+        pub extern "C" fn $finfo() -> &'static pgrx::pg_sys::Pg_finfo_record {
+            const V1: pgrx::pg_sys::Pg_finfo_record =
+                pgrx::pg_sys::Pg_finfo_record { api_version: 1 };
+            &V1
+        }
+    };
+}
+pub(crate) use v1_function_info;
+
 /// Statement trigger on every catalog table: tell every backend (this one at its next command,
 /// others after commit, standbys on replay) that permission caches are stale, through a
 /// relcache invalidation of `authz.cache_sentinel`. Only the catalogs' triggers may run it
@@ -164,16 +179,33 @@ fn register_model(model: Option<&str>, relation: default!(Option<PgRelation>, "N
 pub unsafe extern "C-unwind" fn pg_authz_catalog_changed(
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> pg_sys::Datum {
+    trigger_data(
+        fcinfo,
+        "authz.catalog_changed() runs only as the statement trigger pg_authz installs on its catalogs",
+    );
+    invalidate_everything();
+    pg_sys::Datum::from(0)
+}
+v1_function_info!(pg_finfo_pg_authz_catalog_changed);
+
+/// The trigger data of a call of a hand-written C trigger function; any other call (a direct
+/// one: no trigger context) is refused with SQLSTATE 39P01 and `refusal`.
+///
+/// # Safety
+/// `fcinfo` is the call's, as PostgreSQL passes it to a version-1 C function.
+pub unsafe fn trigger_data<'a>(
+    fcinfo: pg_sys::FunctionCallInfo,
+    refusal: &'static str,
+) -> &'a pg_sys::TriggerData {
     let context = (*fcinfo).context;
     if context.is_null() || (*context).type_ != pg_sys::NodeTag::T_TriggerData {
         ereport!(
             PgLogLevel::ERROR,
             PgSqlErrorCode::ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
-            "authz.catalog_changed() runs only as the statement trigger pg_authz installs on its catalogs"
+            refusal
         );
     }
-    invalidate_everything();
-    pg_sys::Datum::from(0)
+    &*(context as *const pg_sys::TriggerData)
 }
 
 /// Tell every backend that all permission caches are stale (with this transaction's commit).
@@ -187,13 +219,6 @@ pub fn invalidate_everything() {
             pg_sys::CacheInvalidateRelcacheByRelid(sentinel);
         }
     }
-}
-
-#[no_mangle]
-#[doc(hidden)]
-pub extern "C" fn pg_finfo_pg_authz_catalog_changed() -> &'static pg_sys::Pg_finfo_record {
-    const V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
-    &V1
 }
 
 extension_sql!(

@@ -59,7 +59,10 @@ pub unsafe fn identity_sequence(relation: pg_sys::Oid, attnum: i16) -> pg_sys::O
 ///
 /// # Safety
 /// `handler` must be safe to run as a signal handler.
-pub unsafe fn set_signal_handler(signal: i32, handler: unsafe extern "C-unwind" fn(std::ffi::c_int)) {
+pub unsafe fn set_signal_handler(
+    signal: i32,
+    handler: unsafe extern "C-unwind" fn(std::ffi::c_int),
+) {
     #[cfg(feature = "pg15")]
     pg_sys::pqsignal(signal, Some(handler));
     #[cfg(feature = "pg18")]

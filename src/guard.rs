@@ -27,7 +27,12 @@ thread_local! {
 /// The client statement running now: nested commands (DDL inside a function, a default or a
 /// check evaluated while ALTER TABLE rewrites the table) share it.
 fn statement_key() -> (u32, i64) {
-    unsafe { (crate::compat::local_transaction_id(), pg_sys::GetCurrentStatementStartTimestamp()) }
+    unsafe {
+        (
+            crate::compat::local_transaction_id(),
+            pg_sys::GetCurrentStatementStartTimestamp(),
+        )
+    }
 }
 
 /// Resets the flag when `generating` returns or unwinds (an ERROR unwinds Rust frames).

@@ -1,20 +1,23 @@
 //! Invalidation by key: which cached users and groups a catalog row change touches.
 //!
 //! A signup, a membership change or a grant change must not cost every backend a reload of
-//! everything. The row triggers `authz.catalog_rows_changed` on `users`, `user_groups`,
-//! `user_permissions` (keyed by user id) and `groups`, `group_permissions` (keyed by group id)
-//! name the key they touched, and every backend drops only the entries under that key.
+//! everything. The row triggers `authz.catalog_rows_changed` on `users` (keyed by user id, kind
+//! 'user_row': the user's own row, i.e. its flags), `user_groups`, `user_permissions` (keyed by
+//! user id, kind 'user': what the user holds) and `groups`, `group_permissions` (keyed by group
+//! id) name the key they touched, and every backend drops only the entries under that key; for
+//! a change to a user's row only, it reads that row again and keeps the user's groups and grants.
 //!
 //! The key travels the way the statement trigger's "everything is stale" does: as a relcache
 //! invalidation, so it is transactional (sent at commit, never for a rolled-back change, replayed
 //! locally at the next command and on abort), reaches every backend of the database, and is
 //! WAL-logged with the commit for hot standbys. PostgreSQL's relcache invalidation carries one
 //! relation id and nothing else, so the key is folded into a relation id of a reserved range,
-//! `0xFF000000..=0xFFFFFFFF`: bit 23 tells users from groups, the low 23 bits are the key's hash
-//! (a user id's) or its low bits (a group id's). No relation of ours has such an id; should the
-//! OID counter ever hand one to some relation (after four billion OIDs), its relcache entry is
-//! rebuilt now and then for nothing, and its own invalidations drop a few of our entries for
-//! nothing: both cost time, neither changes an answer.
+//! `0xFF000000..=0xFFFFFFFF`: bits 22–23 tell what it names (0: what a user holds, 1: a user's
+//! row, 2: a group), the low 22 bits are the key's hash (a user id's) or its low bits (a group
+//! id's). No relation of ours has such an id; should the OID counter ever hand one to some
+//! relation (after four billion OIDs), its relcache entry is rebuilt now and then for nothing,
+//! and its own invalidations drop a few of our entries for nothing: both cost time, neither
+//! changes an answer. (0.1.0 sends no keys, so no backend of an older build misreads them.)
 
 use std::cell::Cell;
 use std::hash::Hasher;
@@ -25,15 +28,18 @@ use pgrx::prelude::*;
 /// What one reserved relation id names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Key {
-    /// Every user whose id hashes to this bucket.
+    /// What every user whose id hashes to this bucket holds: its memberships, direct grants (and
+    /// row).
     User(u32),
+    /// The own row (flags) of every user whose id hashes to this bucket.
+    UserRow(u32),
     /// The group whose id has these low bits.
     Group(u32),
 }
 
 const RESERVED: u32 = 0xFF00_0000;
-const GROUP_BIT: u32 = 0x0080_0000;
-const LOW_BITS: u32 = 0x007F_FFFF;
+const KIND_SHIFT: u32 = 22;
+const LOW_BITS: u32 = 0x003F_FFFF;
 
 /// The bucket of user id `id`: the same in every backend and on standbys (FxHash has no seed).
 pub fn user_bucket(id: &str) -> u32 {
@@ -50,11 +56,12 @@ pub fn group_bucket(id: i64) -> u32 {
 
 impl Key {
     fn relid(self) -> pg_sys::Oid {
-        let bits = match self {
-            Key::User(bucket) => RESERVED | bucket,
-            Key::Group(bucket) => RESERVED | GROUP_BIT | bucket,
+        let (kind, bucket) = match self {
+            Key::User(bucket) => (0, bucket),
+            Key::UserRow(bucket) => (1, bucket),
+            Key::Group(bucket) => (2, bucket),
         };
-        pg_sys::Oid::from(bits)
+        pg_sys::Oid::from(RESERVED | kind << KIND_SHIFT | bucket)
     }
 
     /// The key a relcache invalidation of `relid` names, if it is one of ours.
@@ -64,11 +71,12 @@ impl Key {
             return None;
         }
         let bucket = bits & LOW_BITS;
-        Some(if bits & GROUP_BIT != 0 {
-            Key::Group(bucket)
-        } else {
-            Key::User(bucket)
-        })
+        match (bits & !RESERVED) >> KIND_SHIFT {
+            0 => Some(Key::User(bucket)),
+            1 => Some(Key::UserRow(bucket)),
+            2 => Some(Key::Group(bucket)),
+            _ => None,
+        }
     }
 
     /// Queue the invalidation of this key, sent with the (sub)transaction like any relcache
@@ -86,25 +94,29 @@ impl Key {
     }
 }
 
-/// Keys sent by one statement before it falls back to invalidating everything: past this, one
+/// Keys sent by one transaction before it falls back to invalidating everything: past this, one
 /// message is cheaper than many (PostgreSQL deduplicates a transaction's messages by a linear
 /// scan, and a backend that falls behind the shared queue resets all its caches anyway).
-const MAX_KEYS_PER_STATEMENT: u32 = 256;
+const MAX_KEYS_PER_TRANSACTION: u32 = 256;
 
 thread_local! {
-    /// The statement (local transaction, command id) the count below belongs to.
-    static STATEMENT: Cell<(u32, pg_sys::CommandId)> = const { Cell::new((0, 0)) };
-    /// Keys sent by that statement; past the limit, everything was invalidated once.
+    /// The local transaction the count below belongs to.
+    static TRANSACTION: Cell<u32> = const { Cell::new(0) };
+    /// Keys sent by that transaction; past the limit, everything was invalidated once.
     static SENT: Cell<u32> = const { Cell::new(0) };
 }
 
-/// Invalidate `key`, or everything once a statement has touched too many keys.
+/// A subtransaction aborted: the messages it queued are gone with it, the invalidation of
+/// everything among them perhaps, so the count starts again (the parent's keys stay sent).
+pub fn on_subtransaction_abort() {
+    SENT.with(|n| n.set(0));
+}
+
+/// Invalidate `key`, or everything once a transaction has touched too many keys.
 fn invalidate_key(key: Key) {
-    let statement = unsafe {
-        (crate::compat::local_transaction_id(), pg_sys::GetCurrentCommandId(false))
-    };
-    if STATEMENT.with(Cell::get) != statement {
-        STATEMENT.with(|s| s.set(statement));
+    let transaction = unsafe { crate::compat::local_transaction_id() };
+    if TRANSACTION.with(Cell::get) != transaction {
+        TRANSACTION.with(|t| t.set(transaction));
         SENT.with(|n| n.set(0));
     }
     let sent = SENT.with(|n| {
@@ -112,14 +124,14 @@ fn invalidate_key(key: Key) {
         n.set(sent);
         sent
     });
-    match sent.cmp(&(MAX_KEYS_PER_STATEMENT + 1)) {
+    match sent.cmp(&(MAX_KEYS_PER_TRANSACTION + 1)) {
         std::cmp::Ordering::Less => key.send(),
         std::cmp::Ordering::Equal => crate::catalog::invalidate_everything(),
         std::cmp::Ordering::Greater => {}
     }
 }
 
-/// The key of one row: `kind` ('user' or 'group') and the value of its key column.
+/// The key of one row: `kind` ('user', 'user_row' or 'group') and the value of its key column.
 unsafe fn row_key(
     tuple: *mut pg_sys::HeapTupleData,
     desc: pg_sys::TupleDesc,
@@ -131,17 +143,17 @@ unsafe fn row_key(
     if isnull {
         return None;
     }
+    let user = || <&str as FromDatum>::from_datum(datum, false).map(user_bucket);
     match kind {
-        "user" => {
-            let id = <&str as FromDatum>::from_datum(datum, false)?;
-            Some(Key::User(user_bucket(id)))
-        }
+        "user" => user().map(Key::User),
+        "user_row" => user().map(Key::UserRow),
         _ => Some(Key::Group(group_bucket(datum.value() as i64))),
     }
 }
 
 /// Row trigger on the user and group catalogs (`AFTER INSERT OR UPDATE OR DELETE ... FOR EACH
-/// ROW EXECUTE FUNCTION authz.catalog_rows_changed(kind, key_column)`, kind 'user' or 'group'):
+/// ROW EXECUTE FUNCTION authz.catalog_rows_changed(kind, key_column)`, kind 'user', 'user_row'
+/// or 'group'):
 /// invalidates the key of the old and the new row in every backend. Only the catalogs' triggers
 /// may run it; called any other way it refuses with SQLSTATE 39P01.
 #[pg_guard]
@@ -149,15 +161,10 @@ unsafe fn row_key(
 pub unsafe extern "C-unwind" fn pg_authz_catalog_rows_changed(
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> pg_sys::Datum {
-    let context = (*fcinfo).context;
-    if context.is_null() || (*context).type_ != pg_sys::NodeTag::T_TriggerData {
-        ereport!(
-            PgLogLevel::ERROR,
-            PgSqlErrorCode::ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
-            "authz.catalog_rows_changed() runs only as the row trigger pg_authz installs on its catalogs"
-        );
-    }
-    let data = &*(context as *mut pg_sys::TriggerData);
+    let data = crate::catalog::trigger_data(
+        fcinfo,
+        "authz.catalog_rows_changed() runs only as the row trigger pg_authz installs on its catalogs",
+    );
     let trigger = &*data.tg_trigger;
     let args = if trigger.tgnargs == 2 && !trigger.tgargs.is_null() {
         let arg = |i: usize| {
@@ -171,12 +178,12 @@ pub unsafe extern "C-unwind" fn pg_authz_catalog_rows_changed(
     };
     let row_level = data.tg_event & pg_sys::TRIGGER_EVENT_ROW != 0;
     let Some((kind, column)) =
-        args.filter(|(kind, _)| row_level && matches!(*kind, "user" | "group"))
+        args.filter(|(kind, _)| row_level && matches!(*kind, "user" | "user_row" | "group"))
     else {
         ereport!(
             PgLogLevel::ERROR,
             PgSqlErrorCode::ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
-            "authz.catalog_rows_changed() needs FOR EACH ROW and two arguments: 'user' or 'group', and the key column"
+            "authz.catalog_rows_changed() needs FOR EACH ROW and two arguments: 'user', 'user_row' or 'group', and the key column"
         );
         unreachable!("ereport of ERROR does not return");
     };
@@ -203,12 +210,7 @@ pub unsafe extern "C-unwind" fn pg_authz_catalog_rows_changed(
     pg_sys::Datum::from(0)
 }
 
-#[no_mangle]
-#[doc(hidden)]
-pub extern "C" fn pg_finfo_pg_authz_catalog_rows_changed() -> &'static pg_sys::Pg_finfo_record {
-    const V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
-    &V1
-}
+crate::catalog::v1_function_info!(pg_finfo_pg_authz_catalog_rows_changed);
 
 extension_sql!(
     "CREATE FUNCTION catalog_rows_changed() RETURNS trigger LANGUAGE c
@@ -226,12 +228,15 @@ mod tests {
         for key in [
             Key::User(0),
             Key::User(LOW_BITS),
+            Key::UserRow(0),
+            Key::UserRow(LOW_BITS),
             Key::Group(7),
             Key::Group(LOW_BITS),
         ] {
             assert_eq!(Key::of_relid(key.relid()), Some(key));
         }
         assert_eq!(Key::of_relid(pg_sys::Oid::from(16384)), None);
+        assert_eq!(Key::of_relid(pg_sys::Oid::from(0xFFFF_FFFF)), None);
         assert_eq!(user_bucket("42"), user_bucket(&String::from("42")));
         assert_ne!(user_bucket("42"), user_bucket("43"));
     }

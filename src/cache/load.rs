@@ -1,11 +1,13 @@
 //! Reading the catalogs for the cache: direct primary-key scans of our own tables, no SPI.
 //!
 //! A user's entry is three probes (`users`, `user_groups`, `user_permissions`, each by its
-//! primary key's leading column) and a group's two (`groups`, `group_permissions`): a few
-//! microseconds, where one SPI query (executor start-up, a generic plan over the permission
-//! strings) cost 300 µs. The permission strings themselves are read once per backend and
-//! after any change to `permissions` or `content_types` (two heap scans), and interned: a user
-//! holds permission ids, and a check looks its string up once in the interned table.
+//! primary key's leading column), its flags alone one, and a group's two (`groups`,
+//! `group_permissions`): a few microseconds, where one SPI query (executor start-up, a generic
+//! plan over the permission strings) cost 300 µs. The permission strings themselves are read
+//! once per backend and after any change to `permissions` or `content_types` (two heap scans),
+//! and interned: a user holds permission ids, and a check looks its string up once in the
+//! interned table. The groups are read with them, whole, when their tables are small (two more
+//! heap scans), so that a user's first check needs no group probe.
 //!
 //! Privileges are checked as a query would check them (SELECT on each table, for the current
 //! role), and rows are read under the snapshot a read-only SPI query would use: the active one,
@@ -246,8 +248,11 @@ const CONTENT_TYPE_APP_LABEL: i32 = 2;
 const PERMISSION_ID: i32 = 1;
 const PERMISSION_CONTENT_TYPE: i32 = 2;
 const PERMISSION_CODENAME: i32 = 3;
+const GROUP_ID: i32 = 1;
 const GROUP_NAME: i32 = 2;
+const LINK_SOURCE: i32 = 1; // the probed column: user_groups.user_id, user_permissions.user_id, group_permissions.group_id
 const LINK_TARGET: i32 = 2; // user_groups.group_id, user_permissions.permission_id, group_permissions.permission_id
+const USER_ID: i32 = 1;
 const USER_IS_ACTIVE: i32 = 2;
 const USER_IS_STAFF: i32 = 3;
 const USER_IS_SUPERUSER: i32 = 4;
@@ -321,8 +326,12 @@ pub fn group(tables: &Tables, snapshot: pg_sys::Snapshot, id: i64) -> Result<Opt
     }))
 }
 
-/// User `user_id`'s row, group ids and direct permissions; `None` for an unknown user.
-pub fn user(tables: &Tables, snapshot: pg_sys::Snapshot, user_id: &str) -> Result<Option<UserRow>> {
+/// User `user_id`'s flags (is_active, is_staff, is_superuser); `None` for an unknown user.
+pub fn user_flags(
+    tables: &Tables,
+    snapshot: pg_sys::Snapshot,
+    user_id: &str,
+) -> Result<Option<(bool, bool, bool)>> {
     let mut flags = None;
     Open::new(tables.users)?.scan(snapshot, Some(Probe::Text(user_id)), |t, d| {
         flags = Some(unsafe {
@@ -334,7 +343,12 @@ pub fn user(tables: &Tables, snapshot: pg_sys::Snapshot, user_id: &str) -> Resul
         });
         Ok(())
     })?;
-    let Some((is_active, is_staff, is_superuser)) = flags else {
+    Ok(flags)
+}
+
+/// User `user_id`'s row, group ids and direct permissions; `None` for an unknown user.
+pub fn user(tables: &Tables, snapshot: pg_sys::Snapshot, user_id: &str) -> Result<Option<UserRow>> {
+    let Some((is_active, is_staff, is_superuser)) = user_flags(tables, snapshot, user_id)? else {
         return Ok(None);
     };
     Ok(Some(UserRow {
@@ -348,6 +362,110 @@ pub fn user(tables: &Tables, snapshot: pg_sys::Snapshot, user_id: &str) -> Resul
             Probe::Text(user_id),
         )?),
     }))
+}
+
+/// Tables read whole with the permission strings when each is at most this many pages (8 kB
+/// each): 128 pages of `group_permissions` hold about 30 000 grants, read in a millisecond or
+/// two; larger catalogs are read group by group, on first use.
+const MAX_WHOLE_TABLE_PAGES: u32 = 128;
+
+impl Open {
+    fn pages(&self) -> u32 {
+        unsafe { pg_sys::RelationGetNumberOfBlocksInFork(self.0, pg_sys::ForkNumber::MAIN_FORKNUM) }
+    }
+}
+
+/// Every group and its permissions, when `groups` and `group_permissions` are small enough to
+/// read whole (see [`MAX_WHOLE_TABLE_PAGES`]); `None` otherwise.
+pub fn all_groups(tables: &Tables, snapshot: pg_sys::Snapshot) -> Result<Option<Vec<Group>>> {
+    let groups = Open::new(tables.groups)?;
+    let grants = Open::new(tables.group_permissions)?;
+    if groups.pages() > MAX_WHOLE_TABLE_PAGES || grants.pages() > MAX_WHOLE_TABLE_PAGES {
+        return Ok(None);
+    }
+    let mut names: FxHashMap<i64, Rc<str>> = FxHashMap::default();
+    groups.scan(snapshot, None, |t, d| unsafe {
+        if let (Some(id), Some(name)) = (int8(t, d, GROUP_ID), text(t, d, GROUP_NAME)) {
+            names.insert(id, name.into());
+        }
+        Ok(())
+    })?;
+    let mut perm_ids: FxHashMap<i64, Vec<i64>> = FxHashMap::default();
+    grants.scan(snapshot, None, |t, d| unsafe {
+        if let (Some(group), Some(permission)) = (int8(t, d, LINK_SOURCE), int8(t, d, LINK_TARGET))
+        {
+            perm_ids.entry(group).or_default().push(permission);
+        }
+        Ok(())
+    })?;
+    Ok(Some(
+        names
+            .into_iter()
+            .map(|(id, name)| Group {
+                id,
+                name,
+                perm_ids: sorted(perm_ids.remove(&id).unwrap_or_default()),
+            })
+            .collect(),
+    ))
+}
+
+/// Every user's row, group ids and direct permissions, by id, when `users`, `user_groups` and
+/// `user_permissions` are each at most `max_pages` pages; `None` otherwise.
+pub fn all_users(
+    tables: &Tables,
+    snapshot: pg_sys::Snapshot,
+    max_pages: u32,
+) -> Result<Option<FxHashMap<String, UserRow>>> {
+    let users = Open::new(tables.users)?;
+    let groups = Open::new(tables.user_groups)?;
+    let grants = Open::new(tables.user_permissions)?;
+    if [&users, &groups, &grants]
+        .iter()
+        .any(|t| t.pages() > max_pages)
+    {
+        return Ok(None);
+    }
+    let mut rows: FxHashMap<String, UserRow> = FxHashMap::default();
+    users.scan(snapshot, None, |t, d| unsafe {
+        if let Some(id) = text(t, d, USER_ID) {
+            let row = UserRow {
+                is_active: boolean(t, d, USER_IS_ACTIVE),
+                is_staff: boolean(t, d, USER_IS_STAFF),
+                is_superuser: boolean(t, d, USER_IS_SUPERUSER),
+                group_ids: Vec::new(),
+                perm_ids: Box::new([]),
+            };
+            rows.insert(id, row);
+        }
+        Ok(())
+    })?;
+    // (user id, target) of every row of link table `open`.
+    let links = |open: &Open| {
+        let mut pairs: Vec<(String, i64)> = Vec::new();
+        open.scan(snapshot, None, |t, d| unsafe {
+            if let (Some(user), Some(target)) = (text(t, d, LINK_SOURCE), int8(t, d, LINK_TARGET)) {
+                pairs.push((user, target));
+            }
+            Ok(())
+        })?;
+        Ok::<_, AuthzError>(pairs)
+    };
+    for (user, group) in links(&groups)? {
+        if let Some(row) = rows.get_mut(&user) {
+            row.group_ids.push(group);
+        }
+    }
+    let mut direct: FxHashMap<String, Vec<i64>> = FxHashMap::default();
+    for (user, permission) in links(&grants)? {
+        direct.entry(user).or_default().push(permission);
+    }
+    for (user, ids) in direct {
+        if let Some(row) = rows.get_mut(&user) {
+            row.perm_ids = sorted(ids);
+        }
+    }
+    Ok(Some(rows))
 }
 
 #[cfg(any(test, feature = "pg_test"))]

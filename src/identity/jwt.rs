@@ -143,9 +143,8 @@ pub fn verified_user_id<'a>() -> Option<&'a str> {
         return Some(sub);
     }
     let generation = catalog_generation();
-    let confirmed = KEY_CONFIRMED.with(|c| {
-        matches!(&*c.borrow(), Some((g, v)) if *g == generation && v == value)
-    });
+    let confirmed = KEY_CONFIRMED
+        .with(|c| matches!(&*c.borrow(), Some((g, v)) if *g == generation && v == value));
     if !confirmed {
         let keys = keys(generation).or_raise();
         if keys.get(kid).map(|k| k.fingerprint) != Some(fingerprint) {
@@ -376,7 +375,11 @@ fn fingerprint(alg: &str, key: &str) -> u64 {
         .chain_update([0])
         .chain_update(key)
         .finalize();
-    u64::from_be_bytes(digest[..8].try_into().expect("a SHA-256 digest has 32 bytes"))
+    u64::from_be_bytes(
+        digest[..8]
+            .try_into()
+            .expect("a SHA-256 digest has 32 bytes"),
+    )
 }
 
 fn decode_json(part: &str) -> Option<Value> {

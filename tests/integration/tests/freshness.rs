@@ -234,7 +234,8 @@ fn another_sessions_signup_membership_and_grant_changes_invalidate_only_what_the
     assert_eq!((now.0 - before.0, now.2 - before.2), (1, 0), "membership change");
     before = now;
 
-    // A grant change to Clerks: the group and its member ann, not ben nor cat.
+    // A grant change to Clerks: the group is read again, and its member ann takes it again
+    // (no user read whole), not ben nor cat.
     admin
         .batch_execute(
             "DELETE FROM authz.group_permissions
@@ -243,7 +244,7 @@ fn another_sessions_signup_membership_and_grant_changes_invalidate_only_what_the
         .unwrap();
     assert_eq!(warm(&mut app), (false, true, true));
     let now = loads(&mut app);
-    assert_eq!((now.0 - before.0, now.1 - before.1, now.2 - before.2), (1, 1, 0), "grant change");
+    assert_eq!((now.0 - before.0, now.1 - before.1, now.2 - before.2), (0, 1, 0), "grant change");
     before = now;
 
     // A new model's permissions: everything is read again.
@@ -251,4 +252,66 @@ fn another_sessions_signup_membership_and_grant_changes_invalidate_only_what_the
     assert_eq!(warm(&mut app), (false, true, true));
     let now = loads(&mut app);
     assert_eq!((now.0 - before.0, now.2 - before.2), (3, 1), "full invalidation");
+}
+
+/// `authz.cache_stats()`'s row_loads of `client`'s backend: users whose flags alone were read
+/// again.
+fn row_loads(client: &mut postgres::Client) -> i64 {
+    client
+        .query_one("SELECT (authz.cache_stats()->>'row_loads')::bigint", &[])
+        .unwrap()
+        .get(0)
+}
+
+#[test]
+fn another_sessions_change_to_a_users_row_rereads_its_flags_only() {
+    let db = fresh_database("pg_authz_it_user_row");
+    let mut admin = connect(&db);
+    let mut app = connect(&db);
+    admin.batch_execute(SETUP).unwrap();
+    assert!(has_perm(&mut app, "ann", "shop.view_order"));
+    assert!(!has_perm(&mut app, "ben", "anything.at_all"));
+    let (before, rows_before) = (loads(&mut app), row_loads(&mut app));
+
+    admin.batch_execute("UPDATE authz.users SET is_superuser = true WHERE id = 'ben'").unwrap();
+    assert!(has_perm(&mut app, "ben", "anything.at_all"), "ben's new flag is seen");
+    assert!(has_perm(&mut app, "ann", "shop.view_order"));
+    admin.batch_execute("UPDATE authz.users SET is_active = false WHERE id = 'ann'").unwrap();
+    assert!(!has_perm(&mut app, "ann", "shop.view_order"), "ann's deactivation is seen");
+    admin.batch_execute("UPDATE authz.users SET is_active = true WHERE id = 'ann'").unwrap();
+    assert!(has_perm(&mut app, "ann", "shop.view_order"), "her group kept its grant for her");
+
+    let now = loads(&mut app);
+    assert_eq!((now.0 - before.0, now.1 - before.1), (0, 0), "no user or group read whole");
+    assert_eq!(row_loads(&mut app) - rows_before, 3, "three rows read again");
+}
+
+#[test]
+fn a_rolled_back_savepoint_past_the_key_limit_does_not_swallow_later_changes() {
+    let db = fresh_database("pg_authz_it_key_limit");
+    let mut admin = connect(&db);
+    let mut app = connect(&db);
+    admin.batch_execute(SETUP).unwrap();
+    admin
+        .batch_execute("INSERT INTO authz.users (id) SELECT 'bulk' || i FROM generate_series(1, 300) i")
+        .unwrap();
+    assert!(has_perm(&mut app, "ann", "shop.view_order"));
+
+    // 300 keys inside a savepoint: past the limit, everything is invalidated, with the savepoint;
+    // rolled back, that message is gone, so the change after it must still be sent.
+    admin
+        .batch_execute(
+            "BEGIN;
+             SAVEPOINT s;
+             DO $$ BEGIN
+                 FOR i IN 1..300 LOOP
+                     UPDATE authz.users SET is_staff = true WHERE id = 'bulk' || i;
+                 END LOOP;
+             END $$;
+             ROLLBACK TO SAVEPOINT s;
+             UPDATE authz.users SET is_active = false WHERE id = 'ann';
+             COMMIT;",
+        )
+        .unwrap();
+    assert!(!has_perm(&mut app, "ann", "shop.view_order"), "ann's deactivation reached the other session");
 }

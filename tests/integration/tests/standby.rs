@@ -183,6 +183,18 @@ fn a_grant_on_the_primary_reaches_the_standby_at_its_next_statement() {
     assert!(!has_perm(&mut replica, "ann", "app.view_doc"));
     assert_eq!(visible_ids(&mut replica, "ann"), None);
 
+    // A change to her row alone (the standby reads her flags again): seen there too.
+    primary
+        .batch_execute("UPDATE authz.users SET is_superuser = true WHERE id = 'ann'")
+        .unwrap();
+    wait_for_replay(&mut primary, &mut replica);
+    assert!(has_perm(&mut replica, "ann", "app.view_doc"), "superuser on the standby");
+    primary
+        .batch_execute("UPDATE authz.users SET is_superuser = false WHERE id = 'ann'")
+        .unwrap();
+    wait_for_replay(&mut primary, &mut replica);
+    assert!(!has_perm(&mut replica, "ann", "app.view_doc"), "and no longer");
+
     // The standby is read-only: a write is refused there (25006), audited nowhere.
     let refused = replica
         .batch_execute("INSERT INTO authz.users (id) VALUES ('eve')")
