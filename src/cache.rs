@@ -782,6 +782,9 @@ fn refresh(
 /// The interned permission strings valid for `view`: the kept ones, or read now (and kept,
 /// bound to `view` when it is behind).
 fn catalog_for(view: Option<View>, behind: bool) -> Result<(Rc<Catalog>, Tables)> {
+    // The groups are kept only from a view that misses no change at all (a group's key
+    // included); the permission strings from one that misses no change to everything.
+    let groups_too = !behind;
     let behind = behind && active_snapshot_misses(&SEEN_EVERYTHING.with(Cell::get));
     let kept = CACHE.with(|c| {
         c.borrow().catalog.as_ref().and_then(|e| {
@@ -798,13 +801,12 @@ fn catalog_for(view: Option<View>, behind: bool) -> Result<(Rc<Catalog>, Tables)
     CATALOG_LOADS.with(|n| n.set(n.get() + 1));
     let messages = MESSAGES.with(Cell::get);
     let tables = Tables::look_up()?;
-    // The groups too, when the view misses nothing (only such views keep groups).
     let (catalog, groups) = load::with_snapshot(|snapshot| {
         let catalog = load::catalog(&tables, snapshot)?;
-        let groups = if behind {
-            None
-        } else {
+        let groups = if groups_too {
             load::all_groups(&tables, snapshot)?
+        } else {
+            None
         };
         Ok((Rc::new(catalog), groups))
     })?;

@@ -102,32 +102,42 @@ const MAX_KEYS_PER_TRANSACTION: u32 = 256;
 thread_local! {
     /// The local transaction the count below belongs to.
     static TRANSACTION: Cell<u32> = const { Cell::new(0) };
-    /// Keys sent by that transaction; past the limit, everything was invalidated once.
+    /// Keys sent by that transaction; past the limit, everything is invalidated instead.
     static SENT: Cell<u32> = const { Cell::new(0) };
+    /// The command of that transaction that last invalidated everything in place of keys.
+    static EVERYTHING_IN: Cell<Option<pg_sys::CommandId>> = const { Cell::new(None) };
 }
 
 /// A subtransaction aborted: the messages it queued are gone with it, the invalidation of
 /// everything among them perhaps, so the count starts again (the parent's keys stay sent).
 pub fn on_subtransaction_abort() {
     SENT.with(|n| n.set(0));
+    EVERYTHING_IN.with(|c| c.set(None));
 }
 
-/// Invalidate `key`, or everything once a transaction has touched too many keys.
+/// Invalidate `key`, or everything once a transaction has touched too many keys. Past the
+/// limit, everything is invalidated once per command that changes a key: this backend applies
+/// its own messages at the end of each command, so the entries it reads after one such command
+/// must be dropped again by the next change (other backends apply them all at commit).
 fn invalidate_key(key: Key) {
     let transaction = unsafe { crate::compat::local_transaction_id() };
     if TRANSACTION.with(Cell::get) != transaction {
         TRANSACTION.with(|t| t.set(transaction));
         SENT.with(|n| n.set(0));
+        EVERYTHING_IN.with(|c| c.set(None));
     }
     let sent = SENT.with(|n| {
         let sent = n.get().saturating_add(1);
         n.set(sent);
         sent
     });
-    match sent.cmp(&(MAX_KEYS_PER_TRANSACTION + 1)) {
-        std::cmp::Ordering::Less => key.send(),
-        std::cmp::Ordering::Equal => crate::catalog::invalidate_everything(),
-        std::cmp::Ordering::Greater => {}
+    if sent <= MAX_KEYS_PER_TRANSACTION {
+        return key.send();
+    }
+    let command = unsafe { pg_sys::GetCurrentCommandId(false) };
+    if EVERYTHING_IN.with(Cell::get) != Some(command) {
+        EVERYTHING_IN.with(|c| c.set(Some(command)));
+        crate::catalog::invalidate_everything();
     }
 }
 

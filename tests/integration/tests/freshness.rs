@@ -286,6 +286,31 @@ fn another_sessions_change_to_a_users_row_rereads_its_flags_only() {
     assert_eq!(row_loads(&mut app) - rows_before, 3, "three rows read again");
 }
 
+/// Groups are kept only from a snapshot that misses no change, a group's included: a backend
+/// whose permission strings are read again (here after an error, which drops the cache) under a
+/// REPEATABLE READ snapshot that predates a change to a group answers by the old group inside
+/// that snapshot, and by the new one right after it.
+#[test]
+fn a_group_read_under_an_old_snapshot_is_not_kept_after_it() {
+    let db = fresh_database("pg_authz_it_snapshot_group");
+    let mut admin = connect(&db);
+    let mut app = connect(&db);
+    admin.batch_execute(SETUP).unwrap();
+    assert!(has_perm(&mut app, "ann", "shop.view_order"));
+    app.batch_execute("SELECT 1/0").expect_err("division by zero");
+
+    app.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT 1").unwrap();
+    admin
+        .batch_execute(
+            "DELETE FROM authz.group_permissions
+              WHERE group_id = (SELECT id FROM authz.groups WHERE name = 'Clerks')",
+        )
+        .unwrap();
+    assert!(has_perm(&mut app, "ann", "shop.view_order"), "the snapshot still sees the grant");
+    app.batch_execute("COMMIT").unwrap();
+    assert!(!has_perm(&mut app, "ann", "shop.view_order"), "the group's change is seen after it");
+}
+
 #[test]
 fn a_rolled_back_savepoint_past_the_key_limit_does_not_swallow_later_changes() {
     let db = fresh_database("pg_authz_it_key_limit");

@@ -143,6 +143,16 @@ SELECT * FROM checks;
 SELECT (authz.cache_stats()->>'hits')::int - :hits0 AS hits,
        (authz.cache_stats()->>'loads')::int - :loads0 AS users_read_one_by_one;
 
+-- Past the limit, every later command of the transaction that changes a key invalidates
+-- everything again: this backend applies its own messages at the end of each command, so an
+-- entry it reads in between does not outlive a later change in the same transaction.
+BEGIN;
+UPDATE authz.users SET is_staff = is_staff WHERE id LIKE 'bulk%';
+SELECT authz.has_perm('bulk290', 'keys.view_thing') AS before_revoke;
+DELETE FROM authz.user_permissions WHERE user_id = 'bulk290';
+SELECT authz.has_perm('bulk290', 'keys.view_thing') AS after_revoke;
+ROLLBACK;
+
 -- The row trigger runs only as the catalogs' row trigger.
 SELECT authz.catalog_rows_changed();
 CREATE TEMP TABLE spam (id text);
