@@ -101,6 +101,7 @@ impl MaxAge {
         Ok(vec![StrictTrigger {
             name: StrictTrigger::named("max_age"),
             commands: vec![Command::Update, Command::Delete],
+            columns: Vec::new(),
             old_row_matches: format!("({old_fresh}) IS NOT TRUE"),
             rule: "max_age".into(),
             condition: format!("({fresh}) IS NOT TRUE"),

@@ -186,6 +186,7 @@ impl Conditions {
             out.push(StrictTrigger {
                 name: StrictTrigger::named(&i.to_string()),
                 commands,
+                columns: Vec::new(),
                 old_row_matches: predicate.old_row,
                 field: format!("{rule}.requires"),
                 rule,

@@ -28,9 +28,10 @@ use super::predicate::Predicate;
 use super::readonly::Readonly;
 use pgrx::prelude::*;
 
-use super::sql::{ident, superuser, who};
+use super::sql::{ident, literal, superuser, who, SUPERUSER};
+use super::strict::{Needs, StrictTrigger};
 use super::table::Table;
-use super::Rule;
+use super::{Command, Rule};
 use crate::error::{self, AuthzError};
 
 /// What the generated view's name adds to the table's.
@@ -160,21 +161,51 @@ impl Rule for HiddenColumns {
             .collect();
         let mut out = vec![
             format!(
-                "CREATE OR REPLACE VIEW {view} AS\n  SELECT {}\n    FROM {} t\n   CROSS JOIN ROWS FROM ({}) AS holds({})",
+                "CREATE OR REPLACE VIEW {view} AS\n  SELECT {}\n    FROM {} t\n   CROSS JOIN ROWS FROM ({}) AS holds({})\n   WHERE authz.owner_subject_to_rls({}::pg_catalog.regclass)",
                 select.join(",\n         "),
                 table.name,
                 checks.join(", "),
                 names.join(", "),
+                literal(&table.name),
             ),
             format!("ALTER VIEW {view} OWNER TO {}", ident(&owner)),
         ];
-        for entry in &self.0 {
+        for (i, entry) in self.0.iter().enumerate() {
             out.extend(
                 Readonly::hidden(entry.columns.clone(), entry.unless.clone()).statements(table)?,
             );
+            out.push(update_refused(table, i, entry)?);
         }
         Ok(out)
     }
+}
+
+/// `authz_condition_hidden_<i>`: an UPDATE that names a hidden column in its SET list (or an
+/// INSERT's ON CONFLICT DO UPDATE, a MERGE) is refused (42501) to all but holders and active
+/// superusers, whatever the value. The readonly trigger alone lets a write of the value a column
+/// already holds pass, and so would answer whether a guess is right.
+fn update_refused(table: &Table, i: usize, entry: &Hidden) -> error::Result<String> {
+    let mut columns = Vec::new();
+    for column in &entry.columns {
+        columns.push(table.column(column, &format!("hidden[{i}].columns"))?.0);
+    }
+    let requires = if entry.unless.is_empty() {
+        vec![SUPERUSER.to_owned()]
+    } else {
+        entry.unless.clone()
+    };
+    StrictTrigger {
+        name: StrictTrigger::named(&format!("hidden_{i}")),
+        commands: vec![Command::Update],
+        condition: format!("an UPDATE of its hidden columns {}", columns.join(", ")),
+        columns,
+        old_row_matches: "true".into(),
+        rule: format!("hidden[{i}]"),
+        requires,
+        needs: Needs::Any,
+        field: format!("hidden[{i}].unless"),
+    }
+    .statement(table)
 }
 
 /// The table's owner, who will own the view: 22023 when it bypasses row-level security

@@ -115,6 +115,7 @@ impl Status {
             out.push(StrictTrigger {
                 name: StrictTrigger::named(&format!("status_{name}")),
                 commands: vec![Command::Update, Command::Delete],
+                columns: Vec::new(),
                 old_row_matches: in_list(&old, values),
                 rule: format!("status.{name}"),
                 condition: in_list(&column, values),

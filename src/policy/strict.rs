@@ -31,6 +31,9 @@ pub struct StrictTrigger {
     pub name: String,
     /// UPDATE, DELETE or both.
     pub commands: Vec<Command>,
+    /// For UPDATE, the (quoted) columns whose naming in the SET list fires it; empty: any
+    /// UPDATE.
+    pub columns: Vec<String>,
     /// The condition on the row before the change, over `old.<column>`, true when it applies.
     pub old_row_matches: String,
     /// The rule's name in the message and in `explain_row` (`conditions[0]`, `status.locked`).
@@ -60,7 +63,16 @@ impl StrictTrigger {
             Needs::All => "",
             Needs::Any => ", 'any'",
         };
-        let events: Vec<&str> = self.commands.iter().map(|c| c.sql()).collect();
+        let events: Vec<String> = self
+            .commands
+            .iter()
+            .map(|c| match c {
+                Command::Update if !self.columns.is_empty() => {
+                    format!("UPDATE OF {}", self.columns.join(", "))
+                }
+                _ => c.sql().to_owned(),
+            })
+            .collect();
         Ok(format!(
             "CREATE TRIGGER {} BEFORE {} ON {} FOR EACH ROW\n  WHEN (({}) IS TRUE AND ({exempt}) IS NOT TRUE)\n  EXECUTE FUNCTION authz.refuse_conditional_change({}, {}, {}{mode})",
             self.name,

@@ -105,6 +105,25 @@ ROLLBACK TO s;
 UPDATE hid.users SET api_key = 'stolen' WHERE id = 1;
 \echo :LAST_ERROR_SQLSTATE
 ROLLBACK;
+-- Nor can a non-holder test a guess by writing the value a hidden column already holds (the
+-- readonly check alone lets an unchanged value pass): an UPDATE naming a hidden column is
+-- refused whatever the value, here a right guess of Ann's api_key, through ON CONFLICT too.
+BEGIN;
+SET LOCAL ROLE regress_app;
+SELECT authz.set_user('hana') \g /dev/null
+SAVEPOINT s;
+UPDATE hid.users SET api_key = 'key-ann' WHERE id = 1;
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+GRANT INSERT ON hid.users TO regress_app;
+BEGIN;
+SET LOCAL ROLE regress_app;
+SELECT authz.set_user('hana') \g /dev/null
+INSERT INTO hid.users (id, email, name, role, is_active) VALUES (1, 'x', 'x', 'x', true)
+    ON CONFLICT (id) DO UPDATE SET api_key = 'key-ann';
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+REVOKE INSERT ON hid.users FROM regress_app;
 -- An active superuser sees and changes everything, through the same view.
 BEGIN;
 SET LOCAL ROLE regress_app;
@@ -135,9 +154,15 @@ BEGIN;
 SET LOCAL ROLE regress_app;
 SELECT count(*) AS rows_for_nobody FROM hid.products_visible;
 ROLLBACK;
--- Should the view's owner come to bypass row-level security (only a superuser can make it so),
+-- Should the view's owner come to bypass row-level security (only a superuser can make it so,
+-- and ALTER ROLE fires no event trigger), the view shows no row rather than every row, and
 -- authz.protection_breaches says so.
 ALTER ROLE regress_admin BYPASSRLS;
+BEGIN;
+SET LOCAL ROLE regress_app;
+SELECT authz.set_user('hana') \g /dev/null
+SELECT count(*) AS rows_through_the_view FROM hid.products_visible;
+ROLLBACK;
 SELECT breach, remedy FROM authz.protection_breaches WHERE relation = 'hid.products'::regclass;
 -- Views are found by their dependency on the table, not by name: the generated view renamed,
 -- and a view its owner made by hand, are breaches all the same.
