@@ -23,8 +23,13 @@ change of a hidden column by anyone else (42501). So a model with hidden columns
   name the table, never the view);
 - leaves out of ``save()`` the hidden columns the current app user cannot see: their value in the
   instance is the mask, and writing it would overwrite the stored value (the trigger refuses
-  it). A holder saves them like any field. A new row of such a user gets the column default in
-  them (give a NOT NULL hidden field a ``db_default``); a value given there is refused (42501).
+  it). A holder saves them like any field. An instance read for another app user (a job that
+  loads as one user and saves under ``acting_as`` another) writes none of them back. A new row
+  of such a user gets the column default in them (give a NOT NULL hidden field a
+  ``db_default``); a value given there is refused (42501). On Django 4.2, which has no database
+  defaults, leave them at a model default equal to the column's;
+- ``update()`` chooses its rows through the view, as reads do (a filter on a hidden column
+  matches the mask, never the stored value), and changes them in the table.
 
 ``HiddenColumnsAdminMixin`` shows those columns read-only in the admin's change form (a masked
 NOT NULL column would otherwise fail validation), with the mask as value.
@@ -38,9 +43,15 @@ import json
 
 from django.db import connections, models, router
 from django.db.models import Value
-from django.db.models.expressions import DatabaseDefault
 from django.db.models.sql import Query
 from django.db.models.sql.datastructures import BaseTable
+
+from pg_authz.identity import current_user_id
+
+try:
+    from django.db.models.expressions import DatabaseDefault
+except ImportError:  # Django before 5.0 has no database defaults
+    DatabaseDefault = None
 
 VIEW_SUFFIX = "_visible"
 # PostgreSQL cuts identifiers at NAMEDATALEN - 1 bytes, as authz.protect names the view.
@@ -76,6 +87,16 @@ class VisibleQuery(Query):
 class VisibleQuerySet(models.QuerySet):
     def __init__(self, model=None, query=None, using=None, hints=None):
         super().__init__(model, VisibleQuery(model) if query is None else query, using, hints)
+
+    def update(self, **kwargs):
+        """Change the rows this queryset reads, in the table: the rows are chosen through the
+        view (a filter on a hidden column matches its mask, as reads do, never the stored
+        value), then updated by primary key."""
+        if not self.query.where:
+            return super().update(**kwargs)
+        return models.QuerySet(self.model, using=self._db).filter(pk__in=self.values("pk")).update(**kwargs)
+
+    update.alters_data = True
 
 
 class VisibleManager(models.Manager.from_queryset(VisibleQuerySet)):
@@ -129,10 +150,22 @@ class HiddenColumnsModel(models.Model):
         abstract = True
         base_manager_name = "objects"
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # The app user it was read for: its hidden fields hold what that user sees.
+        instance._pg_authz_read_for = current_user_id()
+        return instance
+
     def save(self, *args, force_insert=False, update_fields=None, using=None, **kwargs):
         using = using or router.db_for_write(type(self), instance=self)
         masked = masked_fields(type(self), using)
-        if masked and (self._state.adding or force_insert):
+        adding = self._state.adding or force_insert
+        if not adding and getattr(self, "_pg_authz_read_for", None) not in (None, current_user_id()):
+            # Read for another app user, its hidden fields may hold masks: none is written back.
+            hidden = set(hidden_columns(type(self), using))
+            masked = [f for f in self._meta.concrete_fields if f.column in hidden]
+        if masked and adding and DatabaseDefault is not None:
             # A new row: the hidden columns the user left at their model default get the column
             # default (what the readonly trigger lets anyone insert); a value given is refused.
             left = {}
@@ -146,7 +179,7 @@ class HiddenColumnsModel(models.Model):
             finally:
                 for attname, value in left.items():
                     setattr(self, attname, value)
-        if masked:
+        if masked and not adding:
             names = {name for f in masked for name in (f.name, f.attname)}
             if update_fields is None:
                 update_fields = [f.name for f in self._meta.concrete_fields if not f.primary_key and f.name not in names]

@@ -105,6 +105,29 @@ def test_a_non_holder_cannot_write_a_hidden_value(customers):
     assert _stored(customers["customer"].pk) == STORED
 
 
+def test_update_chooses_its_rows_through_the_view(customers):
+    """A filter on a hidden column matches what the user sees (the mask), never the stored value:
+    a non-holder cannot test a guess of it by the count of rows updated."""
+    with acting_as(customers["sam"]):
+        assert Customer.objects.filter(api_key=STORED["api_key"]).update(name="Guessed") == 0
+        assert Customer.objects.filter(internal_notes="(hidden)").update(name="Acme Ltd") == 1
+    with acting_as(customers["sue"]):
+        assert Customer.objects.filter(api_key=STORED["api_key"]).update(name="Acme") == 1
+    assert _stored(customers["customer"].pk) == STORED
+
+
+def test_an_instance_read_for_another_user_writes_no_hidden_value_back(customers):
+    """Loaded for a non-holder (masks in its hidden fields), saved by a holder: the masks are not
+    written over the stored values."""
+    with acting_as(customers["sam"]):
+        customer = Customer.objects.get(pk=customers["customer"].pk)
+    assert customer.api_key is None
+    with acting_as(customers["sue"]):
+        customer.name = "Acme Ltd"
+        customer.save()
+    assert _stored(customer.pk) == {**STORED, "name": "Acme Ltd"}
+
+
 admin_only = pytest.mark.skipif(
     not apps.is_installed("django.contrib.admin"), reason="the admin is installed in the stock project only"
 )
