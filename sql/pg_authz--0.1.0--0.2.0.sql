@@ -227,7 +227,7 @@ COMMENT ON FUNCTION authz.remember_protection_breaches() IS
 CREATE FUNCTION authz.catalog_rows_changed() RETURNS trigger LANGUAGE c
     AS 'MODULE_PATHNAME', 'pg_authz_catalog_rows_changed';
 COMMENT ON FUNCTION authz.catalog_rows_changed() IS
-    'Row trigger on the user and group catalogs (arguments: ''user'' or ''group'', the key column): invalidates that user''s or group''s entries in every backend''s permission cache.';
+    'Row trigger on the user and group catalogs (arguments: ''user'', ''user_row'' or ''group'', the key column): invalidates that user''s or group''s entries in every backend''s permission cache (''user_row'': the user''s flags only).';
 REVOKE EXECUTE ON FUNCTION authz.catalog_rows_changed() FROM PUBLIC;
 DROP TRIGGER catalog_changed ON authz.groups;
 CREATE TRIGGER catalog_changed AFTER TRUNCATE ON authz.groups
@@ -243,7 +243,7 @@ DROP TRIGGER catalog_changed ON authz.users;
 CREATE TRIGGER catalog_changed AFTER TRUNCATE ON authz.users
     FOR EACH STATEMENT EXECUTE FUNCTION authz.catalog_changed();
 CREATE TRIGGER catalog_rows_changed AFTER INSERT OR UPDATE OR DELETE ON authz.users
-    FOR EACH ROW EXECUTE FUNCTION authz.catalog_rows_changed('user', 'id');
+    FOR EACH ROW EXECUTE FUNCTION authz.catalog_rows_changed('user_row', 'id');
 DROP TRIGGER catalog_changed ON authz.user_groups;
 CREATE TRIGGER catalog_changed AFTER TRUNCATE ON authz.user_groups
     FOR EACH STATEMENT EXECUTE FUNCTION authz.catalog_changed();
@@ -255,7 +255,7 @@ CREATE TRIGGER catalog_changed AFTER TRUNCATE ON authz.user_permissions
 CREATE TRIGGER catalog_rows_changed AFTER INSERT OR UPDATE OR DELETE ON authz.user_permissions
     FOR EACH ROW EXECUTE FUNCTION authz.catalog_rows_changed('user', 'user_id');
 COMMENT ON FUNCTION authz.cache_stats() IS
-    'This backend''s permission cache counters: hits, loads (users read), group_loads, catalog_loads (permission strings read), invalidations (of everything), key_invalidations (of one user or group), cached_users, hit_rate.';
+    'This backend''s permission cache counters: hits, loads (users read), row_loads (a user''s flags read again after a change to its row), everyone_loads (every user read at once, by a backend that has read many one by one), group_loads, catalog_loads (permission strings read), invalidations (of everything), key_invalidations (of one user or group), cached_users, hit_rate.';
 
 -- rules: conditions (row predicates) and strict mode's trigger, conditional readonly, explain_row,
 -- hidden columns (issue #17).
@@ -690,13 +690,3 @@ SELECT f.kind, f.object, f.detail, f.fix FROM findings f ORDER BY f.kind, f.obje
 $fn$;
 COMMENT ON FUNCTION authz.lint() IS
     'Findings a DBA should act on, each with the SQL that fixes it (kind, object, detail, fix): unprotected_table (an owner or tenant column beside protected tables), unindexed_policy_column, definer_without_search_path, audited_without_primary_key, rls_not_forced, authenticator_superuser, authenticator_bypassrls, truncate_on_protected, hidden_columns_readable (a role other than the owner may SELECT a hidden column on the table itself, past its view). Anyone may run it: it reads only catalogs every role can read.';
-
--- perf2: a change to a user's own row names that row only (kind 'user_row'): every backend reads
--- the user's flags again and keeps its groups and grants. cache_stats() counts those reads.
-DROP TRIGGER catalog_rows_changed ON authz.users;
-CREATE TRIGGER catalog_rows_changed AFTER INSERT OR UPDATE OR DELETE ON authz.users
-    FOR EACH ROW EXECUTE FUNCTION authz.catalog_rows_changed('user_row', 'id');
-COMMENT ON FUNCTION authz.cache_stats() IS
-    'This backend''s permission cache counters: hits, loads (users read), row_loads (a user''s flags read again after a change to its row), everyone_loads (every user read at once, by a backend that has read many one by one), group_loads, catalog_loads (permission strings read), invalidations (of everything), key_invalidations (of one user or group), cached_users, hit_rate.';
-COMMENT ON FUNCTION authz.catalog_rows_changed() IS
-    'Row trigger on the user and group catalogs (arguments: ''user'', ''user_row'' or ''group'', the key column): invalidates that user''s or group''s entries in every backend''s permission cache (''user_row'': the user''s flags only).';
