@@ -11,7 +11,10 @@
 //! It leaves at once, after its batch, when another database's entry waits for a writer that
 //! could not start (every `max_worker_processes` slot taken): a busy database does not keep a
 //! slot another needs, and its own waiting entries start it again, so that databases short of
-//! slots take turns, a worker start per turn.
+//! slots take turns, a worker start per turn. The turn is kept: the first database whose writer
+//! found no slot is owed the next one, and no other database registers a writer while it waits
+//! (a slot that a busy database's writer gives up would otherwise go to that database's next
+//! caller as often as not).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -78,6 +81,8 @@ struct Writer {
 struct Queue {
     slots: [Slot; SLOTS],
     writers: [Writer; WRITERS],
+    /// The database owed the next worker slot (0: none): the first whose writer found none.
+    owed: u32,
 }
 
 unsafe impl PGRXSharedMemory for Queue {}
@@ -98,12 +103,27 @@ impl Queue {
             latch: 0,
             since: 0,
         }; WRITERS],
+        owed: 0,
     };
 
     fn writer_of(&self, database: u32) -> Option<usize> {
         self.writers
             .iter()
             .position(|w| w.state != NO_WRITER && w.database == database)
+    }
+
+    /// Whether an entry of `database` waits with no writer for it, running or registered.
+    fn waits_without_writer(&self, database: u32) -> bool {
+        self.writer_of(database).is_none()
+            && self
+                .slots
+                .iter()
+                .any(|s| s.state == PENDING && s.database == database)
+    }
+
+    /// Whether a database other than `database` is owed the next worker slot and still waits.
+    fn owed_to_another(&self, database: u32) -> bool {
+        self.owed != 0 && self.owed != database && self.waits_without_writer(self.owed)
     }
 }
 
@@ -245,7 +265,7 @@ enum Start {
 }
 
 /// Make sure `database` has a writer running or starting; registers one if not (or if the
-/// registered one never started).
+/// registered one never started), unless another database is owed the next worker slot.
 unsafe fn ensure_writer(database: u32) -> Start {
     let now = pg_sys::GetCurrentTimestamp();
     let index = {
@@ -262,6 +282,9 @@ unsafe fn ensure_writer(database: u32) -> Start {
                 None => return Start::Full,
             },
         };
+        if q.owed_to_another(database) {
+            return Start::Retry;
+        }
         q.writers[index] = Writer {
             state: STARTING,
             database,
@@ -282,13 +305,20 @@ unsafe fn ensure_writer(database: u32) -> Start {
         .set_restart_time(None);
     let mut worker: pg_sys::BackgroundWorker = (&builder).into();
     let mut handle: *mut pg_sys::BackgroundWorkerHandle = std::ptr::null_mut();
-    if pg_sys::RegisterDynamicBackgroundWorker(&mut worker, &mut handle) {
+    let registered = pg_sys::RegisterDynamicBackgroundWorker(&mut worker, &mut handle);
+    let mut q = QUEUE.exclusive();
+    if registered {
+        if q.owed == database {
+            q.owed = 0;
+        }
         return Start::Present;
     }
-    let mut q = QUEUE.exclusive();
     let w = &mut q.writers[index];
     if w.state == STARTING && w.database == database && w.since == now {
         w.state = NO_WRITER;
+    }
+    if q.owed == 0 || !q.waits_without_writer(q.owed) {
+        q.owed = database;
     }
     Start::Retry
 }
@@ -465,7 +495,7 @@ unsafe fn wake_other_writers(database: u32) {
 }
 
 /// Leave at once, the database's waiting entries notwithstanding: their callers see no writer
-/// and start another (after the database that waited, which polls more often, has had its turn).
+/// and start another once the database owed the slot has had its turn.
 unsafe fn give_way(index: usize) {
     QUEUE.exclusive().writers[index].state = NO_WRITER;
 }

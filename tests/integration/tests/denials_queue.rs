@@ -192,10 +192,12 @@ fn denials_in_two_databases_land_each_in_its_own_log() {
 /// A busy database's writer leaves when another database's denial waits for a writer that found
 /// no worker slot: with one `max_worker_processes` slot (no logical replication launcher to take
 /// it), the second database's denial is stored in its own log within the caller's bound, not
-/// written to the server log after 5 s (review-durable finding 4). The first database is busy
-/// with gaps (one client, a denial every 200 ms: its writer is idle between batches), or without
-/// any (four clients, started apart, each denied again as soon as its entry is stored, and the
-/// log taking 100 ms an entry there: each batch ends with the next one queued).
+/// written to the server log after 5 s (review-durable finding 4), though the busy database's
+/// callers ask for a slot as soon as its writer gives one up (the waiting database is owed it).
+/// The first database is busy with gaps (one client, a denial every 200 ms: its writer is idle
+/// between batches), or without any (four clients, started apart, each denied again as soon as
+/// its entry is stored, and the log taking 100 ms an entry there: each batch ends with the next
+/// one queued).
 #[test]
 fn a_busy_database_does_not_starve_another_of_worker_slots() {
     another_database_is_served_while_one_is_busy("denials-queue-slots-gaps", 2140, false);
@@ -241,14 +243,15 @@ fn another_database_is_served_while_one_is_busy(name: &str, offset: u16, without
     for thread in busy {
         thread.join().unwrap();
     }
+    // The outcome, not the time: a caller that waits out its 5 s bound writes the entry to the
+    // server log instead, and the second database's log stays empty.
     assert_eq!(
         denials_of(&mut server.connect(&other), "ann"),
         1,
-        "{name}: the second database's denial is in its log"
+        "{name}: the second database's denial is in its log (after {took:?})"
     );
     assert!(
         !server.log_text().contains(FALLBACK_LINE),
-        "{name}: a denial went to the server log"
+        "{name}: a denial went to the server log (after {took:?})"
     );
-    assert!(took < Duration::from_secs(3), "{name}: it took {took:?}");
 }
