@@ -110,7 +110,42 @@ impl HiddenColumns {
                 out.push((column.clone(), holders.clone(), mask));
             }
         }
+        refuse_generated_from_hidden(table, &out)?;
         Ok(out)
+    }
+}
+
+/// 22023 when a column the view shows is a generated column computed from a hidden one (its
+/// stored value would give the hidden value away, `upper(api_key)` in full): it must be hidden
+/// too, in any entry.
+fn refuse_generated_from_hidden(
+    table: &Table,
+    hidden: &[(String, String, String)],
+) -> error::Result<()> {
+    let hidden: Vec<&str> = hidden.iter().map(|(name, _, _)| name.as_str()).collect();
+    let found = Spi::get_two_with_args::<String, String>(
+        "SELECT g.attname::text, h.attname::text
+           FROM pg_catalog.pg_attribute g
+           JOIN pg_catalog.pg_attrdef d ON d.adrelid = g.attrelid AND d.adnum = g.attnum
+           JOIN pg_catalog.pg_depend dep
+             ON dep.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND dep.objid = d.oid
+            AND dep.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+            AND dep.refobjid = g.attrelid
+           JOIN pg_catalog.pg_attribute h
+             ON h.attrelid = g.attrelid AND h.attnum = dep.refobjsubid
+          WHERE g.attrelid = $1 AND g.attgenerated <> '' AND NOT g.attisdropped
+            AND h.attname::text = ANY($2) AND NOT g.attname::text = ANY($2)
+          ORDER BY g.attnum, h.attnum
+          LIMIT 1",
+        &[table.oid.into(), hidden.into()],
+    );
+    match found {
+        Ok((Some(generated), Some(source))) => Err(AuthzError::InvalidArgument(format!(
+            "hidden: column \"{generated}\" of relation {} is generated from hidden column \"{source}\"; hide it too",
+            table.name
+        ))),
+        Ok(_) | Err(pgrx::spi::SpiError::InvalidPosition) => Ok(()),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -40,18 +40,22 @@ impl Table {
     }
 
     /// `<schema>.<table><suffix>`, quoted: the name of a relation generated next to the table.
+    /// A long table name is cut to leave the suffix whole, as PostgreSQL names an index, so that
+    /// the name never equals the table's.
     pub fn sibling(&self, suffix: &str) -> error::Result<(String, String)> {
         let (schema, name) = Spi::get_two_with_args::<String, String>(
             "SELECT n.nspname::text, c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1",
             &[self.oid.into()],
         )?;
         let (schema, name) = (schema.unwrap_or_default(), name.unwrap_or_default());
-        let sibling = truncate_identifier(format!("{name}{suffix}"));
+        let sibling = format!("{}{suffix}", truncate_identifier(name, suffix.len()));
         Ok((format!("{}.{}", ident(&schema), ident(&sibling)), sibling))
     }
 
     /// The generated view reading the table with hidden columns masked, if there is one: a
-    /// view `<table>_visible` in the table's schema whose rule depends on the table.
+    /// view `<table>_visible` in the table's schema whose rule depends on the table and on
+    /// `authz.owner_subject_to_rls`, which only the generated view calls (a view of the same
+    /// name made by hand is neither replaced nor dropped).
     pub fn generated_views(&self) -> error::Result<Vec<String>> {
         let (_, sibling) = self.sibling(super::hidden::VIEW_SUFFIX)?;
         Ok(Spi::get_one_with_args::<Vec<String>>(
@@ -60,6 +64,9 @@ impl Table {
                JOIN pg_rewrite r ON r.ev_class = v.oid
                JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
                                AND d.refclassid = 'pg_class'::regclass AND d.refobjid = t.oid
+               JOIN pg_depend f ON f.classid = 'pg_rewrite'::regclass AND f.objid = r.oid
+                               AND f.refclassid = 'pg_proc'::regclass
+                               AND f.refobjid = 'authz.owner_subject_to_rls(pg_catalog.oid)'::pg_catalog.regprocedure
               WHERE v.relkind = 'v' AND v.relname = $2",
             &[self.oid.into(), sibling.as_str().into()],
         )?
@@ -141,10 +148,11 @@ impl Table {
     }
 }
 
-/// `name` cut as PostgreSQL cuts an identifier: to at most NAMEDATALEN - 1 bytes, never inside a
-/// character (a table name of multibyte characters keeps fewer than 63 of them).
-fn truncate_identifier(mut name: String) -> String {
-    let max = pg_sys::NAMEDATALEN as usize - 1;
+/// `name` cut as PostgreSQL cuts an identifier, leaving room for `room` more bytes: to at most
+/// NAMEDATALEN - 1 - `room` bytes, never inside a character (a table name of multibyte
+/// characters keeps fewer of them).
+fn truncate_identifier(mut name: String, room: usize) -> String {
+    let max = pg_sys::NAMEDATALEN as usize - 1 - room;
     if name.len() > max {
         let mut end = max;
         while !name.is_char_boundary(end) {

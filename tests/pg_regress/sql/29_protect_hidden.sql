@@ -208,19 +208,54 @@ ALTER TABLE hid.su_owned OWNER TO regress_admin;
 SELECT authz.protect('hid.su_owned', '{"model": "hid.SuOwned", "hidden": [{"columns": ["secret"]}]}');
 \set VERBOSITY default
 
--- The view's name is cut as PostgreSQL cuts identifiers: at 63 bytes, never inside a character.
--- A table of 30 two-byte letters (60 bytes) gets ü…ü_vi; protect finds it again (the second call
--- changes nothing) and unprotect drops it.
+-- A view of that name made by hand, even one reading the table, is not taken for the generated
+-- one: protect refuses to replace it, and it is still there, unchanged.
+DROP TABLE hid.su_owned_visible;
+CREATE VIEW hid.su_owned_visible AS SELECT id FROM hid.su_owned;
+ALTER VIEW hid.su_owned_visible OWNER TO regress_admin;
+\set VERBOSITY terse
+SELECT authz.protect('hid.su_owned', '{"model": "hid.SuOwned", "hidden": [{"columns": ["secret"]}]}');
+\set VERBOSITY default
+SELECT pg_get_viewdef('hid.su_owned_visible') AS hand_made_view;
+DROP VIEW hid.su_owned_visible;
+
+-- A generated column computed from a hidden column would show the hidden value: protect refuses
+-- until it is hidden too.
+SET ROLE regress_admin;
+CREATE TABLE hid.keys (id int PRIMARY KEY, api_key text,
+                       api_key_upper text GENERATED ALWAYS AS (upper(api_key)) STORED);
+RESET ROLE;
+\set VERBOSITY terse
+SELECT authz.protect('hid.keys', '{"model": "hid.Key", "hidden": [{"columns": ["api_key"]}]}');
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY default
+SELECT to_regclass('hid.keys_visible') AS no_view_after_refusal;
+SELECT authz.protect('hid.keys', '{"model": "hid.Key", "hidden": [{"columns": ["api_key"]}, {"columns": ["api_key_upper"], "mask": "''***''"}]}') IS NOT NULL AS protected_with_both;
+SELECT authz.unprotect('hid.keys') AS unprotected;
+
+-- The view's name keeps its suffix whole: a long table name is cut as PostgreSQL cuts
+-- identifiers (at 63 bytes, never inside a character) to leave room for it. A table of 30
+-- two-byte letters (60 bytes) gets 27 of them and _visible; protect finds it again (the second
+-- call changes nothing) and unprotect drops it.
 SET ROLE regress_admin;
 SELECT format('CREATE TABLE hid.%I (id int PRIMARY KEY, secret text)', repeat('ü', 30)) \gexec
 RESET ROLE;
 SELECT format('hid.%I', repeat('ü', 30)) AS long_name \gset
 SELECT authz.protect(:'long_name', '{"model": "hid.Long", "hidden": [{"columns": ["secret"]}]}') =
        authz.protect(:'long_name', '{"model": "hid.Long", "hidden": [{"columns": ["secret"]}]}') AS same_script;
-SELECT right(relname, 4) AS name_ends, octet_length(relname) AS bytes FROM pg_class
+SELECT right(relname, 10) AS name_ends, octet_length(relname) AS bytes FROM pg_class
  WHERE relkind = 'v' AND relname LIKE 'üü%';
 SELECT authz.unprotect(:'long_name') AS unprotected;
 SELECT count(*) AS views_left FROM pg_class WHERE relkind = 'v' AND relname LIKE 'üü%';
+-- A table name of 63 bytes gets a view of its own, not its own name.
+SET ROLE regress_admin;
+SELECT format('CREATE TABLE hid.%I (id int PRIMARY KEY, secret text)', repeat('t', 63)) \gexec
+RESET ROLE;
+SELECT format('hid.%I', repeat('t', 63)) AS longest_name \gset
+SELECT authz.protect(:'longest_name', '{"model": "hid.Longest", "hidden": [{"columns": ["secret"]}]}') IS NOT NULL AS protected;
+SELECT octet_length(relname) AS bytes, right(relname, 10) AS name_ends FROM pg_class
+ WHERE relkind = 'v' AND relname LIKE 'ttt%';
+SELECT authz.unprotect(:'longest_name') AS unprotected;
 
 SELECT authz.protect('hid.products', '{"model": "hid.Product"}') IS NOT NULL AS protected;
 SELECT to_regclass('hid.products_visible') AS view_after_spec_without_hidden;
