@@ -51,14 +51,23 @@ def _request_memo(request, user_id):
 
 _DEFAULT_PERMISSIONS = ("view", "add", "change", "delete")
 
+# A model's allowed actions, none for a model the catalog does not know (one without a content
+# type, say an unmanaged or not yet synced one, whose admin Django still registers): allowed_actions
+# would refuse it (P0002) and, asked in the prefetch, fail every answer of the request.
+_ACTIONS = """
+CASE WHEN EXISTS (SELECT FROM authz.content_types
+                   WHERE app_label = split_part(%(model)s, '.', 1) AND model = lower(split_part(%(model)s, '.', 2)))
+     THEN authz.allowed_actions(%(user)s, %(model)s) ELSE '[]' END
+"""
+
 # Every answer the admin's pages ask for, in one round trip: has_perm for each permission,
 # has_module_perms for each app label, allowed_actions for one model.
-_PREFETCH = """
+_PREFETCH = f"""
 SELECT jsonb_build_object(
-    'perm', (SELECT coalesce(jsonb_object_agg(p, authz.has_perm(%(user)s, p)), '{}') FROM unnest(%(perms)s::text[]) p),
-    'module', (SELECT coalesce(jsonb_object_agg(a, authz.has_module_perms(%(user)s, a)), '{}')
+    'perm', (SELECT coalesce(jsonb_object_agg(p, authz.has_perm(%(user)s, p)), '{{}}') FROM unnest(%(perms)s::text[]) p),
+    'module', (SELECT coalesce(jsonb_object_agg(a, authz.has_module_perms(%(user)s, a)), '{{}}')
                  FROM unnest(%(apps)s::text[]) a),
-    'actions', jsonb_build_object(%(model)s::text, authz.allowed_actions(%(user)s, %(model)s)))
+    'actions', jsonb_build_object(%(model)s::text, {_ACTIONS}))
 """
 
 
@@ -84,7 +93,7 @@ class AuthzAdminMixin:
             self._prefetch(user_id, memo)
         key = (kind, name)
         if key not in memo:
-            memo[key] = _fetch(sql, [user_id, *params])
+            memo[key] = _fetch(sql, {"user": user_id, **params} if isinstance(params, dict) else [user_id, *params])
         return memo[key]
 
     def _prefetch(self, user_id, memo):
@@ -133,9 +142,7 @@ class AuthzAdminMixin:
     def authz_actions(self, request):
         """``authz.allowed_actions`` for the request's user on this model: every declared action,
         each with ``allowed``."""
-        actions = self._answer(
-            request, "actions", self.authz_model, "SELECT authz.allowed_actions(%s, %s)", [self.authz_model]
-        )
+        actions = self._answer(request, "actions", self.authz_model, f"SELECT {_ACTIONS}", {"model": self.authz_model})
         return [] if actions is None else _json(actions)
 
     def get_actions(self, request):
