@@ -490,6 +490,16 @@ protected AS (
       FROM authz.protected_relations pr
       JOIN pg_class c ON c.oid = pr.relation
 ),
+-- The hidden columns of each table that has some.
+hidden AS (
+    SELECT p.relid, array_agg(DISTINCT col.name) AS hidden
+      FROM protected p
+     CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(p.spec->'hidden') = 'array'
+                                                  THEN p.spec->'hidden' ELSE '[]' END) AS e(entry)
+     CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(e.entry->'columns') = 'array'
+                                                       THEN e.entry->'columns' ELSE '[]' END) AS col(name)
+     GROUP BY p.relid
+),
 -- The row rules of each spec that name a column of the protected table.
 rules AS (
     SELECT p.relid, p.relnamespace, p.spec, r.rule, r.body, r.body->>'column' AS column_name
@@ -660,13 +670,7 @@ findings AS (
             SELECT h.relid, h.hidden, g.grantee_name, bool_or(g.whole) AS whole,
                    CASE WHEN bool_or(g.whole) THEN (SELECT array_agg(quote_ident(x) ORDER BY x) FROM unnest(h.hidden) x)
                         ELSE array_agg(DISTINCT quote_ident(g.attname) ORDER BY quote_ident(g.attname)) END AS readable
-              FROM (SELECT p.relid, array_agg(DISTINCT col.name) AS hidden
-                      FROM protected p
-                     CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(p.spec->'hidden') = 'array'
-                                                                  THEN p.spec->'hidden' ELSE '[]' END) AS e(entry)
-                     CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(e.entry->'columns') = 'array'
-                                                                       THEN e.entry->'columns' ELSE '[]' END) AS col(name)
-                     GROUP BY p.relid) AS h
+              FROM hidden h
               JOIN pg_class c ON c.oid = h.relid
              CROSS JOIN LATERAL (
                     SELECT x.grantee, true AS whole, NULL::name AS attname
@@ -685,8 +689,24 @@ findings AS (
                AND NOT EXISTS (SELECT FROM pg_roles s WHERE s.oid = acl.grantee AND s.rolsuper)
              GROUP BY h.relid, h.hidden, g.grantee_name
          ) AS r
+    UNION ALL
+    -- 9. The same through a membership: a member of the table's owner has its privileges (every
+    -- column; row-level security still applies to it, the member not being the owner), and a
+    -- member of pg_read_all_data may SELECT every table. Direct members, whom the fix names;
+    -- superusers are not findings.
+    SELECT 'hidden_columns_readable', format('%s to %s', h.relid::regclass, quote_ident(m.rolname)),
+           format('%s is a member of %s, so may SELECT every column of %s, whose hidden column(s) %s the generated view masks: every app user acting through %s reads their values on the table',
+                  quote_ident(m.rolname), quote_ident(g.rolname), h.relid::regclass,
+                  (SELECT string_agg(quote_ident(x), ', ' ORDER BY x) FROM unnest(h.hidden) x), quote_ident(m.rolname)),
+           format('REVOKE %s FROM %s;', quote_ident(g.rolname), quote_ident(m.rolname))
+      FROM hidden h
+      JOIN pg_class c ON c.oid = h.relid
+      JOIN pg_roles g ON g.oid = c.relowner OR g.rolname = 'pg_read_all_data'
+      JOIN pg_auth_members am ON am.roleid = g.oid
+      JOIN pg_roles m ON m.oid = am.member
+     WHERE NOT m.rolsuper
 )
 SELECT f.kind, f.object, f.detail, f.fix FROM findings f ORDER BY f.kind, f.object
 $fn$;
 COMMENT ON FUNCTION authz.lint() IS
-    'Findings a DBA should act on, each with the SQL that fixes it (kind, object, detail, fix): unprotected_table (an owner or tenant column beside protected tables), unindexed_policy_column, definer_without_search_path, audited_without_primary_key, rls_not_forced, authenticator_superuser, authenticator_bypassrls, truncate_on_protected, hidden_columns_readable (a role other than the owner may SELECT a hidden column on the table itself, past its view). Anyone may run it: it reads only catalogs every role can read.';
+    'Findings a DBA should act on, each with the SQL that fixes it (kind, object, detail, fix): unprotected_table (an owner or tenant column beside protected tables), unindexed_policy_column, definer_without_search_path, audited_without_primary_key, rls_not_forced, authenticator_superuser, authenticator_bypassrls, truncate_on_protected, hidden_columns_readable (a role other than the owner may SELECT a hidden column on the table itself, past its view, by a grant or as a member of the owner or of pg_read_all_data). Anyone may run it: it reads only catalogs every role can read.';

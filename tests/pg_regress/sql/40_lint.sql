@@ -111,6 +111,14 @@ SELECT r AS role, c AS column_name, has_column_privilege(r, 'lint.accounts', c, 
   FROM unnest('{regress_lint_reports,regress_app}'::text[]) r, unnest('{id,email,api_key,internal_notes}'::text[]) c
  ORDER BY r, c;
 SELECT count(*) AS findings FROM my_findings;
+-- The same through a membership: of the table's owner (its privileges), or of pg_read_all_data.
+GRANT regress_lint_owner TO regress_lint_reports;
+GRANT pg_read_all_data TO regress_app;
+SELECT kind, object, detail, fix FROM my_findings WHERE kind = 'hidden_columns_readable';
+SELECT fix FROM my_findings WHERE kind = 'hidden_columns_readable' \gexec
+SELECT r AS role, has_column_privilege(r, 'lint.accounts', 'api_key', 'SELECT') AS can_select_api_key
+  FROM unnest('{regress_lint_reports,regress_app}'::text[]) r ORDER BY r;
+SELECT count(*) AS findings FROM my_findings;
 
 -- Anyone may run lint: it reads only catalogs every role can read, so an ordinary role gets the
 -- same findings as a superuser.
