@@ -426,7 +426,8 @@ SELECT t.rel, format('it has the name a bound Django table had (%s), which the D
 UNION ALL
 -- A view reading a table with hidden columns, owned by a role that bypasses row-level
 -- security: it would show every row. Views are found by their dependency on the table, not
--- by name: the generated view under any name (renamed, or cut at 63 bytes), and any other.
+-- by name: the generated view under any name (renamed, or cut at 63 bytes), and any other,
+-- but for a security_invoker view, which reads with its caller's rights, not its owner's.
 SELECT pr.relation,
        format('view %s of its hidden columns is owned by role %I, which bypasses row-level security', v.oid::regclass, r.rolname),
        format('Give the table and view %s to a role subject to row-level security, then call authz.protect(%L, spec) again (or drop a view protect did not make).',
@@ -439,7 +440,9 @@ SELECT pr.relation,
      ) AS reader
   JOIN pg_class v ON v.oid = reader.oid AND v.relkind = 'v'
   JOIN pg_roles r ON r.oid = v.relowner
- WHERE pr.spec ? 'hidden' AND NOT authz.owner_subject_to_rls(v.oid);
+ WHERE pr.spec ? 'hidden' AND NOT authz.owner_subject_to_rls(v.oid)
+   AND NOT coalesce((SELECT o.option_value::boolean FROM pg_options_to_table(v.reloptions) o
+                      WHERE o.option_name = 'security_invoker'), false);
 GRANT SELECT ON authz.protection_breaches TO PUBLIC;
 COMMENT ON VIEW authz.protection_breaches IS
     'What would let a write skip its audit entry or a row skip its generated policies, now: RLS disabled or not forced on a protected table, a protected table in an inheritance tree, a generated policy missing, a PERMISSIVE policy protect did not make, a generated trigger (audit, readonly, age lock, condition, Django mirror) disabled, renamed, missing or set to fire on replicas, a bound Django table in an inheritance tree, a table under a bound table''s bind-time name, a view of hidden columns owned by a role that bypasses RLS; with the function that changes it. Empty when everything is as pg_authz made it.';

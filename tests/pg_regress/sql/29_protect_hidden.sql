@@ -165,14 +165,16 @@ SELECT count(*) AS rows_through_the_view FROM hid.products_visible;
 ROLLBACK;
 SELECT breach, remedy FROM authz.protection_breaches WHERE relation = 'hid.products'::regclass;
 -- Views are found by their dependency on the table, not by name: the generated view renamed,
--- and a view its owner made by hand, are breaches all the same.
+-- and a view its owner made by hand, are breaches all the same; a security_invoker view, which
+-- reads with its caller's rights, is none.
 SET ROLE regress_admin;
 ALTER VIEW hid.products_visible RENAME TO products_masked;
 CREATE VIEW hid.product_costs AS SELECT id, internal_cost FROM hid.products;
+CREATE VIEW hid.product_costs_invoker WITH (security_invoker = on) AS SELECT id, internal_cost FROM hid.products;
 RESET ROLE;
 SELECT breach FROM authz.protection_breaches WHERE relation = 'hid.products'::regclass ORDER BY breach;
 SET ROLE regress_admin;
-DROP VIEW hid.product_costs;
+DROP VIEW hid.product_costs, hid.product_costs_invoker;
 ALTER VIEW hid.products_masked RENAME TO products_visible;
 RESET ROLE;
 ALTER ROLE regress_admin NOBYPASSRLS;
