@@ -557,7 +557,7 @@ END
 $fn$;
 REVOKE EXECUTE ON FUNCTION authz.guard_generated_start() FROM PUBLIC;
 COMMENT ON FUNCTION authz.guard_generated_start() IS
-    'Event trigger: records authz.protection_breaches before an ALTER TABLE, ALTER TRIGGER, ALTER POLICY, CREATE POLICY or CREATE TABLE.';
+    'Event trigger: records authz.protection_breaches before an ALTER TABLE, ALTER TRIGGER, ALTER POLICY, CREATE POLICY, CREATE TABLE, ALTER VIEW or CREATE VIEW.';
 
 CREATE FUNCTION authz.guard_generated_end() RETURNS event_trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
@@ -592,12 +592,12 @@ END
 $fn$;
 REVOKE EXECUTE ON FUNCTION authz.guard_generated_end() FROM PUBLIC;
 COMMENT ON FUNCTION authz.guard_generated_end() IS
-    'Event trigger: refuses (2BP01) an ALTER TABLE, ALTER TRIGGER, ALTER POLICY, CREATE POLICY or CREATE TABLE that alters a generated policy or adds a breach (authz.protection_breaches), unless authz.protect, unprotect, enable_audit or disable_audit runs it.';
+    'Event trigger: refuses (2BP01) an ALTER TABLE, ALTER TRIGGER, ALTER POLICY, CREATE POLICY, CREATE TABLE, ALTER VIEW or CREATE VIEW that alters a generated policy or adds a breach (authz.protection_breaches; a view of hidden columns given to a role that bypasses RLS, say), unless authz.protect, unprotect, enable_audit or disable_audit runs it.';
 CREATE EVENT TRIGGER authz_guard_generated_start ON ddl_command_start
-    WHEN TAG IN ('ALTER TABLE', 'ALTER TRIGGER', 'ALTER POLICY', 'CREATE POLICY', 'CREATE TABLE')
+    WHEN TAG IN ('ALTER TABLE', 'ALTER TRIGGER', 'ALTER POLICY', 'CREATE POLICY', 'CREATE TABLE', 'ALTER VIEW', 'CREATE VIEW')
     EXECUTE FUNCTION authz.guard_generated_start();
 CREATE EVENT TRIGGER authz_guard_generated_end ON ddl_command_end
-    WHEN TAG IN ('ALTER TABLE', 'ALTER TRIGGER', 'ALTER POLICY', 'CREATE POLICY', 'CREATE TABLE')
+    WHEN TAG IN ('ALTER TABLE', 'ALTER TRIGGER', 'ALTER POLICY', 'CREATE POLICY', 'CREATE TABLE', 'ALTER VIEW', 'CREATE VIEW')
     EXECUTE FUNCTION authz.guard_generated_end();
 
 -- Only protect and unprotect write authz.protected_relations (the guard trusts it): not even

@@ -713,3 +713,18 @@ SELECT f.kind, f.object, f.detail, f.fix FROM findings f ORDER BY f.kind, f.obje
 $fn$;
 COMMENT ON FUNCTION authz.lint() IS
     'Findings a DBA should act on, each with the SQL that fixes it (kind, object, detail, fix): unprotected_table (an owner or tenant column beside protected tables), unindexed_policy_column, definer_without_search_path, audited_without_primary_key, rls_not_forced, authenticator_superuser, authenticator_bypassrls, truncate_on_protected, hidden_columns_readable (a role other than the owner may SELECT a hidden column on the table itself, past its view, by a grant or as a member of the owner or of pg_read_all_data). Anyone may run it: it reads only catalogs every role can read.';
+
+-- fix6: the tamper guard also fires on ALTER VIEW and CREATE VIEW, so that a view of hidden
+-- columns cannot be given to a role that bypasses row-level security (ALTER VIEW ... OWNER TO).
+DROP EVENT TRIGGER authz_guard_generated_start;
+DROP EVENT TRIGGER authz_guard_generated_end;
+CREATE EVENT TRIGGER authz_guard_generated_start ON ddl_command_start
+    WHEN TAG IN ('ALTER TABLE', 'ALTER TRIGGER', 'ALTER POLICY', 'CREATE POLICY', 'CREATE TABLE', 'ALTER VIEW', 'CREATE VIEW')
+    EXECUTE FUNCTION authz.guard_generated_start();
+CREATE EVENT TRIGGER authz_guard_generated_end ON ddl_command_end
+    WHEN TAG IN ('ALTER TABLE', 'ALTER TRIGGER', 'ALTER POLICY', 'CREATE POLICY', 'CREATE TABLE', 'ALTER VIEW', 'CREATE VIEW')
+    EXECUTE FUNCTION authz.guard_generated_end();
+COMMENT ON FUNCTION authz.guard_generated_start() IS
+    'Event trigger: records authz.protection_breaches before an ALTER TABLE, ALTER TRIGGER, ALTER POLICY, CREATE POLICY, CREATE TABLE, ALTER VIEW or CREATE VIEW.';
+COMMENT ON FUNCTION authz.guard_generated_end() IS
+    'Event trigger: refuses (2BP01) an ALTER TABLE, ALTER TRIGGER, ALTER POLICY, CREATE POLICY, CREATE TABLE, ALTER VIEW or CREATE VIEW that alters a generated policy or adds a breach (authz.protection_breaches; a view of hidden columns given to a role that bypasses RLS, say), unless authz.protect, unprotect, enable_audit or disable_audit runs it.';
