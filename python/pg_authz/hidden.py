@@ -54,14 +54,15 @@ except ImportError:  # Django before 5.0 has no database defaults
     DatabaseDefault = None
 
 VIEW_SUFFIX = "_visible"
-# PostgreSQL cuts identifiers at NAMEDATALEN - 1 bytes, as authz.protect names the view.
+# PostgreSQL cuts identifiers at NAMEDATALEN - 1 bytes; authz.protect cuts the table's name to
+# leave the suffix whole, as PostgreSQL names an index.
 MAX_IDENTIFIER_BYTES = 63
 
 
 def view_name(table):
     """The name of the view ``authz.protect`` generates for ``table`` (unquoted, unqualified)."""
-    name = (table + VIEW_SUFFIX).encode()[:MAX_IDENTIFIER_BYTES]
-    return name.decode(errors="ignore")
+    base = table.encode()[: MAX_IDENTIFIER_BYTES - len(VIEW_SUFFIX)]
+    return base.decode(errors="ignore") + VIEW_SUFFIX
 
 
 class _VisibleTable(BaseTable):
