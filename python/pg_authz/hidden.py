@@ -20,7 +20,8 @@ change of a hidden column by anyone else (42501). So a model with hidden columns
   table's own name, so the rest of Django's SQL is unchanged. Changelists, change forms,
   querysets, ``values()``, aggregates: all see what the database lets the app user see;
 - writes to the table, as Django always does (``save``, ``update``, ``delete``, ``bulk_create``
-  name the table, never the view);
+  name the table, never the view), and reads no hidden column back from an INSERT (``RETURNING``
+  of a ``db_default`` field), which the app role may not read on the table;
 - leaves out of ``save()`` the hidden columns the current app user cannot see: their value in the
   instance is the mask, and writing it would overwrite the stored value (the trigger refuses
   it). A holder saves them like any field. An instance read for another app user (a job that
@@ -98,6 +99,26 @@ class VisibleQuerySet(models.QuerySet):
         return models.QuerySet(self.model, using=self._db).filter(pk__in=self.values("pk")).update(**kwargs)
 
     update.alters_data = True
+
+    def _insert(self, objs, fields, returning_fields=None, raw=False, using=None, **kwargs):
+        """Every INSERT of the model (``save``, ``create``, ``bulk_create``): Django reads back a
+        field with a database default (``db_default``) with RETURNING, but the app role may not
+        read a hidden column on the table, so those are not read back and keep the value given."""
+        using = using or self.db
+        returning_fields = returning_fields or []
+        reads_back = any(not f.primary_key for f in returning_fields)
+        hidden = set(hidden_columns(self.model, using)) if reads_back else set()
+        kept = [f for f in returning_fields if f.column not in hidden]
+        if len(kept) == len(returning_fields):
+            return super()._insert(objs, fields, returning_fields or None, raw, using, **kwargs)
+        rows = super()._insert(objs, fields, kept, raw, using, **kwargs) or []
+        return [
+            tuple(row[kept.index(f)] if f in kept else getattr(obj, f.attname) for f in returning_fields)
+            for obj, row in zip(objs, rows)
+        ]
+
+    _insert.alters_data = True
+    _insert.queryset_only = False
 
 
 class VisibleManager(models.Manager.from_queryset(VisibleQuerySet)):
@@ -189,20 +210,6 @@ class HiddenColumnsModel(models.Model):
             if not update_fields:
                 return None
         return super().save(*args, force_insert=force_insert, update_fields=update_fields, using=using, **kwargs)
-
-    def _do_insert(self, manager, using, fields, returning_fields, raw):
-        """Django reads back a field with a database default (``db_default``) with RETURNING;
-        the app role may not read a hidden column on the table, so those keep the value given."""
-        reads_back = any(not f.primary_key for f in returning_fields)
-        hidden = set(hidden_columns(type(self), using)) if reads_back else set()
-        kept = [f for f in returning_fields if f.column not in hidden]
-        if len(kept) == len(returning_fields):
-            return super()._do_insert(manager, using, fields, returning_fields, raw)
-        rows = super()._do_insert(manager, using, fields, kept, raw) or []
-        return [
-            tuple(row[kept.index(f)] if f in kept else getattr(self, f.attname) for f in returning_fields)
-            for row in rows
-        ]
 
 
 class HiddenColumnsAdminMixin:

@@ -175,3 +175,69 @@ def test_the_admin_lets_holders_edit_hidden_values(customers, client):
     )
     assert response.status_code == 302
     assert _stored(pk) == {**STORED, "api_key": "key-new"}
+
+
+READER = "authz_django_hidden_reader"
+
+
+@pytest.fixture
+def split_privileges(customers):
+    """The app's role with exactly the README's grants ("Hidden columns"), which the Django
+    connection takes with SET ROLE for the test: SELECT on the view, SELECT of the plain columns
+    on the table, the writes, and no more (the tests otherwise run as the tables' owner)."""
+    from django.db import connection
+
+    from tests.settings_base import APP_ROLE
+
+    with superuser_connection() as conn:
+        conn.execute(
+            f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{READER}') THEN"
+            f" CREATE ROLE {READER} NOLOGIN; END IF; END $$"
+        )
+        conn.execute(f"GRANT {READER} TO {APP_ROLE}")
+        conn.execute(f"GRANT SELECT, UPDATE ON shop_customer_visible TO {READER}")
+        conn.execute(f"GRANT SELECT (id, name) ON shop_customer TO {READER}")
+        conn.execute(f"GRANT INSERT, UPDATE, DELETE ON shop_customer TO {READER}")
+        conn.execute(f"GRANT USAGE ON SEQUENCE shop_customer_id_seq TO {READER}")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET ROLE {READER}")
+    try:
+        yield customers
+    finally:
+        connection.close()  # the next test's connection starts as the app role again
+        with superuser_connection() as conn:
+            conn.execute(f"DROP OWNED BY {READER}")
+            conn.execute(f"DROP ROLE {READER}")
+
+
+def test_with_the_readmes_grants_the_app_role_reads_and_writes_as_its_users(split_privileges):
+    from django.db import connection, transaction
+
+    users = split_privileges
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user")
+        assert cursor.fetchone()[0] == READER
+    assert _seen(users["sam"]) == {"name": "Acme", "api_key": None, "internal_notes": "(hidden)"}
+    assert _seen(users["sue"]) == STORED
+    with acting_as(users["sam"]):
+        # bulk_create: INSERT ... RETURNING id, a plain column.
+        added = Customer.objects.bulk_create([Customer(name="Beta"), Customer(name="Gamma")])
+        assert all(c.pk for c in added)
+        customer = Customer.objects.get(pk=users["customer"].pk)
+        customer.name = "Acme Ltd"
+        customer.save()
+        assert Customer.objects.filter(name="Beta").update(name="Beta Ltd") == 1
+        # The table itself does not show a hidden column to the app role.
+        with pytest.raises(DatabaseError) as refused, transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT api_key FROM shop_customer")
+        assert refused.value.__cause__.sqlstate == "42501"
+    with acting_as(users["sue"]):
+        customer = Customer.objects.get(pk=users["customer"].pk)
+        customer.api_key = "key-rotated"
+        customer.save()
+    with acting_as(users["root"]):  # Support may not delete customers
+        assert Customer.objects.filter(name="Gamma").delete()[0] == 1
+    assert _stored(users["customer"].pk) == {**STORED, "name": "Acme Ltd", "api_key": "key-rotated"}
+    assert _stored(name="Beta Ltd") == {"name": "Beta Ltd", "api_key": None, "internal_notes": ""}
+    assert _stored(name="Gamma") is None
