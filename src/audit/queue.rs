@@ -11,10 +11,10 @@
 //! It leaves at once, after its batch, when another database's entry waits for a writer that
 //! could not start (every `max_worker_processes` slot taken): a busy database does not keep a
 //! slot another needs, and its own waiting entries start it again, so that databases short of
-//! slots take turns, a worker start per turn. The turn is kept: the first database whose writer
-//! found no slot is owed the next one, and no other database registers a writer while it waits
-//! (a slot that a busy database's writer gives up would otherwise go to that database's next
-//! caller as often as not).
+//! slots take turns, a worker start per turn. The turns go by age: while the oldest entry that
+//! waits with no writer for it belongs to another database, a database registers no writer (a
+//! slot that a busy database's writer gives up would otherwise go to that database's next caller
+//! as often as not, and among several waiting databases to the one with the most callers).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -64,6 +64,8 @@ struct Slot {
     taker: i32,
     /// The waiting caller's latch (`&MyProc->procLatch`, in shared memory).
     waiter: usize,
+    /// When it was queued (`GetCurrentTimestamp`).
+    queued: i64,
 }
 
 #[derive(Clone, Copy)]
@@ -81,8 +83,6 @@ struct Writer {
 struct Queue {
     slots: [Slot; SLOTS],
     writers: [Writer; WRITERS],
-    /// The database owed the next worker slot (0: none): the first whose writer found none.
-    owed: u32,
 }
 
 unsafe impl PGRXSharedMemory for Queue {}
@@ -95,6 +95,7 @@ impl Queue {
             segment: 0,
             taker: 0,
             waiter: 0,
+            queued: 0,
         }; SLOTS],
         writers: [Writer {
             state: NO_WRITER,
@@ -103,7 +104,6 @@ impl Queue {
             latch: 0,
             since: 0,
         }; WRITERS],
-        owed: 0,
     };
 
     fn writer_of(&self, database: u32) -> Option<usize> {
@@ -112,18 +112,14 @@ impl Queue {
             .position(|w| w.state != NO_WRITER && w.database == database)
     }
 
-    /// Whether an entry of `database` waits with no writer for it, running or registered.
-    fn waits_without_writer(&self, database: u32) -> bool {
-        self.writer_of(database).is_none()
-            && self
-                .slots
-                .iter()
-                .any(|s| s.state == PENDING && s.database == database)
-    }
-
-    /// Whether a database other than `database` is owed the next worker slot and still waits.
-    fn owed_to_another(&self, database: u32) -> bool {
-        self.owed != 0 && self.owed != database && self.waits_without_writer(self.owed)
+    /// The database whose turn it is to start a writer: that of the oldest entry waiting with
+    /// no writer for it, running or registered.
+    fn next_turn(&self) -> Option<u32> {
+        self.slots
+            .iter()
+            .filter(|s| s.state == PENDING && self.writer_of(s.database).is_none())
+            .min_by_key(|s| s.queued)
+            .map(|s| s.database)
     }
 }
 
@@ -216,6 +212,7 @@ unsafe fn enqueue(segment: &Segment, database: u32, deadline: &mut Deadline) -> 
                     segment: segment.handle(),
                     taker: 0,
                     waiter: pg_sys::MyLatch as usize,
+                    queued: pg_sys::GetCurrentTimestamp(),
                 };
             }
             free.map(|i| (i, q.writer_of(database).map(|w| q.writers[w].latch)))
@@ -265,7 +262,7 @@ enum Start {
 }
 
 /// Make sure `database` has a writer running or starting; registers one if not (or if the
-/// registered one never started), unless another database is owed the next worker slot.
+/// registered one never started), unless it is another database's turn ([`Queue::next_turn`]).
 unsafe fn ensure_writer(database: u32) -> Start {
     let now = pg_sys::GetCurrentTimestamp();
     let index = {
@@ -282,7 +279,7 @@ unsafe fn ensure_writer(database: u32) -> Start {
                 None => return Start::Full,
             },
         };
-        if q.owed_to_another(database) {
+        if q.next_turn().is_some_and(|turn| turn != database) {
             return Start::Retry;
         }
         q.writers[index] = Writer {
@@ -305,20 +302,13 @@ unsafe fn ensure_writer(database: u32) -> Start {
         .set_restart_time(None);
     let mut worker: pg_sys::BackgroundWorker = (&builder).into();
     let mut handle: *mut pg_sys::BackgroundWorkerHandle = std::ptr::null_mut();
-    let registered = pg_sys::RegisterDynamicBackgroundWorker(&mut worker, &mut handle);
-    let mut q = QUEUE.exclusive();
-    if registered {
-        if q.owed == database {
-            q.owed = 0;
-        }
+    if pg_sys::RegisterDynamicBackgroundWorker(&mut worker, &mut handle) {
         return Start::Present;
     }
+    let mut q = QUEUE.exclusive();
     let w = &mut q.writers[index];
     if w.state == STARTING && w.database == database && w.since == now {
         w.state = NO_WRITER;
-    }
-    if q.owed == 0 || !q.waits_without_writer(q.owed) {
-        q.owed = database;
     }
     Start::Retry
 }
@@ -495,7 +485,7 @@ unsafe fn wake_other_writers(database: u32) {
 }
 
 /// Leave at once, the database's waiting entries notwithstanding: their callers see no writer
-/// and start another once the database owed the slot has had its turn.
+/// and start another in their turn.
 unsafe fn give_way(index: usize) {
     QUEUE.exclusive().writers[index].state = NO_WRITER;
 }

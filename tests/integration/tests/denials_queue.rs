@@ -191,51 +191,71 @@ fn denials_in_two_databases_land_each_in_its_own_log() {
 
 /// A busy database's writer leaves when another database's denial waits for a writer that found
 /// no worker slot: with one `max_worker_processes` slot (no logical replication launcher to take
-/// it), the second database's denial is stored in its own log within the caller's bound, not
-/// written to the server log after 5 s (review-durable finding 4), though the busy database's
-/// callers ask for a slot as soon as its writer gives one up (the waiting database is owed it).
-/// The first database is busy with gaps (one client, a denial every 200 ms: its writer is idle
-/// between batches), or without any (four clients, started apart, each denied again as soon as
-/// its entry is stored, and the log taking 100 ms an entry there: each batch ends with the next
-/// one queued).
+/// it), the waiting database's denial is stored in its own log within the caller's bound, not
+/// written to the server log after 5 s (review-durable finding 4), though the busy databases'
+/// callers ask for a slot as soon as a writer gives one up: the turns go by the age of the
+/// oldest waiting entry. A busy database is busy with gaps (one client, a denial every 200 ms:
+/// its writer is idle between batches), or without any (four clients, started apart, each denied
+/// again as soon as its entry is stored, and the log taking 100 ms an entry there: each batch
+/// ends with the next one queued); with two such databases, a turn given to the database with
+/// the most callers would starve the one with a single entry.
 #[test]
 fn a_busy_database_does_not_starve_another_of_worker_slots() {
-    another_database_is_served_while_one_is_busy("denials-queue-slots-gaps", 2140, false);
-    another_database_is_served_while_one_is_busy("denials-queue-slots-busy", 2150, true);
+    another_database_is_served_while_others_are_busy("denials-queue-slots-gaps", 2140, 1, false);
+    another_database_is_served_while_others_are_busy("denials-queue-slots-busy", 2150, 1, true);
+    another_database_is_served_while_others_are_busy("denials-queue-slots-two", 2160, 2, true);
 }
 
-fn another_database_is_served_while_one_is_busy(name: &str, offset: u16, without_gaps: bool) {
-    let other = format!("{DB}_3");
+fn another_database_is_served_while_others_are_busy(
+    name: &str,
+    offset: u16,
+    busy_databases: usize,
+    without_gaps: bool,
+) {
+    let waiting = format!("{DB}_3");
+    let busy_dbs: Vec<String> = (0..busy_databases)
+        .map(|i| {
+            if i == 0 {
+                DB.to_owned()
+            } else {
+                format!("{DB}_busy_{i}")
+            }
+        })
+        .collect();
+    let mut databases: Vec<&str> = busy_dbs.iter().map(String::as_str).collect();
+    databases.push(&waiting);
     let server = denials_common::server(
         name,
         offset,
         "-c max_worker_processes=1 -c max_logical_replication_workers=0 -c max_parallel_workers=0",
-        &[DB, other.as_str()],
+        &databases,
     );
     let (clients, pause, user) = if without_gaps {
-        on_poison_entries(&mut server.connect(DB), "PERFORM pg_catalog.pg_sleep(0.1);");
+        for db in &busy_dbs {
+            on_poison_entries(&mut server.connect(db), "PERFORM pg_catalog.pg_sleep(0.1);");
+        }
         (4, Duration::ZERO, "poison")
     } else {
         (1, Duration::from_millis(200), "ann")
     };
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let busy: Vec<_> = (0..clients)
-        .map(|_| {
+    let mut busy = Vec::new();
+    for db in &busy_dbs {
+        for _ in 0..clients {
             let stop = std::sync::Arc::clone(&stop);
-            let mut client = session(&server, DB, user);
-            let thread = std::thread::spawn(move || {
+            let mut client = session(&server, db, user);
+            busy.push(std::thread::spawn(move || {
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                     let _ = client.batch_execute(DENIED);
                     std::thread::sleep(pause);
                 }
-            });
+            }));
             std::thread::sleep(Duration::from_millis(30));
-            thread
-        })
-        .collect();
+        }
+    }
     std::thread::sleep(Duration::from_millis(500));
     let start = Instant::now();
-    assert!(refuse_in_thread(session(&server, &other, "ann"))
+    assert!(refuse_in_thread(session(&server, &waiting, "ann"))
         .join()
         .unwrap());
     let took = start.elapsed();
@@ -246,9 +266,9 @@ fn another_database_is_served_while_one_is_busy(name: &str, offset: u16, without
     // The outcome, not the time: a caller that waits out its 5 s bound writes the entry to the
     // server log instead, and the second database's log stays empty.
     assert_eq!(
-        denials_of(&mut server.connect(&other), "ann"),
+        denials_of(&mut server.connect(&waiting), "ann"),
         1,
-        "{name}: the second database's denial is in its log (after {took:?})"
+        "{name}: the waiting database's denial is in its log (after {took:?})"
     );
     assert!(
         !server.log_text().contains(FALLBACK_LINE),
