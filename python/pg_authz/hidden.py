@@ -20,8 +20,9 @@ change of a hidden column by anyone else (42501). So a model with hidden columns
   table's own name, so the rest of Django's SQL is unchanged. Changelists, change forms,
   querysets, ``values()``, aggregates: all see what the database lets the app user see;
 - writes to the table, as Django always does (``save``, ``update``, ``delete``, ``bulk_create``
-  name the table, never the view), and reads no hidden column back from an INSERT (``RETURNING``
-  of a ``db_default`` field), which the app role may not read on the table;
+  name the table, never the view), and reads the hidden columns an INSERT returns
+  (``db_default`` and generated fields) through the view, since the app role may not read them on
+  the table;
 - leaves out of ``save()`` the hidden columns the current app user cannot see: their value in the
   instance is the mask, and writing it would overwrite the stored value (the trigger refuses
   it). A holder saves them like any field. An instance read for another app user (a job that
@@ -102,8 +103,10 @@ class VisibleQuerySet(models.QuerySet):
 
     def _insert(self, objs, fields, returning_fields=None, raw=False, using=None, **kwargs):
         """Every INSERT of the model (``save``, ``create``, ``bulk_create``): Django reads back a
-        field with a database default (``db_default``) with RETURNING, but the app role may not
-        read a hidden column on the table, so those are not read back and keep the value given."""
+        field with a database default (``db_default``) or a generated one with RETURNING, but the
+        app role may not read a hidden column on the table. Those are read back through the view
+        instead, as any read is (the value for holders, the mask for others), never left at what
+        the instance held (a ``DatabaseDefault`` that a later ``save()`` would write as DEFAULT)."""
         using = using or self.db
         returning_fields = returning_fields or []
         reads_back = any(not f.primary_key for f in returning_fields)
@@ -111,10 +114,27 @@ class VisibleQuerySet(models.QuerySet):
         kept = [f for f in returning_fields if f.column not in hidden]
         if len(kept) == len(returning_fields):
             return super()._insert(objs, fields, returning_fields or None, raw, using, **kwargs)
+        pk = self.model._meta.pk
+        if pk not in kept:
+            kept.insert(0, pk)
         rows = super()._insert(objs, fields, kept, raw, using, **kwargs) or []
+        keys = [row[kept.index(pk)] for row in rows]
+        later = [f for f in returning_fields if f not in kept]
+        seen = {
+            values[0]: values[1:]
+            for values in self.model._base_manager.db_manager(using)
+            .filter(pk__in=keys)
+            .values_list("pk", *(f.attname for f in later))
+        }
+        for obj in objs:
+            obj._pg_authz_read_for = current_user_id()  # its hidden fields: what this user sees
         return [
-            tuple(row[kept.index(f)] if f in kept else getattr(obj, f.attname) for f in returning_fields)
-            for obj, row in zip(objs, rows)
+            # A row the user may add but not see (no view permission) reads back as NULL there.
+            tuple(
+                row[kept.index(f)] if f in kept else seen.get(key, [None] * len(later))[later.index(f)]
+                for f in returning_fields
+            )
+            for key, row in zip(keys, rows)
         ]
 
     _insert.alters_data = True
@@ -198,9 +218,11 @@ class HiddenColumnsModel(models.Model):
                     setattr(self, field.attname, DatabaseDefault(Value(None), output_field=field))
             try:
                 return super().save(*args, force_insert=force_insert, update_fields=update_fields, using=using, **kwargs)
-            finally:
+            except BaseException:
+                # Saved, they hold what the insert read back; not saved, what they held before.
                 for attname, value in left.items():
                     setattr(self, attname, value)
+                raise
         if masked and not adding:
             names = {name for f in masked for name in (f.name, f.attname)}
             if update_fields is None:

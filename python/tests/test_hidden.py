@@ -223,6 +223,8 @@ def test_with_the_readmes_grants_the_app_role_reads_and_writes_as_its_users(spli
         # bulk_create: INSERT ... RETURNING id, a plain column.
         added = Customer.objects.bulk_create([Customer(name="Beta"), Customer(name="Gamma")])
         assert all(c.pk for c in added)
+        # The hidden db_default column is read back through the view: the mask, for this user.
+        assert [c.internal_notes for c in added] == ["(hidden)", "(hidden)"]
         customer = Customer.objects.get(pk=users["customer"].pk)
         customer.name = "Acme Ltd"
         customer.save()
@@ -236,8 +238,15 @@ def test_with_the_readmes_grants_the_app_role_reads_and_writes_as_its_users(spli
         customer = Customer.objects.get(pk=users["customer"].pk)
         customer.api_key = "key-rotated"
         customer.save()
+        # A holder's new row reads back the stored default, a value (never a DatabaseDefault
+        # that a later save() would write as DEFAULT again).
+        created = Customer.objects.create(name="Delta")
+        assert created.internal_notes == ""
+        created.name = "Delta Ltd"
+        created.save()
     with acting_as(users["root"]):  # Support may not delete customers
         assert Customer.objects.filter(name="Gamma").delete()[0] == 1
     assert _stored(users["customer"].pk) == {**STORED, "name": "Acme Ltd", "api_key": "key-rotated"}
     assert _stored(name="Beta Ltd") == {"name": "Beta Ltd", "api_key": None, "internal_notes": ""}
     assert _stored(name="Gamma") is None
+    assert _stored(name="Delta Ltd") == {"name": "Delta Ltd", "api_key": None, "internal_notes": ""}
