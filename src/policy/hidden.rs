@@ -111,6 +111,7 @@ impl HiddenColumns {
             }
         }
         refuse_generated_from_hidden(table, &out)?;
+        refuse_constraints_mixing_hidden(table, &out)?;
         Ok(out)
     }
 }
@@ -145,6 +146,54 @@ fn refuse_generated_from_hidden(
             table.name
         ))),
         Ok(_) | Err(pgrx::spi::SpiError::InvalidPosition) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// 22023 when a CHECK constraint, or a unique or exclusion index (its columns, expressions or
+/// predicate), names a hidden column and a column the view shows: a non-holder writing the shown
+/// one learns from the error (23514, 23505, 23P01) how it compares with the hidden value
+/// (`CHECK (discount <= price)` answers guesses of `price`). Hiding the other column too makes
+/// it unwritable to them.
+fn refuse_constraints_mixing_hidden(
+    table: &Table,
+    hidden: &[(String, String, String)],
+) -> error::Result<()> {
+    let hidden: Vec<&str> = hidden.iter().map(|(name, _, _)| name.as_str()).collect();
+    let found = Spi::get_one_with_args::<String>(
+        "SELECT format('%s \"%s\" names hidden column \"%s\" and column \"%s\"', kind, name,
+                      (array_agg(attname ORDER BY attnum) FILTER (WHERE hidden))[1],
+                      (array_agg(attname ORDER BY attnum) FILTER (WHERE NOT hidden))[1])
+           FROM (SELECT CASE WHEN dep.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass
+                             THEN 'constraint' ELSE 'index' END AS kind,
+                        coalesce(con.conname, ix.relname)::text AS name, a.attname::text AS attname,
+                        a.attnum, a.attname::text = ANY($2) AS hidden
+                   FROM pg_catalog.pg_depend dep
+                   JOIN pg_catalog.pg_attribute a
+                     ON a.attrelid = dep.refobjid AND a.attnum = dep.refobjsubid
+                   LEFT JOIN pg_catalog.pg_constraint con
+                     ON dep.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass
+                    AND con.oid = dep.objid AND con.contype = 'c'
+                   LEFT JOIN pg_catalog.pg_index i
+                     ON dep.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                    AND i.indexrelid = dep.objid AND (i.indisunique OR i.indisexclusion)
+                   LEFT JOIN pg_catalog.pg_class ix ON ix.oid = i.indexrelid
+                  WHERE dep.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                    AND dep.refobjid = $1 AND dep.refobjsubid > 0
+                    AND (con.oid IS NOT NULL OR i.indexrelid IS NOT NULL)) AS refs
+          GROUP BY kind, name
+         HAVING bool_or(hidden) AND bool_or(NOT hidden)
+          ORDER BY kind, name
+          LIMIT 1",
+        &[table.oid.into(), hidden.into()],
+    );
+    match found {
+        Ok(Some(what)) => Err(AuthzError::InvalidArgument(format!(
+            "hidden: {what} of relation {}: its error would answer guesses of the hidden value; hide the other column too, or drop the {}",
+            table.name,
+            what.split(' ').next().unwrap_or("constraint")
+        ))),
+        Ok(None) | Err(pgrx::spi::SpiError::InvalidPosition) => Ok(()),
         Err(e) => Err(e.into()),
     }
 }

@@ -252,6 +252,31 @@ SELECT authz.protect('hid.keys', '{"model": "hid.Key", "hidden": [{"columns": ["
 SELECT to_regclass('hid.keys_visible') AS no_view_after_refusal;
 SELECT authz.protect('hid.keys', '{"model": "hid.Key", "hidden": [{"columns": ["api_key"]}, {"columns": ["api_key_upper"], "mask": "''***''"}]}') IS NOT NULL AS protected_with_both;
 SELECT authz.unprotect('hid.keys') AS unprotected;
+-- So is a CHECK constraint or a unique index naming a hidden column and a shown one: a
+-- non-holder writing the shown column would learn from the error how it compares with the
+-- hidden value (CHECK (discount <= price): a discount of 73 passes, 74 fails, so price is 73).
+SET ROLE regress_admin;
+CREATE TABLE hid.quotes (id int PRIMARY KEY, name text, price numeric, discount numeric,
+                         CONSTRAINT discount_within_price CHECK (discount <= price));
+RESET ROLE;
+\set VERBOSITY terse
+SELECT authz.protect('hid.quotes', '{"model": "hid.Quote", "hidden": [{"columns": ["price"]}]}');
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY default
+SET ROLE regress_admin;
+ALTER TABLE hid.quotes DROP CONSTRAINT discount_within_price;
+CREATE UNIQUE INDEX quotes_name_dear ON hid.quotes (name, (price > 50));
+RESET ROLE;
+\set VERBOSITY terse
+SELECT authz.protect('hid.quotes', '{"model": "hid.Quote", "hidden": [{"columns": ["price"]}]}');
+\set VERBOSITY default
+-- A constraint on hidden columns alone, or on shown ones alone, is fine.
+SET ROLE regress_admin;
+DROP INDEX hid.quotes_name_dear;
+ALTER TABLE hid.quotes ADD CHECK (price >= 0), ADD CHECK (discount >= 0), ADD UNIQUE (name);
+RESET ROLE;
+SELECT authz.protect('hid.quotes', '{"model": "hid.Quote", "hidden": [{"columns": ["price"]}]}') IS NOT NULL AS protected;
+SELECT authz.unprotect('hid.quotes') AS unprotected;
 
 -- The view's name keeps its suffix whole: a long table name is cut as PostgreSQL cuts
 -- identifiers (at 63 bytes, never inside a character) to leave room for it. A table of 30
