@@ -40,8 +40,8 @@ impl Table {
     }
 
     /// `<schema>.<table><suffix>`, quoted: the name of a relation generated next to the table.
-    /// A long table name is cut to leave the suffix whole, as PostgreSQL names an index, so that
-    /// the name never equals the table's.
+    /// A long table name is cut to leave the suffix whole, as PostgreSQL names an index (a
+    /// table named 55 bytes and the suffix gets its own name: protect refuses it, 22023).
     pub fn sibling(&self, suffix: &str) -> error::Result<(String, String)> {
         let (schema, name) = Spi::get_two_with_args::<String, String>(
             "SELECT n.nspname::text, c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1",
