@@ -696,7 +696,8 @@ findings AS (
     -- 9. The same through a membership: a member of the table's owner has its privileges (every
     -- column; row-level security still applies to it, the member not being the owner), and a
     -- member of pg_read_all_data may SELECT every table. Direct members, whom the fix names;
-    -- superusers are not findings.
+    -- superusers are not findings, nor (PostgreSQL 16 and later, read through to_jsonb so that
+    -- the query runs on 15) a membership granted WITH INHERIT FALSE, SET FALSE and no ADMIN.
     SELECT 'hidden_columns_readable', format('%s to %s', h.relid::regclass, quote_ident(m.rolname)),
            format('%s is a member of %s, so may SELECT every column of %s, whose hidden column(s) %s the generated view masks: every app user acting through %s reads their values on the table',
                   quote_ident(m.rolname), quote_ident(g.rolname), h.relid::regclass,
@@ -708,6 +709,8 @@ findings AS (
       JOIN pg_auth_members am ON am.roleid = g.oid
       JOIN pg_roles m ON m.oid = am.member
      WHERE NOT m.rolsuper
+       AND (coalesce((to_jsonb(am) ->> 'inherit_option')::boolean, true)
+            OR coalesce((to_jsonb(am) ->> 'set_option')::boolean, true) OR am.admin_option)
 )
 SELECT f.kind, f.object, f.detail, f.fix FROM findings f ORDER BY f.kind, f.object
 $fn$;
