@@ -3,8 +3,9 @@
 //! Three layers, each read on first use by direct scans of our own tables (see `load`): the
 //! interned permission strings (`app_label.codename` → ids), groups (name and sorted permission
 //! ids, shared by the entries of their members; read whole with the strings when their tables
-//! are small), and users (flags, direct permission ids, their groups: three primary-key probes;
-//! a backend that has read many users one by one reads the rest at once, see
+//! are small), and users (flags, direct permission ids, their groups: one primary-key probe of
+//! `users` when every user's memberships and direct grants were read with the groups, three
+//! otherwise; a backend that has read many users one by one reads the rest at once, see
 //! [`load_everyone_if_due`]). A warm check is two hash lookups (FxHash: the keys are short
 //! strings chosen by our own callers, not by an attacker who could aim at collisions in a
 //! per-backend table) and a few binary searches; a cold one, a few microseconds; after a change

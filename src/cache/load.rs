@@ -1,13 +1,15 @@
 //! Reading the catalogs for the cache: direct primary-key scans of our own tables, no SPI.
 //!
-//! A user's entry is three probes (`users`, `user_groups`, `user_permissions`, each by its
-//! primary key's leading column), its flags alone one, and a group's two (`groups`,
+//! A user's entry is at most three probes (`users`, `user_groups`, `user_permissions`, each by
+//! its primary key's leading column), its flags alone one, and a group's two (`groups`,
 //! `group_permissions`): a few microseconds, where one SPI query (executor start-up, a generic
 //! plan over the permission strings) cost 300 µs. The permission strings themselves are read
 //! once per backend and after any change to `permissions` or `content_types` (two heap scans),
 //! and interned: a user holds permission ids, and a check looks its string up once in the
 //! interned table. The groups are read with them, whole, when their tables are small (two more
-//! heap scans), so that a user's first check needs no group probe.
+//! heap scans), so that a user's first check needs no group probe; so are every user's
+//! memberships and direct grants (two more, see [`Links`]), so that it needs only the `users`
+//! probe.
 //!
 //! Privileges are checked as a query would check them (SELECT on each table, for the current
 //! role), and rows are read under the snapshot a read-only SPI query would use: the active one,
