@@ -167,6 +167,18 @@ fn inside_a_function_the_next_statement_whose_snapshot_sees_a_revoke_answers_by_
             .unwrap()
             .get::<_, String>(0)
     });
+    wait_for_an_advisory_lock_waiter(&mut admin);
+    admin
+        .batch_execute("DELETE FROM authz.user_groups WHERE user_id = 'ann'")
+        .unwrap();
+    admin
+        .batch_execute("SELECT pg_advisory_unlock(4242)")
+        .unwrap();
+    assert_eq!(checking.join().unwrap(), "true false");
+}
+
+/// Wait until some session waits for an advisory lock.
+fn wait_for_an_advisory_lock_waiter(admin: &mut postgres::Client) {
     while admin
         .query_one(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
@@ -178,13 +190,6 @@ fn inside_a_function_the_next_statement_whose_snapshot_sees_a_revoke_answers_by_
     {
         std::thread::sleep(Duration::from_millis(20));
     }
-    admin
-        .batch_execute("DELETE FROM authz.user_groups WHERE user_id = 'ann'")
-        .unwrap();
-    admin
-        .batch_execute("SELECT pg_advisory_unlock(4242)")
-        .unwrap();
-    assert_eq!(checking.join().unwrap(), "true false");
 }
 
 /// `authz.cache_stats()` of `client`'s backend: (users read, groups read, permission strings read).
@@ -404,17 +409,7 @@ fn links_read_whole_follow_changes_to_users_not_read_yet() {
             .unwrap()
             .get::<_, bool>(0)
     });
-    while admin
-        .query_one(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
-            &[],
-        )
-        .unwrap()
-        .get::<_, i64>(0)
-        == 0
-    {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_an_advisory_lock_waiter(&mut admin);
     admin
         .batch_execute(
             "INSERT INTO authz.user_groups (user_id, group_id)
