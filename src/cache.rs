@@ -3,8 +3,9 @@
 //! Three layers, each read on first use by direct scans of our own tables (see `load`): the
 //! interned permission strings (`app_label.codename` → ids), groups (name and sorted permission
 //! ids, shared by the entries of their members; read whole with the strings when their tables
-//! are small), and users (flags, direct permission ids, their groups: three primary-key probes;
-//! a backend that has read many users one by one reads the rest at once, see
+//! are small), and users (flags, direct permission ids, their groups: one primary-key probe of
+//! `users` when every user's memberships and direct grants were read with the groups, three
+//! otherwise; a backend that has read many users one by one reads the rest at once, see
 //! [`load_everyone_if_due`]). A warm check is two hash lookups (FxHash: the keys are short
 //! strings chosen by our own callers, not by an attacker who could aim at collisions in a
 //! per-backend table) and a few binary searches; a cold one, a few microseconds; after a change
@@ -285,6 +286,9 @@ struct Cache {
     catalog: Option<CatalogEntry>,
     /// Groups read under views that miss nothing, by id (`None`: no such group).
     groups: FxHashMap<i64, Option<Rc<Group>>>,
+    /// Every user's memberships and direct grants, read with the groups when their tables
+    /// are small.
+    links: Option<load::Links>,
     /// `None` records an unknown user id, so unknown ids cost no query either.
     users: FxHashMap<Box<str>, Cached>,
     /// Statement start time and view of the last lookup: the invalidation queue is read again
@@ -451,6 +455,7 @@ pub fn with_user<R>(user_id: &str, f: impl FnOnce(Option<&UserAuth>) -> R) -> Re
         if c.generation != generation {
             c.users.clear();
             c.groups.clear();
+            c.links = None;
             c.catalog = None;
             c.generation = generation;
             c.view_is_behind = None;
@@ -515,6 +520,9 @@ fn apply_pending_keys(c: &mut Cache) {
             Key::UserRow(bucket) => rows.insert(bucket),
             Key::Group(bucket) => groups.insert(bucket),
         };
+    }
+    if let Some(links) = &mut c.links {
+        users.iter().for_each(|&bucket| links.forget(bucket));
     }
     let touched = |id: i64| groups.contains(&keys::group_bucket(id));
     if !groups.is_empty() {
@@ -605,7 +613,29 @@ fn load_user(user_id: &str, generation: u64, view: Option<View>) -> Result<Optio
     }
     let bound_to = view.filter(|_| behind);
     let (catalog, tables) = catalog_for(view, behind)?;
-    let row = load::with_snapshot(|snapshot| load::user(&tables, snapshot, user_id))?;
+    // Its memberships and direct grants as read with the groups, unless the view may miss a
+    // change already processed, or an invalidation arrived since this load began (our own
+    // change, processed at the command boundary the snapshot takes, or another session's, at a
+    // lock): the tables may then say more than the kept links.
+    let known = if behind {
+        load::Known::default()
+    } else {
+        CACHE.with(|c| {
+            c.borrow()
+                .links
+                .as_ref()
+                .map(|l| l.of(user_id))
+                .unwrap_or_default()
+        })
+    };
+    let row = load::with_snapshot(|snapshot| {
+        let known = if MESSAGES.with(Cell::get) == messages {
+            known
+        } else {
+            load::Known::default()
+        };
+        load::user(&tables, snapshot, user_id, known)
+    })?;
     let user = match row {
         None => None,
         Some(row) => {
@@ -801,14 +831,17 @@ fn catalog_for(view: Option<View>, behind: bool) -> Result<(Rc<Catalog>, Tables)
     CATALOG_LOADS.with(|n| n.set(n.get() + 1));
     let messages = MESSAGES.with(Cell::get);
     let tables = Tables::look_up()?;
-    let (catalog, groups) = load::with_snapshot(|snapshot| {
+    let (catalog, groups, links) = load::with_snapshot(|snapshot| {
         let catalog = load::catalog(&tables, snapshot)?;
-        let groups = if groups_too {
-            load::all_groups(&tables, snapshot)?
+        let (groups, links) = if groups_too {
+            (
+                load::all_groups(&tables, snapshot)?,
+                Some(load::all_links(&tables, snapshot)?),
+            )
         } else {
-            None
+            (None, None)
         };
-        Ok((Rc::new(catalog), groups))
+        Ok((Rc::new(catalog), groups, links))
     })?;
     if MESSAGES.with(Cell::get) == messages {
         CACHE.with(|c| {
@@ -820,6 +853,9 @@ fn catalog_for(view: Option<View>, behind: bool) -> Result<(Rc<Catalog>, Tables)
             });
             for group in groups.into_iter().flatten() {
                 c.groups.insert(group.id, Some(Rc::new(group)));
+            }
+            if links.is_some() {
+                c.links = links;
             }
         });
     }

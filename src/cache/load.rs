@@ -1,13 +1,15 @@
 //! Reading the catalogs for the cache: direct primary-key scans of our own tables, no SPI.
 //!
-//! A user's entry is three probes (`users`, `user_groups`, `user_permissions`, each by its
-//! primary key's leading column), its flags alone one, and a group's two (`groups`,
+//! A user's entry is at most three probes (`users`, `user_groups`, `user_permissions`, each by
+//! its primary key's leading column), its flags alone one, and a group's two (`groups`,
 //! `group_permissions`): a few microseconds, where one SPI query (executor start-up, a generic
 //! plan over the permission strings) cost 300 µs. The permission strings themselves are read
 //! once per backend and after any change to `permissions` or `content_types` (two heap scans),
 //! and interned: a user holds permission ids, and a check looks its string up once in the
 //! interned table. The groups are read with them, whole, when their tables are small (two more
-//! heap scans), so that a user's first check needs no group probe.
+//! heap scans), so that a user's first check needs no group probe; so are every user's
+//! memberships and direct grants (two more, see [`Links`]), so that it needs only the `users`
+//! probe.
 //!
 //! Privileges are checked as a query would check them (SELECT on each table, for the current
 //! role), and rows are read under the snapshot a read-only SPI query would use: the active one,
@@ -17,7 +19,7 @@ use std::rc::Rc;
 
 use pgrx::pg_sys;
 use pgrx::prelude::*;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::error::{AuthzError, Result};
 
@@ -98,24 +100,32 @@ enum Probe<'a> {
 /// transaction), after the privilege check a query would make.
 struct Open(pg_sys::Relation);
 
+/// The privilege check a query reading `relid` would make: SELECT for the current role.
+fn check_select(relid: pg_sys::Oid) -> Result<()> {
+    unsafe {
+        if pg_sys::pg_class_aclcheck(relid, pg_sys::GetUserId(), pg_sys::ACL_SELECT as _)
+            == pg_sys::AclResult::ACLCHECK_OK
+        {
+            return Ok(());
+        }
+        let name = pg_sys::get_rel_name(relid);
+        let name = if name.is_null() {
+            relid.to_string()
+        } else {
+            std::ffi::CStr::from_ptr(name)
+                .to_string_lossy()
+                .into_owned()
+        };
+        Err(AuthzError::Denied(format!(
+            "permission denied for table {name}"
+        )))
+    }
+}
+
 impl Open {
     fn new(relid: pg_sys::Oid) -> Result<Open> {
+        check_select(relid)?;
         unsafe {
-            if pg_sys::pg_class_aclcheck(relid, pg_sys::GetUserId(), pg_sys::ACL_SELECT as _)
-                != pg_sys::AclResult::ACLCHECK_OK
-            {
-                let name = pg_sys::get_rel_name(relid);
-                let name = if name.is_null() {
-                    relid.to_string()
-                } else {
-                    std::ffi::CStr::from_ptr(name)
-                        .to_string_lossy()
-                        .into_owned()
-                };
-                return Err(AuthzError::Denied(format!(
-                    "permission denied for table {name}"
-                )));
-            }
             Ok(Open(pg_sys::table_open(
                 relid,
                 pg_sys::AccessShareLock as pg_sys::LOCKMODE,
@@ -346,22 +356,133 @@ pub fn user_flags(
     Ok(flags)
 }
 
-/// User `user_id`'s row, group ids and direct permissions; `None` for an unknown user.
-pub fn user(tables: &Tables, snapshot: pg_sys::Snapshot, user_id: &str) -> Result<Option<UserRow>> {
+/// User `user_id`'s row, group ids and direct permissions; `None` for an unknown user. `known`:
+/// its group ids and direct permissions where the caller knows them (see [`Links`]): those link
+/// tables are then not probed, but still checked for the privilege a query reading them would
+/// need.
+pub fn user(
+    tables: &Tables,
+    snapshot: pg_sys::Snapshot,
+    user_id: &str,
+    known: Known,
+) -> Result<Option<UserRow>> {
     let Some((is_active, is_staff, is_superuser)) = user_flags(tables, snapshot, user_id)? else {
         return Ok(None);
+    };
+    let links = |relid: pg_sys::Oid, known: Option<Box<[i64]>>| match known {
+        Some(ids) => check_select(relid).map(|()| ids),
+        None => targets(relid, snapshot, Probe::Text(user_id)).map(sorted),
     };
     Ok(Some(UserRow {
         is_active,
         is_staff,
         is_superuser,
-        group_ids: targets(tables.user_groups, snapshot, Probe::Text(user_id))?,
-        perm_ids: sorted(targets(
-            tables.user_permissions,
-            snapshot,
-            Probe::Text(user_id),
-        )?),
+        group_ids: links(tables.user_groups, known.groups)?.into_vec(),
+        perm_ids: links(tables.user_permissions, known.grants)?,
     }))
+}
+
+/// What the link tables say of one user, where [`Links`] knows it (sorted ids).
+#[derive(Default)]
+pub struct Known {
+    pub groups: Option<Box<[i64]>>,
+    pub grants: Option<Box<[i64]>>,
+}
+
+/// Every user's groups (`user_groups`) and direct grants (`user_permissions`), each table read
+/// whole with the groups when it is small (see [`MAX_LINK_PAGES`]), so that loading a user
+/// takes one probe (its row) instead of three. A change to a user's memberships or direct
+/// grants names the user's key (`keys`); [`Links::forget`] then marks its bucket, whose users
+/// are probed again until the next invalidation of everything reads the tables anew.
+#[derive(Debug, Default)]
+pub struct Links {
+    groups: Option<FxHashMap<Box<str>, Vec<i64>>>,
+    grants: Option<FxHashMap<Box<str>, Vec<i64>>>,
+    /// User buckets whose links changed since the tables were read.
+    changed: FxHashSet<u32>,
+}
+
+impl Links {
+    /// What is known of `user_id`'s links: nothing when they may have changed since the tables
+    /// were read.
+    pub fn of(&self, user_id: &str) -> Known {
+        if self.changed.contains(&super::keys::user_bucket(user_id)) {
+            return Known::default();
+        }
+        let of = |table: &Option<FxHashMap<Box<str>, Vec<i64>>>| {
+            table.as_ref().map(|t| {
+                t.get(user_id)
+                    .map_or_else(Box::default, |ids| ids.as_slice().into())
+            })
+        };
+        Known {
+            groups: of(&self.groups),
+            grants: of(&self.grants),
+        }
+    }
+
+    /// The links of the users of `bucket` changed (or may have).
+    pub fn forget(&mut self, bucket: u32) {
+        self.changed.insert(bucket);
+    }
+}
+
+/// A link table is read whole when it is at most this many pages (8 kB each): 256 pages of
+/// `user_groups` hold about 38 000 memberships, read in a few milliseconds at the first check
+/// after an invalidation of everything.
+const MAX_LINK_PAGES: u32 = 256;
+
+/// `user_groups` and `user_permissions`, each read whole when small enough and readable by the
+/// current role (see [`Links`]).
+pub fn all_links(tables: &Tables, snapshot: pg_sys::Snapshot) -> Result<Links> {
+    let table = |relid: pg_sys::Oid| {
+        // A role that may not read it is refused by the probe, as before, not here.
+        if check_select(relid).is_err() {
+            return Ok(None);
+        }
+        let open = Open::new(relid)?;
+        if open.pages() > MAX_LINK_PAGES {
+            return Ok(None);
+        }
+        // Sized by the planner's estimate of the rows; each user id is copied once.
+        let rows = unsafe { (*(*open.0).rd_rel).reltuples }.clamp(0.0, 131_072.0) as usize;
+        let mut by_user: FxHashMap<Box<str>, Vec<i64>> =
+            FxHashMap::with_capacity_and_hasher(rows / 2, Default::default());
+        // One call deforms a row (two columns read one by one walk it twice).
+        let columns = unsafe { (*(*open.0).rd_att).natts } as usize;
+        let (mut values, mut nulls) = (vec![pg_sys::Datum::from(0); columns], vec![true; columns]);
+        let (source, target) = (LINK_SOURCE as usize - 1, LINK_TARGET as usize - 1);
+        open.scan(snapshot, None, |t, d| unsafe {
+            pg_sys::heap_deform_tuple(t, d, values.as_mut_ptr(), nulls.as_mut_ptr());
+            if nulls[source] || nulls[target] {
+                return Ok(());
+            }
+            let Some(user) = <&str>::from_datum(values[source], false) else {
+                return Ok(());
+            };
+            let target = values[target].value() as i64;
+            match by_user.get_mut(user) {
+                Some(ids) => ids.push(target),
+                None => {
+                    // Users hold a few groups or grants each.
+                    let mut ids = Vec::with_capacity(3);
+                    ids.push(target);
+                    by_user.insert(user.into(), ids);
+                }
+            }
+            Ok(())
+        })?;
+        for ids in by_user.values_mut() {
+            ids.sort_unstable();
+            ids.dedup();
+        }
+        Ok::<_, AuthzError>(Some(by_user))
+    };
+    Ok(Links {
+        groups: table(tables.user_groups)?,
+        grants: table(tables.user_permissions)?,
+        changed: FxHashSet::default(),
+    })
 }
 
 /// Tables read whole with the permission strings when each is at most this many pages (8 kB

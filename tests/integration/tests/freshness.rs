@@ -167,6 +167,18 @@ fn inside_a_function_the_next_statement_whose_snapshot_sees_a_revoke_answers_by_
             .unwrap()
             .get::<_, String>(0)
     });
+    wait_for_an_advisory_lock_waiter(&mut admin);
+    admin
+        .batch_execute("DELETE FROM authz.user_groups WHERE user_id = 'ann'")
+        .unwrap();
+    admin
+        .batch_execute("SELECT pg_advisory_unlock(4242)")
+        .unwrap();
+    assert_eq!(checking.join().unwrap(), "true false");
+}
+
+/// Wait until some session waits for an advisory lock.
+fn wait_for_an_advisory_lock_waiter(admin: &mut postgres::Client) {
     while admin
         .query_one(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
@@ -178,13 +190,6 @@ fn inside_a_function_the_next_statement_whose_snapshot_sees_a_revoke_answers_by_
     {
         std::thread::sleep(Duration::from_millis(20));
     }
-    admin
-        .batch_execute("DELETE FROM authz.user_groups WHERE user_id = 'ann'")
-        .unwrap();
-    admin
-        .batch_execute("SELECT pg_advisory_unlock(4242)")
-        .unwrap();
-    assert_eq!(checking.join().unwrap(), "true false");
 }
 
 /// `authz.cache_stats()` of `client`'s backend: (users read, groups read, permission strings read).
@@ -339,4 +344,80 @@ fn a_rolled_back_savepoint_past_the_key_limit_does_not_swallow_later_changes() {
         )
         .unwrap();
     assert!(!has_perm(&mut app, "ann", "shop.view_order"), "ann's deactivation reached the other session");
+}
+
+/// Every user's memberships and direct grants are read whole with the groups (the tables are
+/// small here), so a user's first load reads only its row: a change another session commits to
+/// the links of a user this backend has not read yet is seen by its first check all the same,
+/// on the next statement or, inside a function, on the next check whose snapshot sees it.
+#[test]
+fn links_read_whole_follow_changes_to_users_not_read_yet() {
+    let db = fresh_database("pg_authz_it_freshness_links");
+    let mut admin = connect(&db);
+    let mut app = connect(&db);
+    admin.batch_execute(SETUP).unwrap();
+    admin
+        .batch_execute("INSERT INTO authz.users (id) VALUES ('cy'), ('dee'), ('eli'), ('fay')")
+        .unwrap();
+    // The app backend reads the catalogs, and with them every membership and grant.
+    assert!(has_perm(&mut app, "ann", "shop.view_order"));
+
+    // Committed: a membership and a grant for users not read yet, a membership removed.
+    admin
+        .batch_execute(
+            "INSERT INTO authz.user_groups (user_id, group_id)
+               SELECT 'cy', id FROM authz.groups WHERE name = 'Clerks';
+             INSERT INTO authz.user_permissions (user_id, permission_id)
+               SELECT 'dee', id FROM authz.permissions WHERE codename = 'delete_order';
+             DELETE FROM authz.user_groups WHERE user_id = 'ann';",
+        )
+        .unwrap();
+    assert!(has_perm(&mut app, "cy", "shop.view_order"));
+    assert!(has_perm(&mut app, "dee", "shop.delete_order"));
+    assert!(!has_perm(&mut app, "ann", "shop.view_order"));
+
+    // Uncommitted: not seen (and eli is read meanwhile); committed: seen.
+    let mut tx = admin.transaction().unwrap();
+    tx.batch_execute(
+        "INSERT INTO authz.user_permissions (user_id, permission_id)
+           SELECT 'eli', id FROM authz.permissions WHERE codename = 'change_order'",
+    )
+    .unwrap();
+    assert!(!has_perm(&mut app, "eli", "shop.change_order"), "uncommitted grant must not leak");
+    tx.commit().unwrap();
+    assert!(has_perm(&mut app, "eli", "shop.change_order"));
+
+    // Inside one statement: fay's first check comes after a membership committed while the
+    // function waited (an advisory lock: PostgreSQL reads no invalidation on its own).
+    admin
+        .batch_execute(
+            "CREATE FUNCTION public.wait_then_check() RETURNS boolean LANGUAGE plpgsql AS $$
+             DECLARE ok boolean;
+             BEGIN
+               PERFORM authz.has_perm('cy', 'shop.view_order');
+               PERFORM pg_advisory_lock(4343);
+               ok := authz.has_perm('fay', 'shop.view_order');
+               PERFORM pg_advisory_unlock(4343);
+               RETURN ok;
+             END $$;
+             SELECT authz.register_model('shop.Refund');",
+        )
+        .unwrap();
+    admin.batch_execute("SELECT pg_advisory_lock(4343)").unwrap();
+    let checking = std::thread::spawn(move || {
+        app.query_one("SELECT public.wait_then_check()", &[])
+            .unwrap()
+            .get::<_, bool>(0)
+    });
+    wait_for_an_advisory_lock_waiter(&mut admin);
+    admin
+        .batch_execute(
+            "INSERT INTO authz.user_groups (user_id, group_id)
+               SELECT 'fay', id FROM authz.groups WHERE name = 'Clerks'",
+        )
+        .unwrap();
+    admin
+        .batch_execute("SELECT pg_advisory_unlock(4343)")
+        .unwrap();
+    assert!(checking.join().unwrap(), "fay's first check sees the committed membership");
 }
