@@ -52,7 +52,9 @@ fn for_current_user(check: impl FnOnce(&str) -> Result<bool>) -> Result<bool> {
 /// # Safety
 /// Called by PostgreSQL with a version-1 call of `authz.has_perm(text, text)`.
 #[no_mangle]
-pub unsafe extern "C-unwind" fn has_perm_wrapper(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+pub unsafe extern "C-unwind" fn has_perm_wrapper(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
     let [user, perm] = (*fcinfo).args.as_slice(2) else {
         return has_perm_guarded(fcinfo);
     };
