@@ -503,6 +503,34 @@ pub fn with_user<R>(user_id: &str, f: impl FnOnce(Option<&UserAuth>) -> R) -> Re
     Ok(f(entry.as_deref()))
 }
 
+/// [`with_user`]'s answer when it would be a plain hit: the statement and the view are those of
+/// the last lookup, no invalidation arrived since and the entry is fresh. `None` otherwise,
+/// and the caller asks [`with_user`]. Calls nothing that can raise an error or allocate, so that
+/// an entry point may try it before it sets up pgrx's error boundary (see `checks`).
+pub fn with_cached_user<R>(user_id: &str, f: impl FnOnce(Option<&UserAuth>) -> R) -> Option<R> {
+    let now = unsafe { getters::GetCurrentStatementStartTimestamp() };
+    let view = View::current()?;
+    let generation = INVALIDATIONS.with(Cell::get);
+    if !PENDING.with(|p| p.try_borrow().is_ok_and(|p| p.is_empty())) {
+        return None;
+    }
+    let answer = CACHE.with(|c| {
+        let c = c.try_borrow().ok()?;
+        if c.last_statement != now || c.last_view != Some(view) || c.generation != generation {
+            return None;
+        }
+        let behind = c.view_is_behind?;
+        let e = c.users.get(user_id)?;
+        let valid = match e.bound_to {
+            None => !behind,
+            Some(bound) => bound == view,
+        };
+        (valid && !e.row_stale && !e.groups_stale).then(|| f(e.user.as_deref()))
+    })?;
+    HITS.with(|n| n.set(n.get() + 1));
+    Some(answer)
+}
+
 /// Apply the keys invalidated since the last lookup: drop the users of a bucket and a group;
 /// mark the members of that group, and the users whose own row changed, to be refreshed; drop
 /// the unknown ids among the latter (a signup).
