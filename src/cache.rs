@@ -644,8 +644,10 @@ fn load_user(user_id: &str, generation: u64, view: Option<View>) -> Result<Optio
     // Its memberships and direct grants as read with the groups, unless the view may miss a
     // change already processed, or an invalidation arrived since this load began (our own
     // change, processed at the command boundary the snapshot takes, or another session's, at a
-    // lock): the tables may then say more than the kept links.
-    let known = if behind {
+    // lock): the tables may then say more than the kept links. Nor once this transaction has
+    // changed the link tables: a statement's own change to a user's links is named by its row
+    // trigger only at the statement's end, while the snapshot sees it at once.
+    let known = if behind || load::links_changed_in_transaction(&tables) {
         load::Known::default()
     } else {
         CACHE.with(|c| {

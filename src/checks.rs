@@ -67,16 +67,20 @@ pub unsafe extern "C-unwind" fn has_perm_wrapper(
     };
     // Nothing in the warm path panics; were it to, the guarded path answers (or raises) instead
     // of a panic unwinding into PostgreSQL.
+    // Flattened to plain data first: the guarded path may leave this frame by longjmp (an error
+    // raised), which Rust allows only over frames with nothing left to drop.
     let warm = std::panic::catch_unwind(|| {
         if !is_well_formed_perm(perm) {
             return Some(false);
         }
         cache::with_cached_user(user, |u| u.is_some_and(|u| u.has_perm(perm)))
-    });
-    match warm {
-        Ok(Some(answer)) => pg_sys::Datum::from(answer),
-        _ => has_perm_guarded(fcinfo),
+    })
+    .ok()
+    .flatten();
+    if let Some(answer) = warm {
+        return pg_sys::Datum::from(answer);
     }
+    has_perm_guarded(fcinfo)
 }
 crate::catalog::v1_function_info!(pg_finfo_has_perm_wrapper);
 

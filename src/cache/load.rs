@@ -421,16 +421,64 @@ impl Links {
         }
     }
 
-    /// The links of the users of `bucket` changed (or may have).
+    /// The links of the users of `bucket` changed (or may have). Past `MAX_CHANGED_BUCKETS`,
+    /// every user is probed again: the tables are let go, and the set of buckets stays small.
     pub fn forget(&mut self, bucket: u32) {
+        if self.groups.is_none() && self.grants.is_none() {
+            return;
+        }
         self.changed.insert(bucket);
+        if self.changed.len() > MAX_CHANGED_BUCKETS {
+            *self = Links::default();
+        }
     }
 }
+
+/// How many changed user buckets [`Links`] remembers before it lets the tables go.
+const MAX_CHANGED_BUCKETS: usize = 4096;
 
 /// A link table is read whole when it is at most this many pages (8 kB each): 256 pages of
 /// `user_groups` hold about 38 000 memberships, read in a few milliseconds at the first check
 /// after an invalidation of everything.
 const MAX_LINK_PAGES: u32 = 256;
+
+/// Whether this transaction has changed `user_groups` or `user_permissions`, so that the links
+/// read whole may say less than the tables: counted as each row is written (the statistics'
+/// per-transaction counters, every subtransaction level), where the row trigger that names the
+/// user runs only at the statement's end. With the counters off, whether it has written at all.
+pub fn links_changed_in_transaction(tables: &Tables) -> bool {
+    [tables.user_groups, tables.user_permissions]
+        .into_iter()
+        .any(|relid| unsafe {
+            let rel = pg_sys::RelationIdGetRelation(relid);
+            if rel.is_null() {
+                return true;
+            }
+            let changed = if !pg_sys::pgstat_track_counts || !(*rel).pgstat_enabled {
+                pg_sys::GetTopTransactionIdIfAny() != pg_sys::InvalidTransactionId
+            } else {
+                let mut level = match (*rel).pgstat_info.as_ref() {
+                    Some(info) => info.trans,
+                    None => std::ptr::null_mut(),
+                };
+                let mut any = false;
+                while let Some(t) = level.as_ref() {
+                    if t.tuples_inserted > 0
+                        || t.tuples_updated > 0
+                        || t.tuples_deleted > 0
+                        || t.truncdropped
+                    {
+                        any = true;
+                        break;
+                    }
+                    level = t.upper;
+                }
+                any
+            };
+            pg_sys::RelationClose(rel);
+            changed
+        })
+}
 
 /// `user_groups` and `user_permissions`, each read whole when small enough and readable by the
 /// current role (see [`Links`]).

@@ -26,8 +26,16 @@ struct Pooler {
 }
 
 impl Drop for Pooler {
+    /// SIGTERM, which `runuser` (the child when the tests run as root) passes on to PgBouncer;
+    /// a SIGKILL would stop `runuser` alone and leave PgBouncer running.
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let terminated = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !terminated {
+            let _ = self.child.kill();
+        }
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }

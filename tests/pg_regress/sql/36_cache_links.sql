@@ -102,6 +102,19 @@ SELECT authz.has_perm('l4', 'links.change_item');
 \echo :LAST_ERROR_SQLSTATE
 ROLLBACK;
 
+-- A statement's own change to a user's links is seen by that statement, though its row trigger
+-- names the user only at the statement's end: in a transaction that has changed the link tables,
+-- the links read whole are not used. l5, not read since the last invalidation of everything:
+SELECT authz.register_model('links.Once') IS NOT NULL AS everything_invalidated;
+SELECT authz.has_perm('l2', 'links.view_item') AS links_read_whole;
+WITH granted AS (INSERT INTO authz.user_permissions (user_id, permission_id)
+                 SELECT 'l5', id FROM authz.permissions WHERE codename = 'change_item' RETURNING user_id)
+SELECT authz.has_perm(user_id, 'links.change_item') AS l5_sees_its_grant FROM granted;
+SELECT authz.register_model('links.Twice') IS NOT NULL AS everything_invalidated;
+SELECT authz.has_perm('l2', 'links.view_item') AS links_read_whole;
+WITH revoked AS (DELETE FROM authz.user_permissions WHERE user_id = 'l5' RETURNING user_id)
+SELECT authz.has_perm(user_id, 'links.change_item') AS l5_sees_the_revoke FROM revoked;
+
 DELETE FROM authz.users WHERE id IN ('l1', 'l2', 'l3', 'l4', 'l5');
 DELETE FROM authz.groups WHERE name = 'item_readers';
 DELETE FROM authz.content_types WHERE app_label = 'links';
