@@ -108,11 +108,14 @@ ROLLBACK;
 SELECT authz.register_model('links.Once') IS NOT NULL AS everything_invalidated;
 SELECT authz.has_perm('l2', 'links.view_item') AS links_read_whole;
 WITH granted AS (INSERT INTO authz.user_permissions (user_id, permission_id)
-                 SELECT 'l5', id FROM authz.permissions WHERE codename = 'change_item' RETURNING user_id)
+                 SELECT 'l5', p.id FROM authz.permissions p JOIN authz.content_types ct ON ct.id = p.content_type_id
+                  WHERE ct.app_label = 'links' AND p.codename = 'change_item' RETURNING user_id)
 SELECT authz.has_perm(user_id, 'links.change_item') AS l5_sees_its_grant FROM granted;
 SELECT authz.register_model('links.Twice') IS NOT NULL AS everything_invalidated;
 SELECT authz.has_perm('l2', 'links.view_item') AS links_read_whole;
-WITH revoked AS (DELETE FROM authz.user_permissions WHERE user_id = 'l5' RETURNING user_id)
+WITH revoked AS (DELETE FROM authz.user_permissions up USING authz.permissions p, authz.content_types ct
+                  WHERE up.user_id = 'l5' AND p.id = up.permission_id AND ct.id = p.content_type_id
+                    AND ct.app_label = 'links' RETURNING up.user_id)
 SELECT authz.has_perm(user_id, 'links.change_item') AS l5_sees_the_revoke FROM revoked;
 
 DELETE FROM authz.users WHERE id IN ('l1', 'l2', 'l3', 'l4', 'l5');
