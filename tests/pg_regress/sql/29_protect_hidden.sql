@@ -236,7 +236,8 @@ ALTER VIEW hid.su_owned_visible OWNER TO regress_admin;
 \set VERBOSITY terse
 SELECT authz.protect('hid.su_owned', '{"model": "hid.SuOwned", "hidden": [{"columns": ["secret"]}]}');
 \set VERBOSITY default
-SELECT pg_get_viewdef('hid.su_owned_visible') AS hand_made_view;
+SELECT string_agg(attname, ', ' ORDER BY attnum) AS hand_made_view_columns FROM pg_attribute
+ WHERE attrelid = 'hid.su_owned_visible'::regclass AND attnum > 0;
 DROP VIEW hid.su_owned_visible;
 
 -- A generated column computed from a hidden column would show the hidden value: protect refuses
