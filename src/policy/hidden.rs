@@ -110,8 +110,9 @@ impl HiddenColumns {
                 out.push((column.clone(), holders.clone(), mask));
             }
         }
-        refuse_generated_from_hidden(table, &out)?;
-        refuse_constraints_mixing_hidden(table, &out)?;
+        let hidden: Vec<&str> = out.iter().map(|(name, _, _)| name.as_str()).collect();
+        refuse_generated_from_hidden(table, &hidden)?;
+        refuse_constraints_mixing_hidden(table, &hidden)?;
         Ok(out)
     }
 }
@@ -119,11 +120,7 @@ impl HiddenColumns {
 /// 22023 when a column the view shows is a generated column computed from a hidden one (its
 /// stored value would give the hidden value away, `upper(api_key)` in full): it must be hidden
 /// too, in any entry.
-fn refuse_generated_from_hidden(
-    table: &Table,
-    hidden: &[(String, String, String)],
-) -> error::Result<()> {
-    let hidden: Vec<&str> = hidden.iter().map(|(name, _, _)| name.as_str()).collect();
+fn refuse_generated_from_hidden(table: &Table, hidden: &[&str]) -> error::Result<()> {
     let found = Spi::get_two_with_args::<String, String>(
         "SELECT g.attname::text, h.attname::text
            FROM pg_catalog.pg_attribute g
@@ -155,13 +152,9 @@ fn refuse_generated_from_hidden(
 /// one learns from the error (23514, 23505, 23P01) how it compares with the hidden value
 /// (`CHECK (discount <= price)` answers guesses of `price`). Hiding the other column too makes
 /// it unwritable to them.
-fn refuse_constraints_mixing_hidden(
-    table: &Table,
-    hidden: &[(String, String, String)],
-) -> error::Result<()> {
-    let hidden: Vec<&str> = hidden.iter().map(|(name, _, _)| name.as_str()).collect();
-    let found = Spi::get_one_with_args::<String>(
-        "SELECT format('%s \"%s\" names hidden column \"%s\" and column \"%s\"', kind, name,
+fn refuse_constraints_mixing_hidden(table: &Table, hidden: &[&str]) -> error::Result<()> {
+    let found = Spi::get_two_with_args::<String, String>(
+        "SELECT kind, format('%s \"%s\" names hidden column \"%s\" and column \"%s\"', kind, name,
                       (array_agg(attname ORDER BY attnum) FILTER (WHERE hidden))[1],
                       (array_agg(attname ORDER BY attnum) FILTER (WHERE NOT hidden))[1])
            FROM (SELECT CASE WHEN dep.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass
@@ -188,12 +181,11 @@ fn refuse_constraints_mixing_hidden(
         &[table.oid.into(), hidden.into()],
     );
     match found {
-        Ok(Some(what)) => Err(AuthzError::InvalidArgument(format!(
-            "hidden: {what} of relation {}: its error would answer guesses of the hidden value; hide the other column too, or drop the {}",
-            table.name,
-            what.split(' ').next().unwrap_or("constraint")
+        Ok((Some(kind), Some(what))) => Err(AuthzError::InvalidArgument(format!(
+            "hidden: {what} of relation {}: its error would answer guesses of the hidden value; hide the other column too, or drop the {kind}",
+            table.name
         ))),
-        Ok(None) | Err(pgrx::spi::SpiError::InvalidPosition) => Ok(()),
+        Ok(_) | Err(pgrx::spi::SpiError::InvalidPosition) => Ok(()),
         Err(e) => Err(e.into()),
     }
 }
