@@ -56,7 +56,8 @@ _DEFAULT_PERMISSIONS = ("view", "add", "change", "delete")
 # would refuse it (P0002) and, asked in the prefetch, fail every answer of the request.
 _ACTIONS = """
 CASE WHEN EXISTS (SELECT FROM authz.content_types
-                   WHERE app_label = split_part(%(model)s, '.', 1) AND model = lower(split_part(%(model)s, '.', 2)))
+                   WHERE app_label = pg_catalog.split_part(%(model)s, '.', 1)
+                     AND model = pg_catalog.lower(pg_catalog.split_part(%(model)s, '.', 2)))
      THEN authz.allowed_actions(%(user)s, %(model)s) ELSE '[]' END
 """
 
