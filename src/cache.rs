@@ -41,9 +41,11 @@ use crate::error::Result;
 
 mod keys;
 mod load;
+mod users;
 
 use keys::Key;
 use load::{Catalog, Group, Tables};
+use users::Users;
 
 /// What the catalogs say about one app user: its flags, and the ids of the permissions it holds
 /// directly and through each group (sorted, so a check is a few binary searches).
@@ -290,7 +292,7 @@ struct Cache {
     /// are small.
     links: Option<load::Links>,
     /// `None` records an unknown user id, so unknown ids cost no query either.
-    users: FxHashMap<Box<str>, Cached>,
+    users: Users,
     /// Statement start time and view of the last lookup: the invalidation queue is read again
     /// when either moves on.
     last_statement: pg_sys::TimestampTz,
@@ -556,17 +558,7 @@ fn apply_pending_keys(c: &mut Cache) {
     if !groups.is_empty() {
         c.groups.retain(|&id, _| !touched(id));
     }
-    c.users.retain(|_, e| {
-        let Some(user) = &e.user else {
-            return !users.contains(&e.bucket) && !rows.contains(&e.bucket);
-        };
-        if users.contains(&e.bucket) {
-            return false;
-        }
-        e.groups_stale |= user.groups.iter().any(|g| touched(g.id));
-        e.row_stale |= rows.contains(&e.bucket);
-        true
-    });
+    c.users.apply(&users, &rows, &groups);
     c.view_is_behind = None;
 }
 
@@ -689,14 +681,7 @@ fn load_user(user_id: &str, generation: u64, view: Option<View>) -> Result<Optio
             if c.users.len() >= MAX_CACHED_USERS {
                 c.users.clear();
             }
-            let entry = Cached {
-                user: user.clone(),
-                bound_to,
-                bucket: keys::user_bucket(user_id),
-                row_stale: false,
-                groups_stale: false,
-            };
-            c.users.insert(user_id.into(), entry);
+            c.users.insert(user_id, user.clone(), bound_to);
         });
     }
     Ok(user)
@@ -759,23 +744,15 @@ fn load_everyone_if_due(
     }
     Ok(Some(CACHE.with(|c| {
         let mut c = c.borrow_mut();
-        let cached = |user: Option<Rc<UserAuth>>, id: &str| Cached {
-            user,
-            bound_to: None,
-            bucket: keys::user_bucket(id),
-            row_stale: false,
-            groups_stale: false,
-        };
         let mut found = None;
         for (id, user) in users {
             if id == user_id {
                 found = Some(user.clone());
             }
-            let entry = cached(Some(user), &id);
-            c.users.insert(id.into_boxed_str(), entry);
+            c.users.insert(&id, Some(user), None);
         }
         if found.is_none() {
-            c.users.insert(user_id.into(), cached(None, user_id));
+            c.users.insert(user_id, None, None);
         }
         found
     })))
@@ -825,16 +802,7 @@ fn refresh(
         })
     });
     if MESSAGES.with(Cell::get) == messages && INVALIDATIONS.with(Cell::get) == generation {
-        CACHE.with(|c| {
-            let entry = Cached {
-                user: user.clone(),
-                bound_to: None,
-                bucket: keys::user_bucket(user_id),
-                row_stale: false,
-                groups_stale: false,
-            };
-            c.borrow_mut().users.insert(user_id.into(), entry);
-        });
+        CACHE.with(|c| c.borrow_mut().users.insert(user_id, user.clone(), None));
     }
     Ok(user)
 }
