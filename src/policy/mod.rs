@@ -70,6 +70,9 @@ impl Command {
 pub enum Access {
     /// The rows matching this predicate (it references the row's columns).
     Rows(String),
+    /// The rows whose `column` (quoted) equals `value`, an expression of no column evaluated
+    /// once per query (the owner rule's current user).
+    ColumnIs { column: String, value: String },
     /// Every row, when this row-independent condition holds (see_all, edit_all).
     AllRows(String),
 }
@@ -258,6 +261,12 @@ fn permissive(
                 Access::Rows(predicate) => {
                     rows.push(format!("({} AND {predicate})", once(&permission)))
                 }
+                // The permission folded into the compared value (NULL without it, so that no
+                // row matches): one InitPlan instead of two, each an executor set-up per query
+                // (a few per cent of a short query's time), and one test fewer per row.
+                Access::ColumnIs { column, value } => rows.push(format!(
+                    "{column} = (SELECT CASE WHEN {permission} THEN {value} END)"
+                )),
             }
         }
         rows.extend(rule.direct_access(command, table)?);

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::sql::{current_user_as, who};
+use super::sql::{current_user_value, who};
 use super::table::Table;
 use super::{Access, Command, Rule};
 use crate::error;
@@ -37,8 +37,11 @@ impl Rule for Owner {
         let (column, column_type) = table.column(&self.column, "owner.column")?;
         let mut access = Vec::new();
         if command == Command::Select || self.edit {
-            let user = current_user_as(column_type, "owner.column")?;
-            access.push(Access::Rows(format!("{column} = {user}")));
+            let user = current_user_value(column_type, "owner.column")?;
+            access.push(Access::ColumnIs {
+                column,
+                value: user,
+            });
         }
         if command == Command::Select {
             access.extend(

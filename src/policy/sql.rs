@@ -73,13 +73,17 @@ pub fn guarded_cast(expr: &str, column_type: &str) -> Option<String> {
 /// The current app user id converted to a column's type, evaluated once per query; NULL when
 /// the id cannot be of that type, so such a user matches no row.
 pub fn current_user_as(column_type: &str, what: &str) -> error::Result<String> {
-    guarded_cast("authz.current_user_id()", column_type)
-        .map(|value| format!("(SELECT {value})"))
-        .ok_or_else(|| {
-            AuthzError::InvalidArgument(format!(
-                "{what} is {column_type}: user columns must be text, integer or uuid"
-            ))
-        })
+    current_user_value(column_type, what).map(|value| once(&value))
+}
+
+/// The current app user id converted to a column's type, as an expression to evaluate once per
+/// query (see [`current_user_as`]).
+pub fn current_user_value(column_type: &str, what: &str) -> error::Result<String> {
+    guarded_cast("authz.current_user_id()", column_type).ok_or_else(|| {
+        AuthzError::InvalidArgument(format!(
+            "{what} is {column_type}: user columns must be text, integer or uuid"
+        ))
+    })
 }
 
 /// "Who" lists (`see_all`, `edit_all`, `editors`, `unless`): each entry is a permission

@@ -88,11 +88,15 @@ impl Table {
         })
     }
 
-    /// A row predicate that is true for every row when `condition` holds and false otherwise,
-    /// in a form PostgreSQL can combine with indexed predicates (a BitmapOr): a range over the
-    /// whole primary key whose bounds are NULL unless `condition`. A plain OR with a run-time
-    /// boolean would make the planner scan the table. Falls back to `(condition)` for keys
-    /// without a known range (text, composite).
+    /// A row predicate that is true for every row when `condition` holds and not true
+    /// otherwise, in a form PostgreSQL can combine with indexed predicates (a BitmapOr): a range
+    /// over the whole primary key whose lower bound is NULL unless `condition`. A plain OR with
+    /// a run-time boolean would make the planner scan the table. The upper bound is the type's
+    /// largest value, not a second NULL-unless-`condition`: `key <= max` holds for every key,
+    /// and the planner still estimates the range as narrow (one bound unknown is enough), so
+    /// the query pays one InitPlan for it instead of two (each costs an executor set-up per
+    /// query: about 3 % of the TPS of a 20-row pgbench read). Falls back to `(condition)` for
+    /// keys without a known range (text, composite).
     pub fn all_rows_if(&self, condition: &str) -> String {
         let [key] = self.primary_key.as_slice() else {
             return once(condition);
@@ -105,7 +109,7 @@ impl Table {
             return once(condition);
         };
         format!(
-            "({key} BETWEEN (SELECT CASE WHEN {condition} THEN {} END) AND (SELECT CASE WHEN {condition} THEN {} END))",
+            "({key} BETWEEN (SELECT CASE WHEN {condition} THEN {} END) AND {})",
             bounds.0,
             bounds.1,
             key = ident(key)
